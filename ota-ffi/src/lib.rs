@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+
+use core::ffi::c_char;
+
+/// The library version as a static NUL-terminated string; never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn ota_version() -> *const c_char {
+    const VERSION: &core::ffi::CStr = match core::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => c"",
+    };
+    VERSION.as_ptr()
+}
