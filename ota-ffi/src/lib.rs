@@ -1,5 +1,14 @@
 #![doc = include_str!("../README.md")]
 
+// The area modules (manifest, verify, delta, rollout, twin) use these as they are added.
+#[allow(dead_code)]
+mod buffer;
+#[allow(dead_code)]
+mod guard;
+mod status;
+
+pub use status::{Status, ota_status_message};
+
 use core::ffi::c_char;
 
 /// The library version as a static NUL-terminated string; never free it.

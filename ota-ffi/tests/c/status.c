@@ -1,0 +1,40 @@
+/* Status codes and version: the smallest C program over libota. */
+#include "ota.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+int main(void) {
+    const char *version = ota_version();
+    CHECK(version != NULL);
+    printf("version %s\n", version);
+
+    const ota_status known[] = {
+        OTA_STATUS_OK,          OTA_STATUS_NULL_ARGUMENT,    OTA_STATUS_PANIC,
+        OTA_STATUS_BUFFER_TOO_SMALL, OTA_STATUS_INVALID_UTF8, OTA_STATUS_INVALID_ARGUMENT,
+        OTA_STATUS_CALLBACK_FAILED, OTA_STATUS_IO,
+    };
+    const size_t n = sizeof known / sizeof known[0];
+    for (size_t i = 0; i < n; i++) {
+        const char *m = ota_status_message(known[i]);
+        CHECK(m != NULL && strlen(m) > 0);
+        CHECK(strcmp(m, "unknown status") != 0);
+        for (size_t j = 0; j < i; j++) {
+            CHECK(strcmp(m, ota_status_message(known[j])) != 0);
+        }
+    }
+    CHECK(strcmp(ota_status_message(4000000000u), "unknown status") == 0);
+    printf("status messages %zu distinct\n", n);
+    printf("%s\n", failures == 0 ? "PASS" : "FAIL");
+    return failures == 0 ? 0 : 1;
+}
