@@ -1,4 +1,10 @@
-//! Shared helpers for the ota benchmarks and comparison runners.
+//! Shared helpers for the ota benchmarks and the comparison runner (`cargo run --release -p
+//! ota-benches --bin compare`): locating the corpus, timing commands and closures (medians of several
+//! runs), peak RSS of a child process, and Markdown tables.
+
+pub mod machine;
+pub mod measure;
+pub mod table;
 
 use std::path::PathBuf;
 
@@ -12,5 +18,12 @@ pub fn corpus_dir() -> Option<PathBuf> {
     }
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = here.parent()?.parent()?.join("shared/corpus/data");
+    dir.is_dir().then_some(dir)
+}
+
+/// The published test vectors folder (`../shared/vectors` beside the repository), if it is there.
+pub fn vectors_dir() -> Option<PathBuf> {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = here.parent()?.parent()?.join("shared/vectors");
     dir.is_dir().then_some(dir)
 }
