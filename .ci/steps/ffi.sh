@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cargo build -p ota-ffi --locked
-lib=target/debug/libota.a
+lib=${CARGO_TARGET_DIR:-target}/debug/libota.a
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 # Programs that need arguments read them from tests/c/<name>.args (one line), if present.
@@ -21,3 +21,29 @@ for src in ota-ffi/tests/c/*.c; do
         --errors-for-leak-kinds=definite,indirect "./$name" "${args[@]}" >/dev/null)
 done
 echo "valgrind: all C programs clean"
+
+# The installed library links as a user would: pkg-config, static and shared.
+prefix="$out/prefix"
+bash ota-ffi/install.sh "$prefix" >/dev/null
+export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+# shellcheck disable=SC2046
+# Static: name the archive (with -lota the linker would prefer libota.so beside it).
+# shellcheck disable=SC2046
+gcc -std=c11 -Wall -Wextra -Werror ota-ffi/tests/c/status.c $(pkg-config --cflags ota) \
+    "$(pkg-config --variable=libdir ota)/libota.a" $(pkg-config --libs-only-other --static ota) \
+    -lpthread -ldl -lm -o "$out/status-static"
+# shellcheck disable=SC2046
+gcc -std=c11 -Wall -Wextra -Werror ota-ffi/tests/c/status.c $(pkg-config --cflags --libs ota) \
+    -o "$out/status-shared"
+"$out/status-static" >/dev/null
+if ldd "$out/status-static" | grep -q 'libota.so'; then
+    echo "the static build depends on libota.so" >&2
+    exit 1
+fi
+LD_LIBRARY_PATH="$prefix/lib" "$out/status-shared" >/dev/null
+if ldd "$out/status-shared" | grep -q 'libota.so'; then
+    echo "pkg-config: static and shared builds link and run"
+else
+    echo "the shared build did not link libota.so" >&2
+    exit 1
+fi
