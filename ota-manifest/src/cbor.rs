@@ -485,6 +485,95 @@ mod tests {
         assert_eq!(kind(&[0x01, 0x02]), DecodeError::TrailingBytes(1));
     }
 
+    fn hex(s: &str) -> Vec<u8> {
+        crate::digest::from_hex(s).unwrap()
+    }
+
+    /// RFC 8949 Appendix A: the integer, negative integer, string, array and map encodings of the
+    /// forms the encoder emits; each is also read back by the strict reader.
+    #[test]
+    fn writer_matches_rfc8949_appendix_a() {
+        let uints: [(u64, &str); 11] = [
+            (0, "00"),
+            (1, "01"),
+            (10, "0a"),
+            (23, "17"),
+            (24, "1818"),
+            (25, "1819"),
+            (100, "1864"),
+            (1000, "1903e8"),
+            (1_000_000, "1a000f4240"),
+            (1_000_000_000_000, "1b000000e8d4a51000"),
+            (18_446_744_073_709_551_615, "1bffffffffffffffff"),
+        ];
+        let l = Limits::default();
+        for (v, h) in uints {
+            let mut w = Writer::new();
+            w.uint(v);
+            assert_eq!(w.0, hex(h), "{v}");
+            let mut r = Reader::new(&w.0, &l);
+            assert_eq!(r.uint().unwrap(), v);
+            r.finish().unwrap();
+        }
+        for (v, h) in [
+            (-1i64, "20"),
+            (-10, "29"),
+            (-100, "3863"),
+            (-1000, "3903e7"),
+        ] {
+            let mut w = Writer::new();
+            w.int(v);
+            assert_eq!(w.0, hex(h), "{v}");
+            let mut r = Reader::new(&w.0, &l);
+            let mut prev = None;
+            assert_eq!(r.key(&mut prev).unwrap().1, Key::Extension(v));
+        }
+        for (v, h) in [
+            ("", "60"),
+            ("a", "6161"),
+            ("IETF", "6449455446"),
+            ("\u{fc}", "62c3bc"),
+        ] {
+            let mut w = Writer::new();
+            w.text(v);
+            assert_eq!(w.0, hex(h), "{v}");
+            assert_eq!(Reader::new(&w.0, &l).text().unwrap(), v);
+        }
+        for (v, h) in [(&[][..], "40"), (&[1, 2, 3, 4][..], "4401020304")] {
+            let mut w = Writer::new();
+            w.bytes(v);
+            assert_eq!(w.0, hex(h));
+            assert_eq!(Reader::new(&w.0, &l).bytes().unwrap().1, v);
+        }
+        // [] , [1, 2, 3], [1, ..., 25] and {} .
+        let mut w = Writer::new();
+        w.array(0);
+        assert_eq!(w.0, hex("80"));
+        let mut w = Writer::new();
+        w.array(3);
+        (1..=3).for_each(|i| w.uint(i));
+        assert_eq!(w.0, hex("83010203"));
+        let mut w = Writer::new();
+        w.array(25);
+        (1..=25).for_each(|i| w.uint(i));
+        assert_eq!(
+            w.0,
+            hex("98190102030405060708090a0b0c0d0e0f101112131415161718181819")
+        );
+        let mut r = Reader::new(&w.0, &l);
+        r.skip_item(1).unwrap();
+        r.finish().unwrap();
+        let mut w = Writer::new();
+        w.map(0);
+        assert_eq!(w.0, hex("a0"));
+        // {1: 2, 3: 4} and {"a": 1, "b": [2, 3]} read back as canonical items.
+        for h in ["a201020304", "a26161016162820203"] {
+            let b = hex(h);
+            let mut r = Reader::new(&b, &l);
+            assert_eq!(r.skip_item(1).unwrap(), &b[..]);
+        }
+    }
+
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let deep = vec![0x81u8; 1_000_000];
