@@ -1,0 +1,383 @@
+//! Streaming, verified, resumable apply of native patches.
+
+use std::io::{Read, Write};
+
+use crate::codec::{self, DecodeError};
+use crate::error::{Error, Result};
+use crate::format::{Codec, Cursor, FRAME_HEADER_LEN, HEADER_LEN, Header, Mode, raw_bound};
+use crate::frame::{ReconstructError, bsdiff_apply, xor_apply};
+use crate::limits::Limits;
+use crate::sha::RunningSha256;
+use crate::source::Source;
+
+/// Whether apply checks the source's SHA-256 before writing anything.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SourceCheck {
+    /// Hash the whole source first (reads it once). The default.
+    #[default]
+    Verify,
+    /// The caller has already verified the source against the header's `source_sha256`
+    /// (e.g. it is a verified, read-only partition). Its size is still checked, and the target
+    /// digest is still checked at the end.
+    TrustCaller,
+}
+
+/// Settings for [`Apply`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ApplyOptions {
+    /// Size limits checked against the patch header.
+    pub limits: Limits,
+    /// Source verification.
+    pub source_check: SourceCheck,
+}
+
+/// A native patch being applied, one frame at a time.
+///
+/// Working memory is at most `max_payload + max_raw + frame_size` bytes plus the LZMA2
+/// dictionary, all bounded by [`Limits`] before anything is allocated; the source is read by
+/// position, never loaded whole.
+///
+/// Each call to [`Apply::next_frame`] reads one frame from the patch stream, decodes it,
+/// checks it, and only then writes its target bytes to the sink and returns the [`Cursor`] to
+/// persist. The target's SHA-256 is checked before the last frame is released.
+#[derive(Debug)]
+pub struct Apply<'s, R, S: ?Sized> {
+    reader: R,
+    source: &'s S,
+    header: Header,
+    digest: [u8; 32],
+    index: u32,
+    offset: u64,
+    hasher: RunningSha256,
+    payload: Vec<u8>,
+    raw: Vec<u8>,
+    target: Vec<u8>,
+    finished: bool,
+}
+
+impl<'s, R: Read, S: Source + ?Sized> Apply<'s, R, S> {
+    /// Reads and validates the header from `patch` (positioned at the patch's first byte) and
+    /// checks the source's size and, unless told otherwise, its SHA-256. Nothing is written.
+    ///
+    /// # Errors
+    /// Any header error ([`Error::BadMagic`], [`Error::HeaderCorrupt`], [`Error::InvalidField`],
+    /// [`Error::LimitExceeded`], [`Error::Truncated`]), [`Error::SourceSizeMismatch`],
+    /// [`Error::SourceDigestMismatch`], or an I/O error.
+    pub fn new(patch: R, source: &'s S, opts: &ApplyOptions) -> Result<Self> {
+        let mut job = Self::open(patch, source, opts)?;
+        if job.header.frame_count == 0 {
+            job.finish_checks()?;
+        }
+        Ok(job)
+    }
+
+    /// Continues an interrupted apply from `cursor`. `patch` must again start at the patch's first
+    /// byte (the frames before the cursor are read and skipped, not decoded); the sink must hold
+    /// exactly the first [`Cursor::target_offset`] target bytes and continue from there.
+    ///
+    /// # Errors
+    /// As [`Apply::new`], and [`Error::BadCursor`] when the cursor is not one of this patch's.
+    pub fn resume(patch: R, source: &'s S, cursor: &Cursor, opts: &ApplyOptions) -> Result<Self> {
+        let mut job = Self::open(patch, source, opts)?;
+        let h = &job.header;
+        if cursor.patch_id != job.digest[..4] {
+            return Err(Error::BadCursor("cursor belongs to another patch"));
+        }
+        if cursor.frame_index > h.frame_count {
+            return Err(Error::BadCursor("frame index past the last frame"));
+        }
+        let expect_off =
+            (u64::from(cursor.frame_index) * u64::from(h.frame_size)).min(h.target_size);
+        if cursor.target_offset != expect_off || cursor.patch_offset < HEADER_LEN as u64 {
+            return Err(Error::BadCursor("offsets inconsistent with the patch"));
+        }
+        if cursor.frame_index == h.frame_count {
+            if cursor.hash_state != h.target_sha256 {
+                return Err(Error::BadCursor(
+                    "final cursor does not carry the target digest",
+                ));
+            }
+            job.index = h.frame_count;
+            job.finished = true;
+            return Ok(job);
+        }
+        job.hasher = RunningSha256::from_chaining_state(cursor.hash_state, cursor.target_offset)
+            .ok_or(Error::BadCursor("target offset not on a 64-byte boundary"))?;
+        let skip = cursor.patch_offset - job.offset;
+        let skipped = std::io::copy(&mut (&mut job.reader).take(skip), &mut std::io::sink())?;
+        job.offset += skipped;
+        if skipped != skip {
+            return Err(Error::Truncated { offset: job.offset });
+        }
+        job.index = cursor.frame_index;
+        Ok(job)
+    }
+
+    fn open(mut reader: R, source: &'s S, opts: &ApplyOptions) -> Result<Self> {
+        let mut hb = [0u8; HEADER_LEN];
+        read_full(&mut reader, &mut hb, 0)?;
+        let header = Header::parse(&hb, &opts.limits)?;
+        if header.mode != Mode::Full {
+            if source.size() != header.source_size {
+                return Err(Error::SourceSizeMismatch {
+                    expected: header.source_size,
+                    actual: source.size(),
+                });
+            }
+            if opts.source_check == SourceCheck::Verify {
+                let mut h = RunningSha256::new();
+                let mut buf = vec![0u8; 64 << 10];
+                let mut off = 0u64;
+                while off < header.source_size {
+                    let n = (header.source_size - off).min(buf.len() as u64) as usize;
+                    source.read_exact_at(off, &mut buf[..n])?;
+                    h.update(&buf[..n]);
+                    off += n as u64;
+                }
+                if h.finalize() != header.source_sha256 {
+                    return Err(Error::SourceDigestMismatch);
+                }
+            }
+        }
+        Ok(Self {
+            reader,
+            source,
+            digest: Header::digest(&hb),
+            header,
+            index: 0,
+            offset: HEADER_LEN as u64,
+            hasher: RunningSha256::new(),
+            payload: Vec::new(),
+            raw: Vec::new(),
+            target: Vec::new(),
+            finished: false,
+        })
+    }
+
+    /// The validated header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// True once every frame has been written and the target digest matched.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Applies the next frame: reads, decodes and checks it, writes its target bytes to `sink`
+    /// and returns the cursor to persist once those bytes are durable. Returns `None` when the
+    /// patch is complete (the last frame's call already verified the whole target).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::InvalidField`], [`Error::FrameMalformed`],
+    /// [`Error::FrameCorrupt`], [`Error::TargetDigestMismatch`], [`Error::TrailingData`] or I/O.
+    /// After an error nothing of the failing frame has been written.
+    pub fn next_frame<W: Write + ?Sized>(&mut self, sink: &mut W) -> Result<Option<Cursor>> {
+        self.next_frame_observed(sink, &mut |_, _, _, _| {})
+    }
+
+    pub(crate) fn next_frame_observed<W: Write + ?Sized>(
+        &mut self,
+        sink: &mut W,
+        on_record: &mut dyn FnMut(u64, u64, i64, i64),
+    ) -> Result<Option<Cursor>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let h = &self.header;
+        let (index, frame_off) = (self.index, self.offset);
+        let mut fh = [0u8; FRAME_HEADER_LEN];
+        read_full(&mut self.reader, &mut fh, frame_off)?;
+        let payload_len = u32::from_le_bytes([fh[0], fh[1], fh[2], fh[3]]);
+        let raw_len = u32::from_le_bytes([fh[4], fh[5], fh[6], fh[7]]);
+        let tl = h.frame_target_len(index);
+        let bad = |field, reason| Error::InvalidField {
+            field,
+            offset: frame_off,
+            reason,
+        };
+        let raw_ok = match h.mode {
+            Mode::Bsdiff => {
+                u64::from(raw_len) >= tl && u64::from(raw_len) <= raw_bound(h.mode, h.frame_size)
+            }
+            Mode::Full | Mode::XorPlanes { .. } => u64::from(raw_len) == tl,
+        };
+        if !raw_ok || raw_len > h.max_raw {
+            return Err(bad("raw_len", "out of range for this frame"));
+        }
+        if payload_len > h.max_payload || payload_len == 0 {
+            return Err(bad("payload_len", "zero or above max_payload"));
+        }
+        if h.codec == Codec::Stored && payload_len != raw_len {
+            return Err(bad("payload_len", "must equal raw_len for stored frames"));
+        }
+        self.payload.resize(payload_len as usize, 0);
+        read_full(
+            &mut self.reader,
+            &mut self.payload,
+            frame_off + FRAME_HEADER_LEN as u64,
+        )?;
+        let malformed = |reason| Error::FrameMalformed {
+            index,
+            offset: frame_off,
+            reason,
+        };
+        let raw: &[u8] = match h.codec {
+            Codec::Stored => &self.payload,
+            Codec::Lzma2 { props, dict_size } => {
+                self.raw.resize(raw_len as usize, 0);
+                codec::decompress(&self.payload, &mut self.raw, props, dict_size).map_err(|e| {
+                    match e {
+                        DecodeError::Malformed(r) => malformed(r),
+                        DecodeError::Internal(s) => Error::Codec(s),
+                    }
+                })?;
+                &self.raw
+            }
+        };
+        self.target.resize(tl as usize, 0);
+        let start = u64::from(index) * u64::from(h.frame_size);
+        let rec = match h.mode {
+            Mode::Full => {
+                self.target.copy_from_slice(raw);
+                Ok(())
+            }
+            Mode::XorPlanes { width, phase } => xor_apply(
+                raw,
+                self.source,
+                start,
+                width.into(),
+                phase.into(),
+                &mut self.target,
+            ),
+            Mode::Bsdiff => bsdiff_apply(raw, self.source, &mut self.target, &mut *on_record),
+        };
+        rec.map_err(|e| match e {
+            ReconstructError::Malformed(r) => malformed(r),
+            ReconstructError::Io(e) => Error::Io(e),
+        })?;
+        let check = crate::diff::frame_check(
+            &self.digest,
+            index,
+            payload_len,
+            raw_len,
+            &self.payload,
+            &self.target,
+        );
+        if check[..] != fh[8..40] {
+            return Err(Error::FrameCorrupt {
+                index,
+                offset: frame_off,
+            });
+        }
+        self.hasher.update(&self.target);
+        let next_off = frame_off + FRAME_HEADER_LEN as u64 + u64::from(payload_len);
+        let last = index + 1 == h.frame_count;
+        let hash_state = if last {
+            self.offset = next_off;
+            self.finish_checks()?;
+            self.header.target_sha256
+        } else {
+            self.hasher
+                .chaining_state()
+                .ok_or(malformed("frame not on a 64-byte boundary"))?
+        };
+        sink.write_all(&self.target)?;
+        self.index = index + 1;
+        self.offset = next_off;
+        Ok(Some(Cursor {
+            frame_index: self.index,
+            patch_offset: next_off,
+            target_offset: self.hasher.len(),
+            hash_state,
+            patch_id: [
+                self.digest[0],
+                self.digest[1],
+                self.digest[2],
+                self.digest[3],
+            ],
+        }))
+    }
+
+    /// Final checks: the running digest equals the header's and the patch has no trailing bytes.
+    fn finish_checks(&mut self) -> Result<()> {
+        if self.hasher.len() != self.header.target_size
+            || self.hasher.clone().finalize() != self.header.target_sha256
+        {
+            return Err(Error::TargetDigestMismatch);
+        }
+        let mut one = [0u8; 1];
+        loop {
+            match self.reader.read(&mut one) {
+                Ok(0) => break,
+                Ok(_) => {
+                    return Err(Error::TrailingData {
+                        offset: self.offset,
+                    });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.finished = true;
+        Ok(())
+    }
+
+    /// Runs all remaining frames, returning the number of target bytes written by this call.
+    ///
+    /// # Errors
+    /// As [`Apply::next_frame`].
+    pub fn run<W: Write + ?Sized>(&mut self, sink: &mut W) -> Result<u64> {
+        let mut n = 0u64;
+        let before = self.hasher.len();
+        while self.next_frame(sink)?.is_some() {
+            n = self.hasher.len() - before;
+        }
+        Ok(n)
+    }
+}
+
+/// Reads exactly `buf.len()` bytes; a short read is [`Error::Truncated`] at the end offset.
+fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8], offset: u64) -> Result<()> {
+    let mut got = 0usize;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => {
+                return Err(Error::Truncated {
+                    offset: offset + got as u64,
+                });
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Applies a whole native patch read from `patch` to `source`, streaming the target into `sink`,
+/// with the default [`ApplyOptions`]. Returns the target size.
+///
+/// # Errors
+/// Any error of [`Apply::new`] and [`Apply::next_frame`].
+pub fn apply_patch<R: Read, S: Source + ?Sized, W: Write>(
+    patch: R,
+    source: &S,
+    mut sink: W,
+) -> Result<u64> {
+    let mut job = Apply::new(patch, source, &ApplyOptions::default())?;
+    job.run(&mut sink)?;
+    sink.flush()?;
+    Ok(job.header.target_size)
+}
+
+/// Reads and validates just the header of a native patch.
+///
+/// # Errors
+/// As the header checks of [`Apply::new`].
+pub fn read_header<R: Read>(mut patch: R, limits: &Limits) -> Result<Header> {
+    let mut hb = [0u8; HEADER_LEN];
+    read_full(&mut patch, &mut hb, 0)?;
+    Header::parse(&hb, limits)
+}

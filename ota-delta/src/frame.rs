@@ -1,0 +1,256 @@
+//! Frame contents per mode: building them (encoder) and reconstructing target bytes (decoder).
+
+use crate::format::{get_varint, put_varint, unzigzag, zigzag};
+use crate::source::Source;
+
+/// One bsdiff instruction: `add` bytes of source+diff, then `copy` literal bytes, then move the
+/// source position by `seek`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Op {
+    pub add: u64,
+    pub copy: u64,
+    pub seek: i64,
+}
+
+/// Splits `ops` (which must exactly cover `new`, with every add range inside `old`) into the raw
+/// content of each frame (FORMAT.md §5.2). Returns `None` when the ops do not fit `old`/`new`
+/// or a frame's control section would exceed its bound.
+pub(crate) fn bsdiff_frames(
+    old: &[u8],
+    new: &[u8],
+    ops: &[Op],
+    frame_size: usize,
+) -> Option<Vec<Vec<u8>>> {
+    let mut frames = Vec::with_capacity(new.len().div_ceil(frame_size));
+    let (mut k, mut add_done, mut copy_done) = (0usize, 0u64, 0u64);
+    let mut spos: i64 = 0;
+    let mut tpos: usize = 0;
+    while tpos < new.len() {
+        let frame_len = (new.len() - tpos).min(frame_size);
+        let mut room = frame_len;
+        // (add, copy, source position at the start of the record)
+        let mut recs: Vec<(u64, u64, i64)> = Vec::new();
+        let mut diffs = Vec::with_capacity(frame_len);
+        let mut extras = Vec::new();
+        while room > 0 {
+            let op = ops.get(k)?;
+            let d = (op.add - add_done).min(room as u64) as usize;
+            let after = room - d;
+            let e = if add_done + d as u64 == op.add {
+                (op.copy - copy_done).min(after as u64) as usize
+            } else {
+                0
+            };
+            if d + e > 0 {
+                recs.push((d as u64, e as u64, spos));
+                if d > 0 {
+                    let s = usize::try_from(spos).ok()?;
+                    let src = old.get(s..s.checked_add(d)?)?;
+                    let dst = new.get(tpos..tpos + d)?;
+                    diffs.extend(dst.iter().zip(src).map(|(n, o)| n.wrapping_sub(*o)));
+                    spos = spos.checked_add(d as i64)?;
+                }
+                extras.extend_from_slice(new.get(tpos + d..tpos + d + e)?);
+                tpos += d + e;
+                room -= d + e;
+                add_done += d as u64;
+                copy_done += e as u64;
+            }
+            if add_done == op.add && copy_done == op.copy {
+                spos = spos.checked_add(op.seek)?;
+                k += 1;
+                add_done = 0;
+                copy_done = 0;
+            }
+        }
+        let mut raw = Vec::with_capacity(frame_len + recs.len() * 6 + 16);
+        put_varint(&mut raw, recs.len() as u64);
+        put_varint(&mut raw, zigzag(recs.first().map_or(0, |r| r.2)));
+        for (i, r) in recs.iter().enumerate() {
+            put_varint(&mut raw, r.0);
+            put_varint(&mut raw, r.1);
+            // Seek from the end of this record's add range to the next record's start.
+            let seek = match recs.get(i + 1) {
+                Some(next) => next.2.checked_sub(r.2.checked_add(r.0 as i64)?)?,
+                None => 0,
+            };
+            put_varint(&mut raw, zigzag(seek));
+        }
+        if raw.len() as u64
+            > crate::format::raw_bound(crate::format::Mode::Bsdiff, frame_size as u32)
+                - frame_len as u64
+        {
+            return None;
+        }
+        raw.extend_from_slice(&diffs);
+        raw.extend_from_slice(&extras);
+        frames.push(raw);
+    }
+    Some(frames)
+}
+
+/// Lane of byte `j` of a frame (frames start at multiples of 64, so the absolute offset's lane
+/// equals the in-frame offset's lane).
+fn lane(j: usize, width: usize, phase: usize) -> usize {
+    (j + width - phase) % width
+}
+
+/// XOR-planes raw content of one frame of `new` starting at `start`.
+pub(crate) fn xor_frame(
+    old: &[u8],
+    new: &[u8],
+    start: usize,
+    len: usize,
+    width: usize,
+    phase: usize,
+) -> Vec<u8> {
+    let mut raw = Vec::with_capacity(len);
+    for k in 0..width {
+        for j in (0..len).filter(|j| lane(*j, width, phase) == k) {
+            let p = start + j;
+            raw.push(new.get(p).copied().unwrap_or(0) ^ old.get(p).copied().unwrap_or(0));
+        }
+    }
+    raw
+}
+
+/// Why a frame's raw content could not be turned into target bytes.
+pub(crate) enum ReconstructError {
+    Malformed(&'static str),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for ReconstructError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Io(e)
+    }
+}
+
+/// Reads `buf.len()` source bytes at `offset`, with zeros past the end of the source.
+fn read_source_padded<S: Source + ?Sized>(
+    src: &S,
+    offset: u64,
+    buf: &mut [u8],
+) -> std::io::Result<()> {
+    let size = src.size();
+    let avail = size.saturating_sub(offset).min(buf.len() as u64) as usize;
+    let (head, tail) = buf.split_at_mut(avail);
+    if !head.is_empty() {
+        src.read_exact_at(offset, head)?;
+    }
+    tail.fill(0);
+    Ok(())
+}
+
+/// XOR-planes: `out` (already sized to the frame) = planes(raw) ^ source.
+pub(crate) fn xor_apply<S: Source + ?Sized>(
+    raw: &[u8],
+    src: &S,
+    start: u64,
+    width: usize,
+    phase: usize,
+    out: &mut [u8],
+) -> Result<(), ReconstructError> {
+    if raw.len() != out.len() {
+        return Err(ReconstructError::Malformed(
+            "raw_len differs from the frame's target length",
+        ));
+    }
+    read_source_padded(src, start, out)?;
+    let mut it = raw.iter();
+    for k in 0..width {
+        let first = (k + phase) % width;
+        let mut j = first;
+        while j < out.len() {
+            if let (Some(slot), Some(x)) = (out.get_mut(j), it.next()) {
+                *slot ^= *x;
+            }
+            j += width;
+        }
+    }
+    Ok(())
+}
+
+/// bsdiff mode: parses the control section of `raw` and writes the frame's target into `out`
+/// (already sized to the frame's target length), using `scratch` for source reads.
+pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
+    raw: &[u8],
+    src: &S,
+    out: &mut [u8],
+    mut on_record: impl FnMut(u64, u64, i64, i64),
+) -> Result<(), ReconstructError> {
+    use ReconstructError::Malformed as M;
+    let frame_len = out.len() as u64;
+    let mut pos = 0usize;
+    let count = get_varint(raw, &mut pos).ok_or(M("bad record_count varint"))?;
+    if count > frame_len {
+        return Err(M("more records than target bytes"));
+    }
+    let start = unzigzag(get_varint(raw, &mut pos).ok_or(M("bad start_pos varint"))?);
+    // First pass: validate the controls and the section sizes.
+    let ctrl_start = pos;
+    let (mut sum_add, mut sum_copy) = (0u64, 0u64);
+    for _ in 0..count {
+        let a = get_varint(raw, &mut pos).ok_or(M("bad add varint"))?;
+        let c = get_varint(raw, &mut pos).ok_or(M("bad copy varint"))?;
+        get_varint(raw, &mut pos).ok_or(M("bad seek varint"))?;
+        if a == 0 && c == 0 {
+            return Err(M("empty record"));
+        }
+        sum_add = sum_add.checked_add(a).ok_or(M("record lengths overflow"))?;
+        sum_copy = sum_copy
+            .checked_add(c)
+            .ok_or(M("record lengths overflow"))?;
+        if sum_add.saturating_add(sum_copy) > frame_len {
+            return Err(M("records cover more than the frame"));
+        }
+    }
+    if sum_add + sum_copy != frame_len {
+        return Err(M("records do not cover the frame"));
+    }
+    let diff_start = pos;
+    let extra_start = diff_start + sum_add as usize;
+    if raw.len() as u64 != extra_start as u64 + sum_copy {
+        return Err(M("raw_len differs from controls + diff + extra"));
+    }
+    // Second pass: reconstruct.
+    let mut pos = ctrl_start;
+    let mut spos: i64 = start;
+    let (mut dpos, mut epos, mut tpos) = (diff_start, extra_start, 0usize);
+    let size = src.size();
+    for _ in 0..count {
+        let a = get_varint(raw, &mut pos).ok_or(M("bad add varint"))? as usize;
+        let c = get_varint(raw, &mut pos).ok_or(M("bad copy varint"))? as usize;
+        let seek = unzigzag(get_varint(raw, &mut pos).ok_or(M("bad seek varint"))?);
+        on_record(a as u64, c as u64, seek, spos);
+        if a > 0 {
+            let s = u64::try_from(spos).map_err(|_| M("source position negative"))?;
+            if s.checked_add(a as u64).is_none_or(|e| e > size) {
+                return Err(M("source range outside the source"));
+            }
+            let dst = out.get_mut(tpos..tpos + a).ok_or(M("internal bounds"))?;
+            src.read_exact_at(s, dst)?;
+            let diff = raw.get(dpos..dpos + a).ok_or(M("internal bounds"))?;
+            for (t, d) in dst.iter_mut().zip(diff) {
+                *t = t.wrapping_add(*d);
+            }
+            dpos += a;
+            tpos += a;
+            spos = spos
+                .checked_add(a as i64)
+                .ok_or(M("source position overflow"))?;
+        }
+        if c > 0 {
+            let lit = raw.get(epos..epos + c).ok_or(M("internal bounds"))?;
+            out.get_mut(tpos..tpos + c)
+                .ok_or(M("internal bounds"))?
+                .copy_from_slice(lit);
+            epos += c;
+            tpos += c;
+        }
+        spos = spos
+            .checked_add(seek)
+            .ok_or(M("source position overflow"))?;
+    }
+    Ok(())
+}
