@@ -1,0 +1,525 @@
+//! The rollout state machine (design in `STATES.md`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::gate::{Outcome, RingStats, SprtDecision, Verdict, Why};
+use crate::plan::Plan;
+use crate::selector::Limits;
+
+/// What a device reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Report {
+    /// Installed and healthy.
+    Succeeded,
+    /// Install or health check failed.
+    Failed,
+    /// Did not report in time (counted as a failure).
+    TimedOut,
+}
+
+/// An input to [`Rollout::handle`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// Time passed.
+    Tick,
+    /// Device `index` of `ring` reported.
+    Report {
+        /// Ring index.
+        ring: usize,
+        /// Device index within the ring (start order).
+        index: u64,
+        /// What it reported.
+        outcome: Report,
+    },
+    /// A human promotes the active ring now (also ends a pause).
+    Approve,
+    /// A human ends a pause without promoting.
+    Resume,
+    /// A human pauses the rollout.
+    Pause {
+        /// Why.
+        note: String,
+    },
+    /// A human aborts the rollout.
+    Abort {
+        /// Why.
+        note: String,
+    },
+}
+
+/// An output of [`Rollout::handle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Decision {
+    /// Offer the release to devices `first..first + count` of `ring`.
+    Start {
+        /// Ring index.
+        ring: usize,
+        /// First device index.
+        first: u64,
+        /// How many.
+        count: u64,
+    },
+    /// Ring `to` is open.
+    Promote {
+        /// The ring whose gate passed.
+        from: usize,
+        /// The ring opened.
+        to: usize,
+        /// Why.
+        verdict: Verdict,
+    },
+    /// No more devices start until a human acts.
+    Pause {
+        /// The ring concerned.
+        ring: usize,
+        /// Why.
+        verdict: Verdict,
+    },
+    /// The rollout is stopped for good.
+    Abort {
+        /// The ring concerned.
+        ring: usize,
+        /// Why.
+        verdict: Verdict,
+    },
+    /// Every device reported; the rollout is done.
+    Complete,
+}
+
+/// Where the rollout stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Starting devices and watching gates.
+    Running,
+    /// Waiting for a human.
+    Paused {
+        /// The ring concerned.
+        ring: usize,
+        /// Why.
+        verdict: Verdict,
+    },
+    /// Stopped for good.
+    Aborted {
+        /// The ring concerned.
+        ring: usize,
+        /// Why.
+        verdict: Verdict,
+    },
+    /// Done.
+    Completed,
+}
+
+impl Status {
+    fn name(&self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::Paused { .. } => "paused",
+            Status::Aborted { .. } => "aborted",
+            Status::Completed => "completed",
+        }
+    }
+}
+
+/// The state of one ring.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RingState {
+    /// Counts.
+    pub stats: RingStats,
+    /// When the ring opened (UTC seconds), if it has.
+    pub opened_at: Option<u64>,
+    /// The SPRT's latched decision.
+    pub sprt: SprtDecision,
+    /// A human resumed after this ring's gate paused: it does not pause again.
+    pub pause_acknowledged: bool,
+    /// One bit per device: reported.
+    reported: Vec<u64>,
+}
+
+impl RingState {
+    fn new(size: u64) -> Self {
+        RingState {
+            stats: RingStats {
+                size,
+                ..RingStats::default()
+            },
+            opened_at: None,
+            sprt: SprtDecision::Continue,
+            pause_acknowledged: false,
+            reported: vec![0; size.div_ceil(64) as usize],
+        }
+    }
+
+    fn is_reported(&self, index: u64) -> bool {
+        let word = self
+            .reported
+            .get((index / 64) as usize)
+            .copied()
+            .unwrap_or(0);
+        word >> (index % 64) & 1 == 1
+    }
+}
+
+/// A rollout in progress. Persist it with serde between events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollout {
+    plan: Plan,
+    status: Status,
+    active: usize,
+    rings: Vec<RingState>,
+    last_now: u64,
+    minute: u64,
+    started_this_minute: u64,
+}
+
+impl Rollout {
+    /// A rollout of `plan` over rings of the given sizes (from
+    /// [`crate::FleetAssignment::ring_sizes`]), starting at `now` with the first ring open.
+    ///
+    /// # Errors
+    ///
+    /// Whatever [`Plan::validate`] refuses (default [`Limits`]), [`Error::RingCountMismatch`],
+    /// [`Error::InvalidPlan`] for a ring too large to track in memory (over 2^32 devices).
+    pub fn new(plan: Plan, ring_sizes: &[u64], now: u64) -> Result<Rollout> {
+        plan.validate(&Limits::default())?;
+        if ring_sizes.len() != plan.rings.len() {
+            return Err(Error::RingCountMismatch {
+                plan: plan.rings.len(),
+                given: ring_sizes.len(),
+            });
+        }
+        if ring_sizes.iter().any(|&s| s > 1 << 32) {
+            return Err(Error::plan("/rings", "a ring of more than 2^32 devices"));
+        }
+        let mut rings: Vec<RingState> = ring_sizes.iter().map(|&s| RingState::new(s)).collect();
+        if let Some(first) = rings.first_mut() {
+            first.opened_at = Some(now);
+        }
+        Ok(Rollout {
+            plan,
+            status: Status::Running,
+            active: 0,
+            rings,
+            last_now: now,
+            minute: now / 60,
+            started_this_minute: 0,
+        })
+    }
+
+    /// The plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The status.
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The newest open ring.
+    pub fn active_ring(&self) -> usize {
+        self.active
+    }
+
+    /// The state of each ring.
+    pub fn rings(&self) -> &[RingState] {
+        &self.rings
+    }
+
+    /// Devices started over all rings.
+    pub fn started(&self) -> u64 {
+        self.rings.iter().map(|r| r.stats.started).sum()
+    }
+
+    /// Reports received over all rings.
+    pub fn reports(&self) -> u64 {
+        self.rings.iter().map(|r| r.stats.reports()).sum()
+    }
+
+    /// Handles one event at time `now` (UTC seconds) and returns the decisions it leads to.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimeWentBackwards`], [`Error::Finished`], [`Error::UnknownDevice`],
+    /// [`Error::NotStarted`], [`Error::DuplicateReport`], [`Error::InvalidEvent`]. On error the
+    /// rollout is unchanged.
+    pub fn handle(&mut self, event: Event, now: u64) -> Result<Vec<Decision>> {
+        self.check(&event, now)?;
+        self.last_now = now;
+        let mut out = Vec::new();
+        match event {
+            Event::Tick => {}
+            Event::Report {
+                ring,
+                index,
+                outcome,
+            } => {
+                let r = &mut self.rings[ring];
+                if let Some(word) = r.reported.get_mut((index / 64) as usize) {
+                    *word |= 1 << (index % 64);
+                }
+                match outcome {
+                    Report::Succeeded => r.stats.succeeded += 1,
+                    Report::Failed | Report::TimedOut => r.stats.failed += 1,
+                }
+            }
+            Event::Approve => {
+                if let Status::Paused { ring, .. } = self.status
+                    && let Some(r) = self.rings.get_mut(ring)
+                {
+                    r.pause_acknowledged = true;
+                }
+                self.status = Status::Running;
+                let verdict = self.operator_verdict("approved", now);
+                self.promote(verdict, now, &mut out);
+            }
+            Event::Resume => {
+                if let Status::Paused { ring, .. } = self.status
+                    && let Some(r) = self.rings.get_mut(ring)
+                {
+                    r.pause_acknowledged = true;
+                }
+                self.status = Status::Running;
+            }
+            Event::Pause { note } => {
+                let mut verdict = self.operator_verdict(&note, now);
+                verdict.outcome = Outcome::Pause;
+                out.push(Decision::Pause {
+                    ring: self.active,
+                    verdict: verdict.clone(),
+                });
+                self.status = Status::Paused {
+                    ring: self.active,
+                    verdict,
+                };
+                return Ok(out);
+            }
+            Event::Abort { note } => {
+                let mut verdict = self.operator_verdict(&note, now);
+                verdict.outcome = Outcome::Abort;
+                out.push(Decision::Abort {
+                    ring: self.active,
+                    verdict: verdict.clone(),
+                });
+                self.status = Status::Aborted {
+                    ring: self.active,
+                    verdict,
+                };
+                return Ok(out);
+            }
+        }
+        self.evaluate(now, &mut out);
+        if self.status == Status::Running {
+            self.start_devices(now, &mut out);
+        }
+        let last = self.rings.len().saturating_sub(1);
+        if self.status == Status::Running
+            && self.active == last
+            && self.rings.iter().all(|r| r.stats.reports() >= r.stats.size)
+        {
+            self.status = Status::Completed;
+            out.push(Decision::Complete);
+        }
+        Ok(out)
+    }
+
+    fn check(&self, event: &Event, now: u64) -> Result<()> {
+        if now < self.last_now {
+            return Err(Error::TimeWentBackwards {
+                last: self.last_now,
+                now,
+            });
+        }
+        if matches!(self.status, Status::Aborted { .. } | Status::Completed) {
+            return Err(Error::Finished {
+                status: self.status.name(),
+            });
+        }
+        match event {
+            Event::Report { ring, index, .. } => {
+                let ring = *ring;
+                let index = *index;
+                let r = self
+                    .rings
+                    .get(ring)
+                    .filter(|r| index < r.stats.size)
+                    .ok_or(Error::UnknownDevice { ring, index })?;
+                if index >= r.stats.started {
+                    return Err(Error::NotStarted { ring, index });
+                }
+                if r.is_reported(index) {
+                    return Err(Error::DuplicateReport { ring, index });
+                }
+            }
+            Event::Resume if !matches!(self.status, Status::Paused { .. }) => {
+                return Err(Error::InvalidEvent {
+                    event: "resume",
+                    status: self.status.name(),
+                });
+            }
+            Event::Pause { .. } if self.status != Status::Running => {
+                return Err(Error::InvalidEvent {
+                    event: "pause",
+                    status: self.status.name(),
+                });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn soaked(&self, ring: usize, now: u64) -> u64 {
+        self.rings
+            .get(ring)
+            .and_then(|r| r.opened_at)
+            .map_or(0, |t| now.saturating_sub(t))
+    }
+
+    fn operator_verdict(&self, note: &str, now: u64) -> Verdict {
+        let stats = self
+            .rings
+            .get(self.active)
+            .map(|r| r.stats)
+            .unwrap_or_default();
+        Verdict {
+            outcome: Outcome::Promote,
+            why: Why::Operator {
+                note: note.to_owned(),
+            },
+            reports: stats.reports(),
+            failures: stats.failed,
+            soaked_secs: self.soaked(self.active, now),
+        }
+    }
+
+    /// Opens the next ring (no-op on the last one).
+    fn promote(&mut self, verdict: Verdict, now: u64, out: &mut Vec<Decision>) {
+        if self.active + 1 >= self.rings.len() {
+            return;
+        }
+        let from = self.active;
+        self.active += 1;
+        // An undecided SPRT goes on in the next ring with the evidence gathered so far.
+        let carry = match (&self.plan.rings[from].gate.rule, self.rings[from].sprt) {
+            (crate::gate::Rule::Sprt(_), SprtDecision::Continue) => {
+                self.rings[from].stats.sprt_counts()
+            }
+            _ => (0, 0),
+        };
+        let next = &mut self.rings[self.active];
+        next.opened_at = Some(now);
+        next.stats.carried_failed = carry.0;
+        next.stats.carried_succeeded = carry.1;
+        out.push(Decision::Promote {
+            from,
+            to: self.active,
+            verdict,
+        });
+    }
+
+    fn evaluate(&mut self, now: u64, out: &mut Vec<Decision>) {
+        loop {
+            if matches!(self.status, Status::Aborted { .. } | Status::Completed) {
+                return;
+            }
+            // Failure first, on every open ring.
+            for k in 0..=self.active.min(self.rings.len().saturating_sub(1)) {
+                let soaked = self.soaked(k, now);
+                let gate = &self.plan.rings[k].gate;
+                let r = &mut self.rings[k];
+                let (verdict, decision) = gate.evaluate(&r.stats, soaked, r.sprt);
+                r.sprt = decision;
+                let failed = matches!(
+                    verdict.why,
+                    Why::SprtRejected { .. } | Why::ThresholdExceeded { .. }
+                );
+                if !failed {
+                    continue;
+                }
+                match verdict.outcome {
+                    Outcome::Abort => {
+                        out.push(Decision::Abort {
+                            ring: k,
+                            verdict: verdict.clone(),
+                        });
+                        self.status = Status::Aborted { ring: k, verdict };
+                        return;
+                    }
+                    Outcome::Pause if !r.pause_acknowledged => {
+                        if self.status == Status::Running {
+                            out.push(Decision::Pause {
+                                ring: k,
+                                verdict: verdict.clone(),
+                            });
+                            self.status = Status::Paused { ring: k, verdict };
+                        }
+                        return;
+                    }
+                    _ => {}
+                }
+            }
+            if self.status != Status::Running || self.active + 1 >= self.rings.len() {
+                return;
+            }
+            let k = self.active;
+            let soaked = self.soaked(k, now);
+            let gate = &self.plan.rings[k].gate;
+            let r = &mut self.rings[k];
+            let (verdict, decision) = gate.evaluate(&r.stats, soaked, r.sprt);
+            r.sprt = decision;
+            match verdict.outcome {
+                Outcome::Promote => self.promote(verdict, now, out),
+                Outcome::Pause if !r.pause_acknowledged => {
+                    out.push(Decision::Pause {
+                        ring: k,
+                        verdict: verdict.clone(),
+                    });
+                    self.status = Status::Paused { ring: k, verdict };
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn start_devices(&mut self, now: u64, out: &mut Vec<Decision>) {
+        let minute = now / 60;
+        if minute != self.minute {
+            self.minute = minute;
+            self.started_this_minute = 0;
+        }
+        let mut allowance = match &self.plan.rate {
+            None => u64::MAX,
+            Some(rate) => {
+                let notified = self.started();
+                let succeeded: u64 = self.rings.iter().map(|r| r.stats.succeeded).sum();
+                rate.current_per_minute(notified, succeeded)
+                    .saturating_sub(self.started_this_minute)
+            }
+        };
+        for k in 0..=self.active.min(self.rings.len().saturating_sub(1)) {
+            if allowance == 0 {
+                break;
+            }
+            let r = &mut self.rings[k];
+            let count = (r.stats.size - r.stats.started).min(allowance);
+            if count == 0 {
+                continue;
+            }
+            out.push(Decision::Start {
+                ring: k,
+                first: r.stats.started,
+                count,
+            });
+            r.stats.started += count;
+            allowance -= count;
+            self.started_this_minute += count;
+        }
+    }
+}
