@@ -1,5 +1,26 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+pub mod cbor;
+mod diff;
+mod document;
+mod error;
+mod limits;
+mod merge;
+mod patch;
+mod pointer;
+mod restore;
+mod size;
+mod twin;
+
+pub use diff::diff;
+pub use error::{Error, Limit, PatchFailure, Result};
+pub use limits::{KeyRules, Limits};
+pub use merge::{MergeOrJson, apply_merge_patch, diff_merge_or_json, diff_merge_patch};
+pub use patch::{Operation, Patch, apply_patch, json_equal};
+pub use pointer::Pointer;
+pub use restore::Restore;
+pub use twin::{Accepted, Metadata, SectionUpdate, Twin, Update, delta};
+
 /// The deepest nesting AWS IoT Device Shadow accepts in `desired` or `reported`.
 pub const AWS_MAX_DEPTH: usize = 6;

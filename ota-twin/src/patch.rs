@@ -1,0 +1,496 @@
+//! JSON Patch (RFC 6902): the operations, their JSON form, and atomic application.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Error, PatchFailure, Result};
+use crate::pointer::{Pointer, parse_index};
+
+/// One JSON Patch operation (RFC 6902 section 4).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// Insert or set `value` at `path`.
+    Add {
+        /// Target location.
+        path: Pointer,
+        /// The value to add.
+        value: Value,
+    },
+    /// Remove the value at `path`.
+    Remove {
+        /// Target location.
+        path: Pointer,
+    },
+    /// Replace the existing value at `path`.
+    Replace {
+        /// Target location.
+        path: Pointer,
+        /// The new value.
+        value: Value,
+    },
+    /// Remove the value at `from` and add it at `path`.
+    Move {
+        /// Source location.
+        from: Pointer,
+        /// Target location.
+        path: Pointer,
+    },
+    /// Add a copy of the value at `from` at `path`.
+    Copy {
+        /// Source location.
+        from: Pointer,
+        /// Target location.
+        path: Pointer,
+    },
+    /// Check that the value at `path` equals `value`.
+    Test {
+        /// Target location.
+        path: Pointer,
+        /// The expected value.
+        value: Value,
+    },
+}
+
+impl Operation {
+    /// The `op` member: `add`, `remove`, `replace`, `move`, `copy` or `test`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Add { .. } => "add",
+            Operation::Remove { .. } => "remove",
+            Operation::Replace { .. } => "replace",
+            Operation::Move { .. } => "move",
+            Operation::Copy { .. } => "copy",
+            Operation::Test { .. } => "test",
+        }
+    }
+
+    /// The target location (`path`).
+    pub fn path(&self) -> &Pointer {
+        match self {
+            Operation::Add { path, .. }
+            | Operation::Remove { path }
+            | Operation::Replace { path, .. }
+            | Operation::Move { path, .. }
+            | Operation::Copy { path, .. }
+            | Operation::Test { path, .. } => path,
+        }
+    }
+
+    /// The JSON form of the operation.
+    pub fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("op".into(), Value::String(self.name().into()));
+        match self {
+            Operation::Move { from, .. } | Operation::Copy { from, .. } => {
+                m.insert("from".into(), Value::String(from.to_string()));
+            }
+            _ => {}
+        }
+        m.insert("path".into(), Value::String(self.path().to_string()));
+        match self {
+            Operation::Add { value, .. }
+            | Operation::Replace { value, .. }
+            | Operation::Test { value, .. } => {
+                m.insert("value".into(), value.clone());
+            }
+            _ => {}
+        }
+        Value::Object(m)
+    }
+
+    fn from_value(index: usize, v: &Value) -> Result<Self> {
+        let malformed = |reason| Error::MalformedPatch { index, reason };
+        let m = v
+            .as_object()
+            .ok_or(malformed("an operation must be a JSON object"))?;
+        let op = m
+            .get("op")
+            .ok_or(malformed("missing `op`"))?
+            .as_str()
+            .ok_or(malformed("`op` must be a string"))?;
+        let pointer = |key: &'static str, missing, not_string, bad| -> Result<Pointer> {
+            let s = m
+                .get(key)
+                .ok_or(malformed(missing))?
+                .as_str()
+                .ok_or(malformed(not_string))?;
+            Pointer::parse(s).map_err(|_| malformed(bad))
+        };
+        let path = || {
+            pointer(
+                "path",
+                "missing `path`",
+                "`path` must be a string",
+                "`path` is not a valid JSON pointer",
+            )
+        };
+        let from = || {
+            pointer(
+                "from",
+                "missing `from`",
+                "`from` must be a string",
+                "`from` is not a valid JSON pointer",
+            )
+        };
+        // `value` may be null: only its absence is an error.
+        let value = || m.get("value").cloned().ok_or(malformed("missing `value`"));
+        Ok(match op {
+            "add" => Operation::Add {
+                path: path()?,
+                value: value()?,
+            },
+            "remove" => Operation::Remove { path: path()? },
+            "replace" => Operation::Replace {
+                path: path()?,
+                value: value()?,
+            },
+            "move" => Operation::Move {
+                from: from()?,
+                path: path()?,
+            },
+            "copy" => Operation::Copy {
+                from: from()?,
+                path: path()?,
+            },
+            "test" => Operation::Test {
+                path: path()?,
+                value: value()?,
+            },
+            _ => return Err(malformed("unknown `op`")),
+        })
+    }
+}
+
+/// A JSON Patch document: a sequence of operations applied in order, all or nothing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patch {
+    ops: Vec<Operation>,
+}
+
+impl Patch {
+    /// A patch of the given operations.
+    pub fn new(ops: Vec<Operation>) -> Self {
+        Patch { ops }
+    }
+
+    /// The operations in application order.
+    pub fn operations(&self) -> &[Operation] {
+        &self.ops
+    }
+
+    /// Consumes the patch into its operations.
+    pub fn into_operations(self) -> Vec<Operation> {
+        self.ops
+    }
+
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// True when the patch has no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Reads the JSON form (an array of operation objects). Unknown members are ignored, as
+    /// RFC 6902 section 4 requires.
+    ///
+    /// # Errors
+    /// [`Error::MalformedPatch`] naming the operation index.
+    pub fn from_value(v: &Value) -> Result<Self> {
+        let arr = v.as_array().ok_or(Error::MalformedPatch {
+            index: 0,
+            reason: "a JSON patch must be an array",
+        })?;
+        let ops = arr
+            .iter()
+            .enumerate()
+            .map(|(i, op)| Operation::from_value(i, op))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Patch { ops })
+    }
+
+    /// Parses JSON text.
+    ///
+    /// # Errors
+    /// [`Error::Json`] for bad syntax, [`Error::MalformedPatch`] for a bad operation.
+    pub fn from_json(text: &[u8]) -> Result<Self> {
+        let v: Value = serde_json::from_slice(text).map_err(|e| Error::json(&e))?;
+        Self::from_value(&v)
+    }
+
+    /// The JSON form.
+    pub fn to_value(&self) -> Value {
+        Value::Array(self.ops.iter().map(Operation::to_value).collect())
+    }
+
+    /// Compact JSON text.
+    pub fn to_json(&self) -> String {
+        self.to_value().to_string()
+    }
+
+    /// Applies the patch to `doc`, atomically: on error `doc` is exactly as it was.
+    ///
+    /// # Errors
+    /// [`Error::PatchFailed`] with the index of the failing operation and the pointer.
+    pub fn apply(&self, doc: &mut Value) -> Result<()> {
+        apply_patch(doc, self)
+    }
+}
+
+impl From<Vec<Operation>> for Patch {
+    fn from(ops: Vec<Operation>) -> Self {
+        Patch { ops }
+    }
+}
+
+/// Applies `patch` to `doc` atomically (RFC 6902 section 5: the whole patch or nothing).
+///
+/// The undo log holds only what the operations displaced, so a failing patch on a large document
+/// costs no copy of the document.
+///
+/// # Errors
+/// [`Error::PatchFailed`] with the index of the failing operation, its name, the pointer that
+/// failed and why. The document is restored before the error is returned.
+pub fn apply_patch(doc: &mut Value, patch: &Patch) -> Result<()> {
+    let mut undo: Vec<Undo> = Vec::new();
+    for (index, op) in patch.ops.iter().enumerate() {
+        if let Err((pointer, reason)) = apply_one(doc, op, &mut undo) {
+            rollback(doc, undo);
+            return Err(Error::PatchFailed {
+                index,
+                op: op.name(),
+                pointer: pointer.to_string(),
+                reason,
+            });
+        }
+    }
+    Ok(())
+}
+
+type OpResult<'p> = core::result::Result<(), (&'p Pointer, PatchFailure)>;
+
+fn apply_one<'p>(doc: &mut Value, op: &'p Operation, undo: &mut Vec<Undo>) -> OpResult<'p> {
+    match op {
+        Operation::Add { path, value } => {
+            undo.push(add(doc, path, value.clone()).map_err(|r| (path, r))?);
+        }
+        Operation::Remove { path } => {
+            let (v, slot) = remove(doc, path).map_err(|r| (path, r))?;
+            undo.push(slot.undo(v));
+        }
+        Operation::Replace { path, value } => {
+            undo.push(replace(doc, path, value.clone()).map_err(|r| (path, r))?);
+        }
+        Operation::Move { from, path } => {
+            get(doc, from).map_err(|r| (from, r))?;
+            if from == path {
+                return Ok(());
+            }
+            if from.is_proper_prefix_of(path) {
+                return Err((path, PatchFailure::MoveIntoChild));
+            }
+            let (v, slot) = remove(doc, from).map_err(|r| (from, r))?;
+            // The moved value is needed both at its target and in the undo log.
+            undo.push(slot.undo(v.clone()));
+            undo.push(add(doc, path, v).map_err(|r| (path, r))?);
+        }
+        Operation::Copy { from, path } => {
+            let v = get(doc, from).map_err(|r| (from, r))?.clone();
+            undo.push(add(doc, path, v).map_err(|r| (path, r))?);
+        }
+        Operation::Test { path, value } => {
+            let found = get(doc, path).map_err(|r| (path, r))?;
+            if !json_equal(found, value) {
+                return Err((path, PatchFailure::TestFailed));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// JSON equality as RFC 6902 section 4.6 defines it: numbers compare by numeric value
+/// (`1` equals `1.0`), objects ignore member order, arrays compare element by element.
+pub fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            if x.is_f64() || y.is_f64() {
+                x.as_f64() == y.as_f64()
+            } else {
+                x == y
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// What an applied step displaced, to put it back.
+enum Undo {
+    Root(Value),
+    RemoveKey(Vec<String>, String),
+    PutKey(Vec<String>, String, Value),
+    ArrayRemove(Vec<String>, usize),
+    ArrayInsert(Vec<String>, usize, Value),
+    ArrayPut(Vec<String>, usize, Value),
+}
+
+fn rollback(doc: &mut Value, undo: Vec<Undo>) {
+    for u in undo.into_iter().rev() {
+        // Each step undoes one that succeeded on the same structure, so the lookups succeed.
+        match u {
+            Undo::Root(v) => *doc = v,
+            Undo::RemoveKey(p, k) => {
+                if let Ok(Value::Object(m)) = walk_mut(doc, &p) {
+                    m.remove(&k);
+                }
+            }
+            Undo::PutKey(p, k, v) => {
+                if let Ok(Value::Object(m)) = walk_mut(doc, &p) {
+                    m.insert(k, v);
+                }
+            }
+            Undo::ArrayRemove(p, i) => {
+                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
+                    && i < a.len()
+                {
+                    a.remove(i);
+                }
+            }
+            Undo::ArrayInsert(p, i, v) => {
+                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
+                    && i <= a.len()
+                {
+                    a.insert(i, v);
+                }
+            }
+            Undo::ArrayPut(p, i, v) => {
+                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
+                    && let Some(slot) = a.get_mut(i)
+                {
+                    *slot = v;
+                }
+            }
+        }
+    }
+}
+
+type Step<T> = core::result::Result<T, PatchFailure>;
+
+fn walk_mut<'a>(doc: &'a mut Value, tokens: &[String]) -> Step<&'a mut Value> {
+    let mut cur = doc;
+    for t in tokens {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(t).ok_or(PatchFailure::ParentNotFound)?,
+            Value::Array(a) => {
+                let i = parse_index(t).ok_or(PatchFailure::BadArrayIndex)?;
+                a.get_mut(i).ok_or(PatchFailure::ParentNotFound)?
+            }
+            _ => return Err(PatchFailure::NotAContainer),
+        };
+    }
+    Ok(cur)
+}
+
+fn get<'a>(doc: &'a Value, path: &Pointer) -> Step<&'a Value> {
+    let mut cur = doc;
+    for t in path.tokens() {
+        cur = match cur {
+            Value::Object(m) => m.get(t).ok_or(PatchFailure::NotFound)?,
+            Value::Array(a) => {
+                let i = parse_index(t).ok_or(PatchFailure::BadArrayIndex)?;
+                a.get(i).ok_or(PatchFailure::IndexOutOfBounds)?
+            }
+            _ => return Err(PatchFailure::NotAContainer),
+        };
+    }
+    Ok(cur)
+}
+
+fn add(doc: &mut Value, path: &Pointer, value: Value) -> Step<Undo> {
+    let Some((parent, last)) = path.split_last() else {
+        return Ok(Undo::Root(core::mem::replace(doc, value)));
+    };
+    match walk_mut(doc, parent)? {
+        Value::Object(m) => Ok(match m.insert(last.to_owned(), value) {
+            Some(old) => Undo::PutKey(parent.to_vec(), last.to_owned(), old),
+            None => Undo::RemoveKey(parent.to_vec(), last.to_owned()),
+        }),
+        Value::Array(a) => {
+            let i = if last == "-" {
+                a.len()
+            } else {
+                parse_index(last).ok_or(PatchFailure::BadArrayIndex)?
+            };
+            if i > a.len() {
+                return Err(PatchFailure::IndexOutOfBounds);
+            }
+            a.insert(i, value);
+            Ok(Undo::ArrayRemove(parent.to_vec(), i))
+        }
+        _ => Err(PatchFailure::NotAContainer),
+    }
+}
+
+/// Where a removed value was, to build its undo step once the caller knows what to keep.
+enum Slot {
+    Key(Vec<String>, String),
+    Index(Vec<String>, usize),
+}
+
+impl Slot {
+    fn undo(self, v: Value) -> Undo {
+        match self {
+            Slot::Key(p, k) => Undo::PutKey(p, k, v),
+            Slot::Index(p, i) => Undo::ArrayInsert(p, i, v),
+        }
+    }
+}
+
+fn remove(doc: &mut Value, path: &Pointer) -> Step<(Value, Slot)> {
+    let Some((parent, last)) = path.split_last() else {
+        return Err(PatchFailure::RemoveRoot);
+    };
+    match walk_mut(doc, parent)? {
+        Value::Object(m) => {
+            let old = m.remove(last).ok_or(PatchFailure::NotFound)?;
+            Ok((old, Slot::Key(parent.to_vec(), last.to_owned())))
+        }
+        Value::Array(a) => {
+            let i = parse_index(last).ok_or(PatchFailure::BadArrayIndex)?;
+            if i >= a.len() {
+                return Err(PatchFailure::IndexOutOfBounds);
+            }
+            Ok((a.remove(i), Slot::Index(parent.to_vec(), i)))
+        }
+        _ => Err(PatchFailure::NotAContainer),
+    }
+}
+
+fn replace(doc: &mut Value, path: &Pointer, value: Value) -> Step<Undo> {
+    let Some((parent, last)) = path.split_last() else {
+        return Ok(Undo::Root(core::mem::replace(doc, value)));
+    };
+    match walk_mut(doc, parent)? {
+        Value::Object(m) => {
+            let slot = m.get_mut(last).ok_or(PatchFailure::NotFound)?;
+            let old = core::mem::replace(slot, value);
+            Ok(Undo::PutKey(parent.to_vec(), last.to_owned(), old))
+        }
+        Value::Array(a) => {
+            let i = parse_index(last).ok_or(PatchFailure::BadArrayIndex)?;
+            let slot = a.get_mut(i).ok_or(PatchFailure::IndexOutOfBounds)?;
+            let old = core::mem::replace(slot, value);
+            Ok(Undo::ArrayPut(parent.to_vec(), i, old))
+        }
+        _ => Err(PatchFailure::NotAContainer),
+    }
+}
