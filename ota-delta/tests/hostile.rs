@@ -1,0 +1,260 @@
+//! Hostile and corrupt input: one named fixture per attack, every single-bit flip, every
+//! truncation, wrong sources. A failed apply never writes a byte that is not the target's.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{bytes, fast, mutate};
+use ota_delta::{
+    Apply, ApplyOptions, Error, Limits, ModeChoice, SourceCheck, apply_bsdiff, diff_with,
+};
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Applies and returns the error, asserting that what reached the sink is a prefix of `new`.
+fn apply_err(patch: &[u8], old: &[u8], new: &[u8], opts: &ApplyOptions) -> Error {
+    let mut out = Vec::new();
+    let r = Apply::new(patch, old, opts).and_then(|mut j| j.run(&mut out));
+    assert!(new.starts_with(&out), "a wrong byte was written");
+    match r {
+        Ok(_) => panic!("corrupt patch applied"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn the_fixture_pair_applies() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let mut out = Vec::new();
+    ota_delta::apply_patch(&data("valid.otd")[..], &old[..], &mut out).unwrap();
+    assert_eq!(out, new);
+}
+
+#[test]
+fn native_fixtures_fail_with_the_right_error() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let o = ApplyOptions::default();
+    let e = |f: &str| apply_err(&data(f), &old, &new, &o);
+    assert!(matches!(
+        e("native_truncated_header.otd"),
+        Error::Truncated { offset: 100 }
+    ));
+    assert!(matches!(
+        e("native_truncated_frame.otd"),
+        Error::Truncated { .. }
+    ));
+    assert!(matches!(e("native_bad_magic.otd"), Error::BadMagic { .. }));
+    assert!(matches!(
+        e("native_header_bitflip.otd"),
+        Error::HeaderCorrupt
+    ));
+    assert!(matches!(
+        e("native_frame_size_huge.otd"),
+        Error::LimitExceeded {
+            what: "frame_size",
+            ..
+        }
+    ));
+    assert!(matches!(
+        e("native_dict_huge.otd"),
+        Error::LimitExceeded {
+            what: "dict_size",
+            ..
+        }
+    ));
+    assert!(matches!(
+        e("native_target_size_huge.otd"),
+        Error::LimitExceeded {
+            what: "target_size",
+            ..
+        }
+    ));
+    assert!(matches!(
+        e("native_max_payload_huge.otd"),
+        Error::InvalidField {
+            field: "max_payload",
+            ..
+        }
+    ));
+    assert!(matches!(
+        e("native_payload_len_huge.otd"),
+        Error::InvalidField {
+            field: "payload_len",
+            ..
+        }
+    ));
+    assert!(matches!(
+        e("native_trailing_data.otd"),
+        Error::TrailingData { .. }
+    ));
+}
+
+#[test]
+fn every_single_bit_flip_is_detected() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let patch = data("valid.otd");
+    let o = ApplyOptions::default();
+    for bit in 0..patch.len() * 8 {
+        let mut p = patch.clone();
+        p[bit / 8] ^= 1 << (bit % 8);
+        apply_err(&p, &old, &new, &o);
+    }
+}
+
+#[test]
+fn every_bit_flip_detected_in_each_mode() {
+    let old = bytes(5, 9000);
+    let new = mutate(&old, 5);
+    for mode in [ModeChoice::Full, ModeChoice::XorPlanes { width: 2 }] {
+        let patch = diff_with(&old, &new, &fast(mode)).unwrap();
+        for bit in (0..patch.len() * 8).step_by(3) {
+            let mut p = patch.clone();
+            p[bit / 8] ^= 1 << (bit % 8);
+            apply_err(&p, &old, &new, &ApplyOptions::default());
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_detected() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let patch = data("valid.otd");
+    for n in 0..patch.len() {
+        let e = apply_err(&patch[..n], &old, &new, &ApplyOptions::default());
+        assert!(matches!(e, Error::Truncated { .. }), "len {n}: {e}");
+    }
+}
+
+#[test]
+fn wrong_source_is_rejected_before_writing() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let patch = data("valid.otd");
+    let mut other = old.clone();
+    other[10] ^= 1;
+    let e = apply_err(&patch, &other, &new, &ApplyOptions::default());
+    assert!(matches!(e, Error::SourceDigestMismatch));
+    let e = apply_err(&patch, &old[..5999], &new, &ApplyOptions::default());
+    assert!(matches!(
+        e,
+        Error::SourceSizeMismatch {
+            expected: 6000,
+            actual: 5999
+        }
+    ));
+    // Even when the caller skips the source check, a wrong source cannot produce a wrong target.
+    let mut other = old.clone();
+    other[3500] ^= 1; // inside a copied range of the second frame
+    let trust = ApplyOptions {
+        source_check: SourceCheck::TrustCaller,
+        ..ApplyOptions::default()
+    };
+    let e = apply_err(&patch, &other, &new, &trust);
+    assert!(matches!(e, Error::FrameCorrupt { .. }), "{e}");
+}
+
+#[test]
+fn tight_limits_reject_before_allocating() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let patch = data("valid.otd");
+    let small = |l: Limits| ApplyOptions {
+        limits: l,
+        ..ApplyOptions::default()
+    };
+    let e = apply_err(
+        &patch,
+        &old,
+        &new,
+        &small(Limits {
+            max_image_size: 5999,
+            ..Limits::default()
+        }),
+    );
+    assert!(matches!(
+        e,
+        Error::LimitExceeded {
+            what: "source_size",
+            ..
+        }
+    ));
+    let e = apply_err(
+        &patch,
+        &old,
+        &new,
+        &small(Limits {
+            max_frames: 1,
+            ..Limits::default()
+        }),
+    );
+    assert!(matches!(
+        e,
+        Error::LimitExceeded {
+            what: "frame_count",
+            ..
+        }
+    ));
+    let e = apply_err(
+        &patch,
+        &old,
+        &new,
+        &small(Limits {
+            max_dict_size: 4095,
+            ..Limits::default()
+        }),
+    );
+    assert!(matches!(
+        e,
+        Error::LimitExceeded {
+            what: "dict_size",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn classic_fixtures_fail_cleanly() {
+    let old = data("old.bin");
+    let l = Limits::default();
+    assert!(matches!(
+        apply_bsdiff(&old, &data("classic_negative_new_size.bsdiff"), &l),
+        Err(Error::ClassicMalformed("negative new size"))
+    ));
+    assert!(matches!(
+        apply_bsdiff(&old, &data("classic_huge_lengths.bsdiff"), &l),
+        Err(Error::LimitExceeded {
+            what: "classic new size",
+            ..
+        })
+    ));
+    assert!(matches!(
+        apply_bsdiff(&old, &data("classic_truncated_header.bsdiff"), &l),
+        Err(Error::ClassicMalformed("header truncated"))
+    ));
+}
+
+#[test]
+fn classic_bit_flips_and_truncations_never_panic() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let native = data("valid.otd");
+    let classic = ota_delta::export_bsdiff(&old, &native, &Limits::default()).unwrap();
+    assert_eq!(
+        apply_bsdiff(&old, &classic, &Limits::default()).unwrap(),
+        new
+    );
+    for n in 0..classic.len() {
+        assert!(
+            apply_bsdiff(&old, &classic[..n], &Limits::default()).is_err(),
+            "len {n}"
+        );
+    }
+    for bit in 0..classic.len() * 8 {
+        let mut p = classic.clone();
+        p[bit / 8] ^= 1 << (bit % 8);
+        // BSDIFF40 has no checksum of its own, but bzip2's block CRCs catch most flips; the
+        // property is that nothing panics and the output, if any, is bounded by the header.
+        if let Ok(out) = apply_bsdiff(&old, &p, &Limits::default()) {
+            assert!(out.len() <= 1 << 20);
+        }
+    }
+}
