@@ -50,6 +50,7 @@ pub fn mutate(old: &[u8], seed: u64) -> Vec<u8> {
     new
 }
 
+/// Applies `patch` to `old` into a fresh vector.
 pub fn apply_vec(patch: &[u8], old: &[u8]) -> ota_delta::Result<Vec<u8>> {
     let mut out = Vec::new();
     ota_delta::apply_patch(patch, old, &mut out)?;
