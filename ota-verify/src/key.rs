@@ -253,15 +253,34 @@ impl SecretKey {
             })
     }
 
-    /// Exports as PKCS#8 PEM (zeroed on drop), readable by `openssl pkey`.
+    /// Exports as PKCS#8 v1 DER (RFC 8410 §7: the seed only, no public key), zeroed on drop.
+    ///
+    /// Version 1 on purpose: it is what `openssl genpkey` writes, and OpenSSL 3.0 refuses the
+    /// v2 form (with the public key) that ed25519-dalek emits (tested in `tests/keys_openssl.rs`).
+    #[cfg(feature = "pem")]
+    pub fn to_pkcs8_der(&self) -> zeroize::Zeroizing<alloc::vec::Vec<u8>> {
+        // SEQUENCE { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING { OCTET STRING seed } }
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut der = zeroize::Zeroizing::new(alloc::vec::Vec::with_capacity(48));
+        der.extend_from_slice(&PREFIX);
+        der.extend_from_slice(self.key.as_bytes());
+        der
+    }
+
+    /// Exports as `-----BEGIN PRIVATE KEY-----` PEM (PKCS#8 v1, see
+    /// [`SecretKey::to_pkcs8_der`]), zeroed on drop; `openssl pkey` reads it.
     ///
     /// # Errors
     /// [`Error::InvalidKey`] if the encoder fails (it does not for valid keys).
     #[cfg(feature = "pem")]
     pub fn to_pkcs8_pem(&self) -> Result<zeroize::Zeroizing<alloc::string::String>> {
-        use ed25519_dalek::pkcs8::{EncodePrivateKey, spki::der::pem::LineEnding};
-        self.key
-            .to_pkcs8_pem(LineEnding::LF)
+        use ed25519_dalek::pkcs8::{SecretDocument, spki::der::pem::LineEnding};
+        let der = self.to_pkcs8_der();
+        SecretDocument::try_from(der.as_slice())
+            .and_then(|doc| doc.to_pem("PRIVATE KEY", LineEnding::LF))
             .map_err(|_| Error::InvalidKey {
                 reason: "PEM encoding failed",
             })
