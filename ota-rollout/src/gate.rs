@@ -34,7 +34,8 @@ pub enum Rule {
     /// Fail when the failure percentage is above a threshold after enough executions (AWS IoT
     /// Jobs abort-config semantics). Promotes once every device of the ring has reported.
     Threshold(Threshold),
-    /// Never fails by itself; promotion waits for a human's `Approve`.
+    /// Never fails by itself; once the ring has fully reported (and soaked) it pauses for a
+    /// human's `Approve`.
     Manual,
 }
 
@@ -418,6 +419,9 @@ impl Gate {
             FailAction::Abort => Outcome::Abort,
             FailAction::Pause => Outcome::Pause,
         };
+        if stats.size == 0 {
+            return (verdict(Outcome::Promote, Why::EmptyRing), latched);
+        }
         let complete = reports >= stats.size;
         let mut decision = latched;
         // The rule's own verdict: Err(verdict) ends evaluation, Ok(()) lets promotion proceed.
@@ -434,7 +438,7 @@ impl Gate {
                         Err(verdict(fail_outcome, Why::SprtRejected { llr, upper }))
                     }
                     SprtDecision::AcceptBaseline => Ok(()),
-                    SprtDecision::Continue if complete && stats.size > 0 => {
+                    SprtDecision::Continue if complete => {
                         let why = Why::SprtInconclusive { llr, lower, upper };
                         match self.on_inconclusive {
                             Inconclusive::Pause => Err(verdict(Outcome::Pause, why)),
@@ -464,13 +468,11 @@ impl Gate {
                     Ok(())
                 }
             }
+            Rule::Manual if !complete => Err(verdict(Outcome::Continue, Why::RingIncomplete)),
             Rule::Manual => Ok(()),
         };
         if let Err(v) = rule_ok {
             return (v, decision);
-        }
-        if stats.size == 0 {
-            return (verdict(Outcome::Promote, Why::EmptyRing), decision);
         }
         if soaked_secs < self.min_soak_secs {
             return (
