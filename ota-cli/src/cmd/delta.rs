@@ -1,0 +1,369 @@
+//! `ota delta ...`: make, apply (streamed, verified, resumable) and inspect patches.
+
+use crate::fail::{CmdResult, Fail};
+use crate::files;
+use crate::out::Out;
+use clap::{Args, Subcommand, ValueEnum};
+use ota_delta::{Apply, ApplyOptions, Cursor, DiffOptions, FileSource, Limits, ModeChoice};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum DeltaCmd {
+    /// Makes a patch from OLD to NEW.
+    ///
+    /// Example: ota delta make fw-1.0.bin fw-1.1.bin --out fw-1.0-1.1.patch
+    Make(MakeArgs),
+    /// Applies PATCH to OLD, streaming and verified; NEW appears only once complete and verified.
+    ///
+    /// With --resume CURSOR, progress is kept after each frame: rerun the same command after an
+    /// interruption (or once the rest of a partly downloaded patch has arrived) to continue.
+    ///
+    /// Example: ota delta apply fw-1.0.bin fw.patch --out fw-1.1.bin --resume fw.cursor
+    Apply(ApplyArgs),
+    /// Prints what a patch declares: format, mode, sizes, digests, frames.
+    ///
+    /// Example: ota delta info fw-1.0-1.1.patch
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    /// ota-delta's framed, streamable, resumable format.
+    Native,
+    /// Classic BSDIFF40 (for the stock bspatch).
+    Bsdiff,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ModeArg {
+    /// The smallest of the modes that can win (never worse than the full image).
+    Auto,
+    /// A compressed full image.
+    Full,
+    /// bsdiff matching.
+    Bsdiff,
+    /// XOR against the old file in float32 byte planes (model weights of the same layout).
+    Xor,
+}
+
+#[derive(Debug, Args)]
+pub struct MakeArgs {
+    /// The image the device has.
+    old: PathBuf,
+    /// The image it should get.
+    new: PathBuf,
+    /// Where to write the patch (atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Patch format.
+    #[arg(long, value_enum, default_value_t = Format::Native)]
+    format: Format,
+    /// Reconstruction mode (native format only).
+    #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
+    mode: ModeArg,
+    /// Target bytes per frame (native format): a multiple of 64, at least 4096.
+    #[arg(long, default_value_t = 256 * 1024)]
+    frame_size: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The image the device has.
+    old: PathBuf,
+    /// The patch (native or BSDIFF40, recognised by its magic).
+    patch: PathBuf,
+    /// Where the new image goes (atomically, only once verified).
+    #[arg(long)]
+    out: PathBuf,
+    /// Keep progress in this cursor file (native patches) and continue from it when it exists.
+    #[arg(long)]
+    resume: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The patch.
+    patch: PathBuf,
+}
+
+pub fn run(cmd: DeltaCmd, out: &Out) -> CmdResult {
+    match cmd {
+        DeltaCmd::Make(a) => make(&a, out),
+        DeltaCmd::Apply(a) => apply(&a, out),
+        DeltaCmd::Info(a) => info(&a, out),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn make(a: &MakeArgs, out: &Out) -> CmdResult {
+    let old = files::read(&a.old)?;
+    let new = files::read(&a.new)?;
+    let mode = match a.mode {
+        ModeArg::Auto => ModeChoice::Auto,
+        ModeArg::Full => ModeChoice::Full,
+        ModeArg::Bsdiff => ModeChoice::Bsdiff,
+        ModeArg::Xor => ModeChoice::XorPlanes { width: 4 },
+    };
+    let opts = DiffOptions {
+        mode,
+        frame_size: a.frame_size,
+        ..DiffOptions::default()
+    };
+    let spinner = out.progress(0, "diffing");
+    let native = ota_delta::diff_with(&old, &new, &opts).map_err(Fail::input)?;
+    spinner.finish_and_clear();
+    let (patch, format) = match a.format {
+        Format::Native => (native, "native"),
+        Format::Bsdiff => {
+            if !matches!(a.mode, ModeArg::Auto | ModeArg::Bsdiff) {
+                return Err(Fail::input("--format bsdiff needs --mode bsdiff (or auto)"));
+            }
+            let bsdiff_native = if matches!(a.mode, ModeArg::Auto) {
+                let o = DiffOptions {
+                    mode: ModeChoice::Bsdiff,
+                    ..opts
+                };
+                ota_delta::diff_with(&old, &new, &o).map_err(Fail::input)?
+            } else {
+                native
+            };
+            let classic = ota_delta::export_bsdiff(&old, &bsdiff_native, &Limits::default())
+                .map_err(Fail::input)?;
+            (classic, "bsdiff")
+        }
+    };
+    files::write_atomic(&a.out, &patch)?;
+    let pct = if new.is_empty() {
+        0.0
+    } else {
+        patch.len() as f64 * 100.0 / new.len() as f64
+    };
+    out.result(
+        || {
+            format!(
+                "{}: {} bytes ({pct:.2}% of the new image's {} bytes), format {format}",
+                a.out.display(),
+                patch.len(),
+                new.len()
+            )
+        },
+        || {
+            json!({"ok": true, "out": a.out, "format": format, "patch_bytes": patch.len(),
+                   "new_bytes": new.len(), "old_bytes": old.len()})
+        },
+    );
+    Ok(())
+}
+
+/// The sibling file the target is written to until it is complete and verified.
+fn partial_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".partial");
+    out.with_file_name(name)
+}
+
+fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {
+    let mut magic = [0u8; 8];
+    let mut f = File::open(&a.patch).map_err(|e| Fail::in_file(&a.patch, e))?;
+    let n = read_up_to(&mut f, &mut magic).map_err(|e| Fail::in_file(&a.patch, e))?;
+    if &magic[..n] == b"BSDIFF40" {
+        return apply_classic(a, out);
+    }
+    drop(f);
+    let source = FileSource::open(&a.old).map_err(|e| Fail::in_file(&a.old, e))?;
+    let patch = BufReader::new(File::open(&a.patch).map_err(|e| Fail::in_file(&a.patch, e))?);
+    let partial = partial_path(&a.out);
+    let opts = ApplyOptions::default();
+    let resume_from = match &a.resume {
+        Some(p) if p.exists() => {
+            let bytes = files::read(p)?;
+            let arr: [u8; ota_delta::CURSOR_LEN] = bytes.as_slice().try_into().map_err(|_| {
+                Fail::in_file(p, format!("a cursor is {} bytes", ota_delta::CURSOR_LEN))
+            })?;
+            Some(Cursor::from_bytes(&arr).map_err(|e| Fail::in_file(p, e))?)
+        }
+        _ => None,
+    };
+    let (mut job, mut sink) = match resume_from {
+        Some(cursor) => {
+            let mut sink = OpenOptions::new()
+                .write(true)
+                .open(&partial)
+                .map_err(|e| Fail::in_file(&partial, format!("cannot resume: {e}")))?;
+            sink.set_len(cursor.target_offset())
+                .and_then(|()| sink.seek(SeekFrom::End(0)).map(|_| ()))
+                .map_err(|e| Fail::in_file(&partial, e))?;
+            let job = Apply::resume(patch, &source, &cursor, &opts)
+                .map_err(|e| delta_fail(&a.patch, e))?;
+            (job, sink)
+        }
+        None => {
+            let job = Apply::new(patch, &source, &opts).map_err(|e| delta_fail(&a.patch, e))?;
+            let sink = File::create(&partial).map_err(|e| Fail::in_file(&partial, e))?;
+            (job, sink)
+        }
+    };
+    let total = job.header().target_size;
+    let bar = out.progress(total, "applying");
+    loop {
+        match job.next_frame(&mut sink) {
+            Ok(Some(cursor)) => {
+                bar.set_position(cursor.target_offset());
+                if let Some(cpath) = &a.resume {
+                    // The cursor may only say what is durable.
+                    sink.sync_data().map_err(|e| Fail::in_file(&partial, e))?;
+                    files::write_atomic(cpath, &cursor.to_bytes())?;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                bar.abandon();
+                let keep = a.resume.is_some()
+                    && matches!(
+                        e,
+                        ota_delta::Error::Truncated { .. } | ota_delta::Error::Io(_)
+                    );
+                if keep {
+                    return Err(Fail::refused(format!(
+                        "{}: {e}; progress kept in {}, run the same command again to continue",
+                        a.patch.display(),
+                        partial.display()
+                    )));
+                }
+                let _ = std::fs::remove_file(&partial);
+                if let Some(c) = &a.resume {
+                    let _ = std::fs::remove_file(c);
+                }
+                return Err(delta_fail(&a.patch, e));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    sink.sync_all().map_err(|e| Fail::in_file(&partial, e))?;
+    drop(sink);
+    std::fs::rename(&partial, &a.out).map_err(|e| Fail::in_file(&a.out, e))?;
+    if let Some(c) = &a.resume {
+        let _ = std::fs::remove_file(c);
+    }
+    let digest = hex(&job.header().target_sha256);
+    out.result(
+        || {
+            format!(
+                "{}: {total} bytes, SHA-256 {digest} verified",
+                a.out.display()
+            )
+        },
+        || json!({"ok": true, "out": a.out, "bytes": total, "sha256": digest}),
+    );
+    Ok(())
+}
+
+fn apply_classic(a: &ApplyArgs, out: &Out) -> CmdResult {
+    if a.resume.is_some() {
+        return Err(Fail::input(
+            "--resume needs a native patch (BSDIFF40 has no frames to resume from)",
+        ));
+    }
+    let old = files::read(&a.old)?;
+    let patch = files::read(&a.patch)?;
+    let new = ota_delta::apply_bsdiff(&old, &patch, &Limits::default())
+        .map_err(|e| delta_fail(&a.patch, e))?;
+    files::write_atomic(&a.out, &new)?;
+    out.result(
+        || format!("{}: {} bytes (BSDIFF40 patch)", a.out.display(), new.len()),
+        || json!({"ok": true, "out": a.out, "bytes": new.len(), "format": "bsdiff"}),
+    );
+    Ok(())
+}
+
+/// A patch that does not apply is a refusal (exit 1); an I/O failure is an input error.
+fn delta_fail(patch: &Path, e: ota_delta::Error) -> Fail {
+    match e {
+        ota_delta::Error::Io(io) => Fail::in_file(patch, io),
+        other => Fail::refused(format!("{}: {other}", patch.display())),
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..])? {
+            0 => break,
+            n => got += n,
+        }
+    }
+    Ok(got)
+}
+
+fn info(a: &InfoArgs, out: &Out) -> CmdResult {
+    let bytes_on_disk = std::fs::metadata(&a.patch)
+        .map_err(|e| Fail::in_file(&a.patch, e))?
+        .len();
+    let mut f = File::open(&a.patch).map_err(|e| Fail::in_file(&a.patch, e))?;
+    let mut magic = [0u8; 8];
+    let n = read_up_to(&mut f, &mut magic).map_err(|e| Fail::in_file(&a.patch, e))?;
+    if &magic[..n] == b"BSDIFF40" {
+        out.result(
+            || {
+                format!(
+                    "{}: BSDIFF40 patch, {bytes_on_disk} bytes",
+                    a.patch.display()
+                )
+            },
+            || json!({"ok": true, "format": "bsdiff", "patch_bytes": bytes_on_disk}),
+        );
+        return Ok(());
+    }
+    f.rewind().map_err(|e| Fail::in_file(&a.patch, e))?;
+    let h = ota_delta::read_header(BufReader::new(f), &Limits::default())
+        .map_err(|e| delta_fail(&a.patch, e))?;
+    let mode = format!("{:?}", h.mode);
+    let codec = format!("{:?}", h.codec);
+    out.result(
+        || {
+            let mut s = String::new();
+            let _ = writeln!(
+                s,
+                "{}: ota-delta native patch, {bytes_on_disk} bytes",
+                a.patch.display()
+            );
+            let _ = writeln!(s, "  mode          {mode}");
+            let _ = writeln!(s, "  codec         {codec}");
+            let _ = writeln!(
+                s,
+                "  frames        {} x {} bytes",
+                h.frame_count, h.frame_size
+            );
+            let _ = writeln!(
+                s,
+                "  source        {} bytes, SHA-256 {}",
+                h.source_size,
+                hex(&h.source_sha256)
+            );
+            let _ = write!(
+                s,
+                "  target        {} bytes, SHA-256 {}",
+                h.target_size,
+                hex(&h.target_sha256)
+            );
+            s
+        },
+        || {
+            json!({"ok": true, "format": "native", "patch_bytes": bytes_on_disk, "mode": mode,
+                   "codec": codec, "frame_size": h.frame_size, "frame_count": h.frame_count,
+                   "source_size": h.source_size, "source_sha256": hex(&h.source_sha256),
+                   "target_size": h.target_size, "target_sha256": hex(&h.target_sha256)})
+        },
+    );
+    Ok(())
+}
