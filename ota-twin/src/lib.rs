@@ -13,6 +13,9 @@ mod restore;
 mod size;
 mod twin;
 
+/// The JSON value type of the whole API, re-exported so users need no second dependency line.
+pub use serde_json;
+
 pub use diff::diff;
 pub use error::{Error, Limit, PatchFailure, Result};
 pub use limits::{KeyRules, Limits};
