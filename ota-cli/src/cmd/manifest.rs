@@ -1,0 +1,380 @@
+//! `ota manifest ...` and `ota plan`: release manifests and the install decision.
+
+use crate::cmd::root::{load_trusted, now_or};
+use crate::fail::{CmdResult, Fail};
+use crate::files;
+use crate::out::Out;
+use clap::{Args, Subcommand};
+use ota_manifest::semver::Version;
+use ota_manifest::{
+    Component, DeltaAlgorithm, DeltaSource, DeviceId, DeviceState, Installed, Manifest, Sha256,
+    Slot,
+};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCmd {
+    /// Builds a canonical CBOR manifest from its JSON form.
+    ///
+    /// With --images DIR, a component may name its image file ("image_file": "fw-2.0.bin",
+    /// optionally "chunk_size": 65536) and a delta its files ("from_image_file", "patch_file"):
+    /// sizes, SHA-256 digests and chunk digests are then filled in from those files in DIR.
+    ///
+    /// Example: ota manifest build --spec release.json --images out/ --out manifest.cbor
+    Build(BuildArgs),
+    /// Prints the JSON form of a CBOR manifest or of the manifest inside a signed envelope
+    /// (the signature is not checked here: use `ota verify`).
+    ///
+    /// Example: ota manifest show manifest.cose
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The release in its JSON form.
+    #[arg(long)]
+    spec: PathBuf,
+    /// Where to write the canonical CBOR manifest.
+    #[arg(long)]
+    out: PathBuf,
+    /// Folder of the image and patch files named in the spec.
+    #[arg(long)]
+    images: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A CBOR manifest, a JSON manifest, or a COSE envelope holding one.
+    file: PathBuf,
+}
+
+/// The install decision for one device.
+///
+/// DEVICE.json: {"vendor": "<hex>", "class": "<hex>", "hardware": "2.1.0", "installed":
+/// [{"id": "fw", "version": "1.0.0", "sha256": "<hex>"}], "security_counter": 0,
+/// "last_sequence": 41, "now": 1764000000, "active_slot": "A"} ("now" defaults to this machine's
+/// clock). Exit 0 with the plan, or 1 with the rule that refused and the component it names.
+///
+/// Example: ota plan --manifest manifest.cose --root root.signed --device device.json
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The manifest: CBOR, JSON, or a signed envelope.
+    #[arg(long)]
+    manifest: PathBuf,
+    /// What the device reports (JSON).
+    #[arg(long)]
+    device: PathBuf,
+    /// Verify the envelope against this signed trust root first (with the device's
+    /// last_sequence and now).
+    #[arg(long)]
+    root: Option<PathBuf>,
+}
+
+pub fn run(cmd: ManifestCmd, out: &Out) -> CmdResult {
+    match cmd {
+        ManifestCmd::Build(a) => build(&a, out),
+        ManifestCmd::Show(a) => show(&a, out),
+    }
+}
+
+fn take_str(obj: &mut Map<String, Value>, key: &str, spec: &Path) -> CmdResult<Option<String>> {
+    match obj.remove(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => Err(Fail::in_file(
+            spec,
+            format!("`{key}` must be a string, found {other}"),
+        )),
+    }
+}
+
+fn to_value<T: serde::Serialize>(v: &T) -> CmdResult<Value> {
+    serde_json::to_value(v).map_err(Fail::input)
+}
+
+/// Replaces the file references of a spec by the sizes and digests of those files.
+fn fill_from_images(spec: &mut Value, dir: &Path, spec_path: &Path) -> CmdResult {
+    let Some(components) = spec.get_mut("components").and_then(Value::as_array_mut) else {
+        return Ok(());
+    };
+    for c in components {
+        let Some(obj) = c.as_object_mut() else {
+            continue;
+        };
+        let chunk_size = match obj.remove("chunk_size") {
+            None => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| Fail::in_file(spec_path, "`chunk_size` must be a u32"))?,
+            ),
+        };
+        if let Some(file) = take_str(obj, "image_file", spec_path)? {
+            let path = dir.join(&file);
+            let f = std::fs::File::open(&path).map_err(|e| Fail::in_file(&path, e))?;
+            let filled = Component::from_reader(
+                "x",
+                ota_manifest::Layer::Firmware,
+                Version::new(0, 0, 0),
+                ota_manifest::semver::VersionReq::STAR,
+                std::io::BufReader::new(f),
+                chunk_size,
+                u64::MAX,
+            )
+            .map_err(|e| Fail::in_file(&path, e))?;
+            obj.insert("size".into(), json!(filled.size));
+            obj.insert("sha256".into(), to_value(&filled.sha256)?);
+            if let Some(chunks) = &filled.chunks {
+                obj.insert("chunks".into(), to_value(chunks)?);
+            }
+        } else if chunk_size.is_some() {
+            return Err(Fail::in_file(spec_path, "`chunk_size` needs `image_file`"));
+        }
+        if let Some(deltas) = obj.get_mut("deltas").and_then(Value::as_array_mut) {
+            for d in deltas {
+                let Some(dobj) = d.as_object_mut() else {
+                    continue;
+                };
+                let from_file = take_str(dobj, "from_image_file", spec_path)?;
+                let patch_file = take_str(dobj, "patch_file", spec_path)?;
+                let (Some(from_file), Some(patch_file)) = (from_file, patch_file) else {
+                    continue;
+                };
+                let from = files::read(&dir.join(&from_file))?;
+                let patch = files::read(&dir.join(&patch_file))?;
+                let algorithm = if patch.starts_with(b"BSDIFF40") {
+                    DeltaAlgorithm::Bsdiff40
+                } else {
+                    DeltaAlgorithm::OtaDelta
+                };
+                let from_version = dobj
+                    .get("from_version")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let from_version = Version::parse(from_version)
+                    .map_err(|e| Fail::in_file(spec_path, format!("delta `from_version`: {e}")))?;
+                let ds = DeltaSource::from_patch(from_version, &from, &patch, algorithm);
+                let filled = to_value(&ds)?;
+                if let Value::Object(m) = filled {
+                    for (k, v) in m {
+                        dobj.entry(k).or_insert(v);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn build(a: &BuildArgs, out: &Out) -> CmdResult {
+    let mut spec: Value = files::read_json(&a.spec)?;
+    if let Some(dir) = &a.images {
+        fill_from_images(&mut spec, dir, &a.spec)?;
+    }
+    let text = spec.to_string();
+    let manifest = Manifest::from_json(&text).map_err(|e| Fail::in_file(&a.spec, e))?;
+    manifest.validate().map_err(|e| Fail::in_file(&a.spec, e))?;
+    let cbor = manifest.to_cbor().map_err(|e| Fail::in_file(&a.spec, e))?;
+    files::write_atomic(&a.out, &cbor)?;
+    out.result(
+        || {
+            format!(
+                "{}: manifest {} {} (sequence {}), {} component(s), {} bytes of canonical CBOR",
+                a.out.display(),
+                manifest.name,
+                manifest.version,
+                manifest.sequence,
+                manifest.components.len(),
+                cbor.len()
+            )
+        },
+        || {
+            json!({"ok": true, "out": a.out, "name": manifest.name, "version": manifest.version.to_string(),
+                   "sequence": manifest.sequence, "components": manifest.components.len(),
+                   "bytes": cbor.len()})
+        },
+    );
+    Ok(())
+}
+
+/// A manifest from CBOR, JSON or the payload of a COSE envelope; the flag says whether it came
+/// out of an envelope (whose signature this function does not check).
+fn load_any(path: &Path) -> CmdResult<(Manifest, bool, Vec<u8>)> {
+    let bytes = files::read(path)?;
+    if let Ok(m) = Manifest::from_cbor(&bytes) {
+        return Ok((m, false, bytes));
+    }
+    if let Ok(env) = ota_verify::Envelope::decode(&bytes) {
+        if let Some(payload) = env.payload() {
+            let m = Manifest::from_cbor(payload)
+                .map_err(|e| Fail::in_file(path, format!("envelope payload: {e}")))?;
+            return Ok((m, true, bytes));
+        }
+        return Err(Fail::in_file(
+            path,
+            "detached envelope: the manifest is not inside",
+        ));
+    }
+    if bytes.first().is_some_and(|b| *b == b'{') {
+        let text = String::from_utf8_lossy(&bytes);
+        let m = Manifest::from_json(&text).map_err(|e| Fail::in_file(path, e))?;
+        return Ok((m, false, bytes));
+    }
+    // Report the CBOR error: it carries the byte offset and the field.
+    let err = Manifest::from_cbor(&bytes)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    Err(Fail::in_file(
+        path,
+        format!("not a manifest, a JSON manifest or a COSE envelope: {err}"),
+    ))
+}
+
+fn show(a: &ShowArgs, out: &Out) -> CmdResult {
+    let (m, enveloped, _) = load_any(&a.file)?;
+    let json_text = m.to_json().map_err(|e| Fail::in_file(&a.file, e))?;
+    let doc: Value = serde_json::from_str(&json_text).map_err(Fail::input)?;
+    if enveloped {
+        eprintln!("ota: note: the envelope's signature was not checked (use `ota verify`)");
+    }
+    out.result(
+        || serde_json::to_string_pretty(&doc).unwrap_or(json_text.clone()),
+        || json!({"ok": true, "signed_envelope": enveloped, "manifest": doc}),
+    );
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeviceJson {
+    vendor: String,
+    class: String,
+    hardware: String,
+    #[serde(default)]
+    installed: Vec<InstalledJson>,
+    #[serde(default)]
+    security_counter: u64,
+    #[serde(default)]
+    last_sequence: Option<u64>,
+    #[serde(default)]
+    now: Option<u64>,
+    #[serde(default = "slot_a")]
+    active_slot: String,
+}
+
+fn slot_a() -> String {
+    "A".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstalledJson {
+    id: String,
+    version: String,
+    sha256: String,
+}
+
+fn device_state(path: &Path) -> CmdResult<DeviceState> {
+    let d: DeviceJson = files::read_json(path)?;
+    let bad =
+        |field: &str, e: &dyn std::fmt::Display| Fail::in_file(path, format!("`{field}`: {e}"));
+    let installed = d
+        .installed
+        .iter()
+        .map(|i| {
+            Ok(Installed {
+                id: i.id.clone(),
+                version: Version::parse(&i.version).map_err(|e| bad("installed.version", &e))?,
+                sha256: Sha256::from_hex(&i.sha256).map_err(|e| bad("installed.sha256", &e))?,
+            })
+        })
+        .collect::<CmdResult<Vec<_>>>()?;
+    Ok(DeviceState {
+        vendor: DeviceId::from_hex(&d.vendor).map_err(|e| bad("vendor", &e))?,
+        class: DeviceId::from_hex(&d.class).map_err(|e| bad("class", &e))?,
+        hardware: d.hardware,
+        installed,
+        security_counter: d.security_counter,
+        last_sequence: d.last_sequence,
+        now: now_or(d.now)?,
+        active_slot: match d.active_slot.as_str() {
+            "A" | "a" => Slot::A,
+            "B" | "b" => Slot::B,
+            other => return Err(bad("active_slot", &format!("`{other}` is not A or B"))),
+        },
+    })
+}
+
+pub fn plan(a: &PlanArgs, out: &Out) -> CmdResult {
+    let device = device_state(&a.device)?;
+    let (manifest, enveloped, bytes) = load_any(&a.manifest)?;
+    match (&a.root, enveloped) {
+        (Some(root_path), true) => {
+            let root = load_trusted(root_path)?;
+            let policy = ota_verify::Policy::new(device.now, device.last_sequence.unwrap_or(0));
+            root.verify(&bytes, None, &policy).map_err(|e| {
+                Fail::refused(format!("{}: not verified: {e}", a.manifest.display()))
+            })?;
+        }
+        (Some(_), false) => {
+            return Err(Fail::refused(format!(
+                "{}: --root given but the manifest is not signed",
+                a.manifest.display()
+            )));
+        }
+        (None, _) => {}
+    }
+    let plan = manifest.plan(&device).map_err(|r| {
+        Fail::refused(format!(
+            "{} {}: refused: {r}",
+            manifest.name, manifest.version
+        ))
+    })?;
+    let steps: Vec<Value> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let (action, bytes) = match &s.action {
+                ota_manifest::Action::Skip => (json!("skip"), 0),
+                ota_manifest::Action::Full { size, .. } => (json!("full"), *size),
+                ota_manifest::Action::Delta(d) => (
+                    json!({"delta_from": d.from_version.to_string(), "algorithm": d.algorithm}),
+                    d.patch_size,
+                ),
+                _ => (json!("other"), 0),
+            };
+            json!({"component": s.component, "version": s.version.to_string(), "action": action,
+                   "download_bytes": bytes,
+                   "slot": s.slot.map(|x| match x { Slot::A => "A", Slot::B => "B" }),
+                   "reboot": s.reboot})
+        })
+        .collect();
+    out.result(
+        || {
+            let mut t = format!(
+                "install {} {} (sequence {}): {} bytes to download{}\n",
+                manifest.name,
+                manifest.version,
+                plan.sequence,
+                plan.download_bytes(),
+                if plan.reboot_required() {
+                    ", reboot into the other slot"
+                } else {
+                    ""
+                }
+            );
+            for s in &steps {
+                t.push_str(&format!("  {s}\n"));
+            }
+            t
+        },
+        || {
+            json!({"ok": true, "sequence": plan.sequence, "download_bytes": plan.download_bytes(),
+                   "reboot": plan.reboot_required(), "steps": steps})
+        },
+    );
+    Ok(())
+}
