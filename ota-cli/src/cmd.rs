@@ -5,6 +5,7 @@ mod delta;
 mod keys;
 mod manifest;
 mod root;
+mod rollout;
 mod sign;
 mod twin;
 
@@ -33,6 +34,9 @@ pub enum Command {
     /// Binary deltas: make, apply (streamed, verified, resumable), inspect.
     #[command(subcommand)]
     Delta(delta::DeltaCmd),
+    /// Fleet rollouts: ring assignment of a device list, gate simulation.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCmd),
     /// Device twins: delta between desired and reported, diffs as JSON Patch or Merge Patch, apply.
     #[command(subcommand)]
     Twin(twin::TwinCmd),
@@ -48,6 +52,7 @@ pub fn run(command: Command, out: &Out) -> CmdResult {
         Command::Sign(a) => sign::sign(&a, out),
         Command::Verify(a) => sign::verify(&a, out),
         Command::Delta(c) => delta::run(c, out),
+        Command::Rollout(c) => rollout::run(c, out),
         Command::Twin(c) => twin::run(c, out),
     }
 }
