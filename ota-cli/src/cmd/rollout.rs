@@ -154,10 +154,12 @@ fn assign(a: &AssignArgs, out: &Out) -> CmdResult {
     }
     let mut per_ring = vec![0u64; plan.rings.len()];
     for (_, v, _) in &rows {
-        if let Some(r) = v.get("ring").and_then(Value::as_u64) {
-            if let Some(c) = per_ring.get_mut(r as usize) {
-                *c += 1;
-            }
+        if let Some(c) = v
+            .get("ring")
+            .and_then(Value::as_u64)
+            .and_then(|r| per_ring.get_mut(r as usize))
+        {
+            *c += 1;
         }
     }
     out.result(
