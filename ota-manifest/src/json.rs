@@ -51,6 +51,15 @@ impl Manifest {
         serde_json::to_string_pretty(self).map_err(|e| json_error(&e))
     }
 
+    /// The JSON form on one line (for machines; [`Manifest::from_json`] reads both).
+    ///
+    /// # Errors
+    /// As [`Manifest::to_json`].
+    pub fn to_json_compact(&self) -> Result<String> {
+        crate::encode::check_structure(self, &Limits::default())?;
+        serde_json::to_string(self).map_err(|e| json_error(&e))
+    }
+
     /// Reads the JSON form, with the default [`Limits`]. Unknown fields are rejected.
     ///
     /// # Errors

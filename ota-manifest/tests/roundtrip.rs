@@ -33,6 +33,9 @@ proptest! {
         prop_assert_eq!(&cbor, &m.to_cbor().unwrap());
         let again = Manifest::from_cbor(&cbor).unwrap().to_json().unwrap();
         prop_assert_eq!(again, json);
+        let compact = m.to_json_compact().unwrap();
+        prop_assert!(!compact.contains('\n'));
+        prop_assert_eq!(Manifest::from_json(&compact).unwrap(), m);
     }
 
     /// The top-level map's keys are in canonical order, by the reference's own sort.
