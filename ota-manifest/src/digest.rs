@@ -166,7 +166,8 @@ mod serde_impls {
     impl<'de> Deserialize<'de> for Sha256 {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-            Sha256::from_hex(&s).map_err(D::Error::custom)
+            Sha256::from_hex(&s)
+                .map_err(|_| D::Error::custom("expected a SHA-256 digest: 64 hex digits"))
         }
     }
     impl Serialize for DeviceId {
@@ -177,7 +178,8 @@ mod serde_impls {
     impl<'de> Deserialize<'de> for DeviceId {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-            DeviceId::from_hex(&s).map_err(D::Error::custom)
+            DeviceId::from_hex(&s)
+                .map_err(|_| D::Error::custom("expected an id: 1 to 64 bytes in hex"))
         }
     }
 }

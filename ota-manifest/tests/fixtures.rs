@@ -284,3 +284,41 @@ fn every_prefix_of_the_valid_fixture_is_an_error() {
         }
     }
 }
+
+#[test]
+fn json_errors_say_where() {
+    let good = std::fs::read_to_string(format!(
+        "{}/tests/data/lock_gen2.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let bad_hex = good.replacen("\"sha256\": \"ff", "\"sha256\": \"zz", 1);
+    match Manifest::from_json(&bad_hex) {
+        Err(Error::Json { line, message, .. }) => {
+            assert_eq!(line, 24);
+            assert!(message.contains("64 hex digits"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let unknown = good.replacen("\"sequence\"", "\"sequense\"", 1);
+    assert!(matches!(
+        Manifest::from_json(&unknown),
+        Err(Error::Json { line: 4, .. })
+    ));
+    let reserved = good.replacen("\"application\"", "{\"vendor\": 7}", 1);
+    match Manifest::from_json(&reserved) {
+        Err(Error::Field { field, kind }) => {
+            assert_eq!(field, "components[0].layer");
+            assert!(matches!(kind, DecodeError::OutOfRange(_)));
+        }
+        other => panic!("{other:?}"),
+    }
+    let limits = Limits {
+        max_json_bytes: 100,
+        ..Limits::default()
+    };
+    assert!(matches!(
+        Manifest::from_json_with(&good, &limits),
+        Err(Error::TooLarge { max: 100, .. })
+    ));
+}
