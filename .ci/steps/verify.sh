@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# ota-verify extra checks: the batch feature's tests, the no_std / no-alloc build, and the code
+# size of the verification path on a Cortex-M4F when the target is installed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+echo "--- ota-verify: batch verification tests (feature batch)"
+cargo test -p ota-verify --features batch --test batch
+
+echo "--- ota-verify: no_std, no alloc (host)"
+cargo build -p ota-verify --no-default-features
+
+if rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; then
+    echo "--- ota-verify: no_std build for thumbv7em-none-eabihf"
+    cargo build -p ota-verify --no-default-features --target thumbv7em-none-eabihf --release
+    # A tiny bare-metal binary that loads a signed trust root, verifies a release and streams a
+    # digest. It links without a global allocator, which proves the path needs no alloc.
+    probe_target="$PWD/target/size-probe"
+    (cd ota-verify/size-probe && cargo build --release --target thumbv7em-none-eabihf --target-dir "$probe_target")
+    echo "size of the linked verification image (opt-level z, LTO, panic=abort):"
+    python3 ota-verify/size-probe/elf_size.py "$probe_target/thumbv7em-none-eabihf/release/ota-verify-size-probe"
+else
+    echo "note: thumbv7em-none-eabihf is not installed; skipping the bare-metal build and size"
+fi
