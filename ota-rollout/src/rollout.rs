@@ -167,7 +167,12 @@ impl RingState {
 }
 
 /// A rollout in progress. Persist it with serde between events.
+///
+/// Deserialising checks the state's invariants (the plan is valid, one ring state per ring,
+/// counts within sizes, indices in range), so a corrupted record is an error, never a panic
+/// later.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RolloutRecord")]
 pub struct Rollout {
     plan: Plan,
     status: Status,
@@ -176,6 +181,72 @@ pub struct Rollout {
     last_now: u64,
     minute: u64,
     started_this_minute: u64,
+}
+
+/// The unchecked shape of a persisted [`Rollout`].
+#[derive(Deserialize)]
+struct RolloutRecord {
+    plan: Plan,
+    status: Status,
+    active: usize,
+    rings: Vec<RingState>,
+    last_now: u64,
+    minute: u64,
+    started_this_minute: u64,
+}
+
+impl TryFrom<RolloutRecord> for Rollout {
+    type Error = Error;
+
+    fn try_from(r: RolloutRecord) -> Result<Rollout> {
+        r.plan.validate(&Limits::default())?;
+        let n = r.plan.rings.len();
+        if r.rings.len() != n {
+            return Err(Error::RingCountMismatch {
+                plan: n,
+                given: r.rings.len(),
+            });
+        }
+        let bad = |what: &str| Err(Error::plan("/state", what.to_owned()));
+        if r.active >= n {
+            return bad("active ring out of range");
+        }
+        if let Status::Paused { ring, .. } | Status::Aborted { ring, .. } = r.status
+            && ring >= n
+        {
+            return bad("status names a ring out of range");
+        }
+        for ring in &r.rings {
+            let s = &ring.stats;
+            if s.size > 1 << 32
+                || s.started > s.size
+                || s.succeeded
+                    .checked_add(s.failed)
+                    .is_none_or(|x| x > s.started)
+                || ring.reported.len() as u64 != s.size.div_ceil(64)
+                || s.carried_failed.checked_add(s.carried_succeeded).is_none()
+            {
+                return bad("ring counts are inconsistent");
+            }
+            let marked: u64 = ring
+                .reported
+                .iter()
+                .map(|w| u64::from(w.count_ones()))
+                .sum();
+            if marked != s.succeeded + s.failed {
+                return bad("reported bits do not match the counts");
+            }
+        }
+        Ok(Rollout {
+            plan: r.plan,
+            status: r.status,
+            active: r.active,
+            rings: r.rings,
+            last_now: r.last_now,
+            minute: r.minute,
+            started_this_minute: r.started_this_minute,
+        })
+    }
 }
 
 impl Rollout {

@@ -363,3 +363,47 @@ proptest! {
         }
     }
 }
+
+/// A corrupted persisted state is refused when decoded, not discovered by a panic later.
+#[test]
+fn corrupted_state_is_refused() {
+    let mut r = Rollout::new(plan(&[Rule::Manual; 3], 0), &[4, 10, 100], 0).unwrap();
+    r.handle(Event::Tick, 0).unwrap();
+    report(&mut r, 0, 1, true, 1);
+    let good: serde_json::Value = serde_json::to_value(&r).unwrap();
+    assert_eq!(serde_json::from_value::<Rollout>(good.clone()).unwrap(), r);
+    let corrupt = |path: &[&str], v: serde_json::Value| {
+        let mut j = good.clone();
+        let mut node = &mut j;
+        for p in path {
+            node = match p.parse::<usize>() {
+                Ok(i) => &mut node[i],
+                Err(_) => &mut node[*p],
+            };
+        }
+        *node = v;
+        serde_json::from_value::<Rollout>(j)
+    };
+    use serde_json::json;
+    assert!(corrupt(&["active"], json!(3)).is_err());
+    assert!(corrupt(&["rings", "0", "stats", "started"], json!(5)).is_err());
+    assert!(corrupt(&["rings", "0", "stats", "succeeded"], json!(2)).is_err());
+    assert!(corrupt(&["rings", "0", "reported"], json!([0])).is_err());
+    assert!(corrupt(&["rings", "2", "reported"], json!([])).is_err());
+    assert!(corrupt(&["rings"], json!([])).is_err());
+    assert!(corrupt(&["plan", "rings", "0", "fraction"], json!(2.0)).is_err());
+    let (v, _) = Gate::new(Rule::Manual).evaluate(
+        &ota_rollout::RingStats::default(),
+        0,
+        SprtDecision::Continue,
+    );
+    let paused = |ring| {
+        serde_json::to_value(Status::Paused {
+            ring,
+            verdict: v.clone(),
+        })
+        .unwrap()
+    };
+    assert!(corrupt(&["status"], paused(9)).is_err());
+    assert!(corrupt(&["status"], paused(0)).is_ok());
+}
