@@ -237,3 +237,47 @@ fn value_moved_between_objects_is_one_move() {
         json!([{"op": "move", "from": "/old/cfg", "path": "/new/cfg"}])
     );
 }
+
+#[test]
+fn failed_patch_names_index_and_pointer_and_restores() {
+    use ota_twin::{Error, PatchFailure};
+    let doc = json!({"a": [1, 2, 3], "b": {"c": 1, "d": [true]}});
+    let p = Patch::from_value(&json!([
+        {"op": "remove", "path": "/a/0"},
+        {"op": "move", "from": "/b/c", "path": "/a/-"},
+        {"op": "copy", "from": "/b/d", "path": "/e"},
+        {"op": "replace", "path": "/a/0", "value": 0},
+        {"op": "replace", "path": "/b/zz", "value": 1},
+    ]))
+    .unwrap();
+    let mut d = doc.clone();
+    let e = p.apply(&mut d).unwrap_err();
+    assert_eq!(
+        e,
+        Error::PatchFailed {
+            index: 4,
+            op: "replace",
+            pointer: "/b/zz".into(),
+            reason: PatchFailure::NotFound
+        }
+    );
+    assert_eq!(d, doc);
+    let e = Patch::from_value(&json!([{"op": "add", "path": "/x", "value": 1}, {"op": "nope"}]))
+        .unwrap_err();
+    assert!(matches!(e, Error::MalformedPatch { index: 1, .. }), "{e:?}");
+}
+
+#[test]
+fn very_different_long_arrays_fall_back_and_stay_correct() {
+    // No common element: Myers would need 40,000 rounds, past the limit; the positional script
+    // is used and must still be exact.
+    let a: Vec<u64> = (0..20_000).collect();
+    let b: Vec<u64> = (100_000..120_000).rev().collect();
+    let (a, b) = (json!(a), json!(b));
+    let p = diff(&a, &b);
+    let mut d = a.clone();
+    p.apply(&mut d).unwrap();
+    assert_eq!(d, b);
+    // One `replace` of the whole array is the smallest here.
+    assert_eq!(p.len(), 1);
+}
