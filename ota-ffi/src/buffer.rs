@@ -51,17 +51,6 @@ pub(crate) fn out_ptr<T>(ptr: *mut T) -> Result<*mut T, Status> {
     }
 }
 
-/// Writes `value` through a checked output pointer.
-///
-/// # Safety
-/// `ptr` must be valid for a write of `T` and suitably aligned.
-pub(crate) unsafe fn write_out<T>(ptr: *mut T, value: T) -> Result<(), Status> {
-    let ptr = out_ptr(ptr)?;
-    // SAFETY: non-NULL; validity and alignment are the caller's contract.
-    unsafe { ptr.write(value) };
-    Ok(())
-}
-
 /// Copies `bytes` into a caller-owned buffer `(buf, cap)` and reports the length in `*out_len`.
 ///
 /// # Safety

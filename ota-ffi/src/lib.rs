@@ -1,11 +1,17 @@
 #![doc = include_str!("../README.md")]
+// C names (`ota_manifest`, `ota_plan_step`...) are the API: they follow C, not Rust, style.
+#![allow(non_camel_case_types)]
 
-// The area modules (manifest, verify, delta, rollout, twin) use these as they are added.
-#[allow(dead_code)]
 mod buffer;
-#[allow(dead_code)]
 mod guard;
+mod handle;
 mod status;
+
+pub mod delta;
+pub mod manifest;
+pub mod rollout;
+pub mod twin;
+pub mod verify;
 
 pub use status::{Status, ota_status_message};
 

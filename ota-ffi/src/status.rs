@@ -28,7 +28,187 @@ pub enum Status {
     CallbackFailed = 6,
     /// Reading or writing through the operating system failed.
     Io = 7,
+    /// An index (component, step, ring) is past the end.
+    IndexOutOfRange = 8,
+    /// The handle cannot do this now (finished, or unusable after an earlier error).
+    InvalidState = 9,
+    /// Asked for a refusal message, but the decision is not a refusal.
+    NotRefused = 10,
+    /// The manifest bytes are not a well-formed canonical CBOR or JSON manifest.
+    ManifestMalformed = 100,
+    /// The manifest is larger or deeper than the decoder's limits.
+    ManifestLimitExceeded = 101,
+    /// The manifest decodes but is internally inconsistent (validation failed).
+    ManifestInvalid = 102,
+    /// Install refused: the manifest is internally inconsistent.
+    RefusedInvalid = 110,
+    /// Install refused: the device's vendor is not the manifest's.
+    RefusedWrongVendor = 111,
+    /// Install refused: the device's class is not among the manifest's.
+    RefusedWrongClass = 112,
+    /// Install refused: the device's hardware revision is not accepted.
+    RefusedWrongHardware = 113,
+    /// Install refused: the release expired at the device's time.
+    RefusedExpired = 114,
+    /// Install refused: anti-rollback, the sequence is not newer than the last accepted one.
+    RefusedSequence = 115,
+    /// Install refused: anti-rollback, the security counter is below the device's floor.
+    RefusedSecurityCounter = 116,
+    /// Install refused: an installed version is outside a component's upgrade path.
+    RefusedUpgradePath = 117,
+    /// Install refused: a dependency is not met.
+    RefusedDependency = 118,
+    /// Install refused: the device reports the same component twice.
+    RefusedDuplicateInstalled = 119,
+    /// Install refused by a rule this version of the C API does not name.
+    RefusedOther = 198,
+    /// Another manifest error (I/O, a future error kind).
+    ManifestOther = 199,
+    /// A signature by a trusted key did not verify (opaque on purpose).
+    BadSignature = 200,
+    /// Fewer distinct trusted keys signed than the threshold asks for.
+    BelowThreshold = 201,
+    /// No signature came from a key trusted for this role (unknown, revoked or rotated out).
+    UnknownKey = 202,
+    /// The trust root or the release has expired at the caller's time.
+    Expired = 203,
+    /// The sequence number or root version is not newer than the last accepted one.
+    Rollback = 204,
+    /// The SHA-256 of the data is not the expected one.
+    DigestMismatch = 205,
+    /// More bytes arrived than the expected size; the extra bytes were refused.
+    SizeExceeded = 206,
+    /// The bytes are not a well-formed envelope or trust root.
+    Malformed = 207,
+    /// The data ended before the expected size.
+    SizeMismatch = 208,
+    /// The signature algorithm is not EdDSA/Ed25519.
+    UnsupportedAlgorithm = 209,
+    /// A trust-root rotation skipped a version.
+    NotNextVersion = 210,
+    /// A trust root breaks a structural rule.
+    InvalidTrustRoot = 211,
+    /// A trust root was given where a release was expected, or the reverse.
+    WrongContentType = 212,
+    /// A detached payload is missing, or was given for an attached one.
+    PayloadMismatch = 213,
+    /// A count or depth in the signed input is above the verifier's limits.
+    VerifyLimitExceeded = 214,
+    /// A chunk index is outside the chunk table.
+    ChunkIndex = 215,
+    /// A key could not be used.
+    InvalidKey = 216,
+    /// Another verification error (a future error kind).
+    VerifyOther = 299,
+    /// The patch does not start with the native magic.
+    DeltaBadMagic = 300,
+    /// The patch format version is not supported.
+    DeltaUnsupportedVersion = 301,
+    /// The patch header or a frame is corrupt or malformed.
+    DeltaCorrupt = 302,
+    /// The patch stream ended early.
+    DeltaTruncated = 303,
+    /// A size in the patch header is above the apply limits.
+    DeltaLimitExceeded = 304,
+    /// The source's size or SHA-256 is not the one the patch was made from.
+    DeltaSourceMismatch = 305,
+    /// The reconstructed target's SHA-256 is not the one in the patch header.
+    DeltaTargetMismatch = 306,
+    /// The resume cursor is corrupt or belongs to another patch.
+    DeltaBadCursor = 307,
+    /// Another delta error (a future error kind).
+    DeltaOther = 399,
+    /// The rollout plan or install policy JSON is malformed, invalid or over a limit.
+    RolloutPlanInvalid = 400,
+    /// The device is in no ring yet (beyond the last ring's fraction).
+    RolloutNotYet = 401,
+    /// The plan excludes the device.
+    RolloutExcluded = 402,
+    /// The plan's eligibility selector refuses the device.
+    RolloutIneligible = 403,
+    /// Another rollout error (a future error kind).
+    RolloutOther = 499,
+    /// A JSON argument is not valid JSON.
+    TwinJson = 500,
+    /// A twin state document is not a JSON object.
+    TwinNotObject = 501,
+    /// The JSON Patch is not a well-formed patch document.
+    TwinPatchMalformed = 502,
+    /// An operation of the JSON Patch failed (test failed, path not found...); the document is unchanged.
+    TwinPatchFailed = 503,
+    /// A twin input is above a size, depth or count limit.
+    TwinLimitExceeded = 504,
+    /// Another twin error (a future error kind).
+    TwinOther = 599,
 }
+
+/// Every status, in number order (for `from_u32` and the tests).
+pub(crate) const ALL: &[Status] = &[
+    Status::Ok,
+    Status::NullArgument,
+    Status::Panic,
+    Status::BufferTooSmall,
+    Status::InvalidUtf8,
+    Status::InvalidArgument,
+    Status::CallbackFailed,
+    Status::Io,
+    Status::IndexOutOfRange,
+    Status::InvalidState,
+    Status::NotRefused,
+    Status::ManifestMalformed,
+    Status::ManifestLimitExceeded,
+    Status::ManifestInvalid,
+    Status::RefusedInvalid,
+    Status::RefusedWrongVendor,
+    Status::RefusedWrongClass,
+    Status::RefusedWrongHardware,
+    Status::RefusedExpired,
+    Status::RefusedSequence,
+    Status::RefusedSecurityCounter,
+    Status::RefusedUpgradePath,
+    Status::RefusedDependency,
+    Status::RefusedDuplicateInstalled,
+    Status::RefusedOther,
+    Status::ManifestOther,
+    Status::BadSignature,
+    Status::BelowThreshold,
+    Status::UnknownKey,
+    Status::Expired,
+    Status::Rollback,
+    Status::DigestMismatch,
+    Status::SizeExceeded,
+    Status::Malformed,
+    Status::SizeMismatch,
+    Status::UnsupportedAlgorithm,
+    Status::NotNextVersion,
+    Status::InvalidTrustRoot,
+    Status::WrongContentType,
+    Status::PayloadMismatch,
+    Status::VerifyLimitExceeded,
+    Status::ChunkIndex,
+    Status::InvalidKey,
+    Status::VerifyOther,
+    Status::DeltaBadMagic,
+    Status::DeltaUnsupportedVersion,
+    Status::DeltaCorrupt,
+    Status::DeltaTruncated,
+    Status::DeltaLimitExceeded,
+    Status::DeltaSourceMismatch,
+    Status::DeltaTargetMismatch,
+    Status::DeltaBadCursor,
+    Status::DeltaOther,
+    Status::RolloutPlanInvalid,
+    Status::RolloutNotYet,
+    Status::RolloutExcluded,
+    Status::RolloutIneligible,
+    Status::RolloutOther,
+    Status::TwinJson,
+    Status::TwinNotObject,
+    Status::TwinPatchMalformed,
+    Status::TwinPatchFailed,
+    Status::TwinLimitExceeded,
+    Status::TwinOther,
+];
 
 impl Status {
     /// A static, human-readable description of the status.
@@ -46,22 +226,85 @@ impl Status {
             Status::InvalidArgument => c"an argument is outside its allowed range",
             Status::CallbackFailed => c"a caller-supplied callback reported a failure",
             Status::Io => c"an operating-system read or write failed",
+            Status::IndexOutOfRange => c"an index is past the end",
+            Status::InvalidState => c"the handle cannot do this now (finished, or failed earlier)",
+            Status::NotRefused => c"the decision is not a refusal; there is no refusal message",
+            Status::ManifestMalformed => {
+                c"malformed manifest (not canonical CBOR or valid manifest JSON)"
+            }
+            Status::ManifestLimitExceeded => c"manifest exceeds a size, count or depth limit",
+            Status::ManifestInvalid => c"manifest is internally inconsistent",
+            Status::RefusedInvalid => c"install refused: the manifest is invalid",
+            Status::RefusedWrongVendor => c"install refused: wrong vendor",
+            Status::RefusedWrongClass => c"install refused: wrong device class",
+            Status::RefusedWrongHardware => c"install refused: hardware revision not accepted",
+            Status::RefusedExpired => c"install refused: the release has expired",
+            Status::RefusedSequence => {
+                c"install refused: downgrade (sequence not newer than the accepted one)"
+            }
+            Status::RefusedSecurityCounter => {
+                c"install refused: security counter below the device floor"
+            }
+            Status::RefusedUpgradePath => {
+                c"install refused: installed version outside the upgrade path"
+            }
+            Status::RefusedDependency => c"install refused: unmet dependency",
+            Status::RefusedDuplicateInstalled => {
+                c"install refused: the device reports a component twice"
+            }
+            Status::RefusedOther => c"install refused by another rule",
+            Status::ManifestOther => c"other manifest error",
+            Status::BadSignature => c"bad signature",
+            Status::BelowThreshold => c"signature threshold not met",
+            Status::UnknownKey => c"no signature by a trusted key (unknown or revoked key)",
+            Status::Expired => c"expired",
+            Status::Rollback => c"rollback refused: not newer than the last accepted",
+            Status::DigestMismatch => c"SHA-256 digest mismatch",
+            Status::SizeExceeded => c"size exceeded: more bytes than expected",
+            Status::Malformed => c"malformed envelope or trust root",
+            Status::SizeMismatch => c"size mismatch: the data ended early",
+            Status::UnsupportedAlgorithm => c"unsupported signature algorithm",
+            Status::NotNextVersion => c"trust root rotation skipped a version",
+            Status::InvalidTrustRoot => c"invalid trust root",
+            Status::WrongContentType => c"wrong content type for this document",
+            Status::PayloadMismatch => c"payload missing or given twice (attached and detached)",
+            Status::VerifyLimitExceeded => c"signed input exceeds a verifier limit",
+            Status::ChunkIndex => c"chunk index out of range",
+            Status::InvalidKey => c"invalid key",
+            Status::VerifyOther => c"other verification error",
+            Status::DeltaBadMagic => c"not a native delta patch (bad magic)",
+            Status::DeltaUnsupportedVersion => c"unsupported delta patch version",
+            Status::DeltaCorrupt => c"corrupt delta patch (header or frame)",
+            Status::DeltaTruncated => c"delta patch truncated",
+            Status::DeltaLimitExceeded => c"delta patch exceeds an apply limit",
+            Status::DeltaSourceMismatch => c"the source is not the one the patch was made from",
+            Status::DeltaTargetMismatch => c"reconstructed target digest mismatch",
+            Status::DeltaBadCursor => c"bad resume cursor",
+            Status::DeltaOther => c"other delta error",
+            Status::RolloutPlanInvalid => c"invalid rollout plan or install policy",
+            Status::RolloutNotYet => c"device not in any ring yet",
+            Status::RolloutExcluded => c"device excluded by the plan",
+            Status::RolloutIneligible => c"device not eligible for the plan",
+            Status::RolloutOther => c"other rollout error",
+            Status::TwinJson => c"invalid JSON",
+            Status::TwinNotObject => c"twin state is not a JSON object",
+            Status::TwinPatchMalformed => c"malformed JSON Patch",
+            Status::TwinPatchFailed => c"JSON Patch operation failed; document unchanged",
+            Status::TwinLimitExceeded => c"twin input exceeds a limit",
+            Status::TwinOther => c"other twin error",
         }
     }
 
     /// The status for a raw number, if the number is one this library defines.
     pub const fn from_u32(value: u32) -> Option<Status> {
-        Some(match value {
-            0 => Status::Ok,
-            1 => Status::NullArgument,
-            2 => Status::Panic,
-            3 => Status::BufferTooSmall,
-            4 => Status::InvalidUtf8,
-            5 => Status::InvalidArgument,
-            6 => Status::CallbackFailed,
-            7 => Status::Io,
-            _ => return None,
-        })
+        let mut i = 0;
+        while i < ALL.len() {
+            if ALL[i] as u32 == value {
+                return Some(ALL[i]);
+            }
+            i += 1;
+        }
+        None
     }
 }
 
@@ -92,12 +335,91 @@ mod tests {
             (Status::InvalidArgument, 5),
             (Status::CallbackFailed, 6),
             (Status::Io, 7),
+            (Status::IndexOutOfRange, 8),
+            (Status::InvalidState, 9),
+            (Status::NotRefused, 10),
+            (Status::ManifestMalformed, 100),
+            (Status::ManifestLimitExceeded, 101),
+            (Status::ManifestInvalid, 102),
+            (Status::RefusedInvalid, 110),
+            (Status::RefusedWrongVendor, 111),
+            (Status::RefusedWrongClass, 112),
+            (Status::RefusedWrongHardware, 113),
+            (Status::RefusedExpired, 114),
+            (Status::RefusedSequence, 115),
+            (Status::RefusedSecurityCounter, 116),
+            (Status::RefusedUpgradePath, 117),
+            (Status::RefusedDependency, 118),
+            (Status::RefusedDuplicateInstalled, 119),
+            (Status::RefusedOther, 198),
+            (Status::ManifestOther, 199),
+            (Status::BadSignature, 200),
+            (Status::BelowThreshold, 201),
+            (Status::UnknownKey, 202),
+            (Status::Expired, 203),
+            (Status::Rollback, 204),
+            (Status::DigestMismatch, 205),
+            (Status::SizeExceeded, 206),
+            (Status::Malformed, 207),
+            (Status::SizeMismatch, 208),
+            (Status::UnsupportedAlgorithm, 209),
+            (Status::NotNextVersion, 210),
+            (Status::InvalidTrustRoot, 211),
+            (Status::WrongContentType, 212),
+            (Status::PayloadMismatch, 213),
+            (Status::VerifyLimitExceeded, 214),
+            (Status::ChunkIndex, 215),
+            (Status::InvalidKey, 216),
+            (Status::VerifyOther, 299),
+            (Status::DeltaBadMagic, 300),
+            (Status::DeltaUnsupportedVersion, 301),
+            (Status::DeltaCorrupt, 302),
+            (Status::DeltaTruncated, 303),
+            (Status::DeltaLimitExceeded, 304),
+            (Status::DeltaSourceMismatch, 305),
+            (Status::DeltaTargetMismatch, 306),
+            (Status::DeltaBadCursor, 307),
+            (Status::DeltaOther, 399),
+            (Status::RolloutPlanInvalid, 400),
+            (Status::RolloutNotYet, 401),
+            (Status::RolloutExcluded, 402),
+            (Status::RolloutIneligible, 403),
+            (Status::RolloutOther, 499),
+            (Status::TwinJson, 500),
+            (Status::TwinNotObject, 501),
+            (Status::TwinPatchMalformed, 502),
+            (Status::TwinPatchFailed, 503),
+            (Status::TwinLimitExceeded, 504),
+            (Status::TwinOther, 599),
         ];
+        assert_eq!(expected.len(), ALL.len());
         for (status, number) in expected {
             assert_eq!(status as u32, number);
             assert_eq!(Status::from_u32(number), Some(status));
         }
         assert_eq!(Status::from_u32(99_999), None);
+    }
+
+    #[test]
+    fn numbers_sit_in_their_area_ranges() {
+        for s in ALL {
+            let n = *s as u32;
+            let name = format!("{s:?}");
+            let range = if name.starts_with("Manifest") || name.starts_with("Refused") {
+                100..200
+            } else if name.starts_with("Delta") {
+                300..400
+            } else if name.starts_with("Rollout") {
+                400..500
+            } else if name.starts_with("Twin") {
+                500..600
+            } else if n >= 200 {
+                200..300
+            } else {
+                0..100
+            };
+            assert!(range.contains(&n), "{name} = {n} is outside its area");
+        }
     }
 
     #[test]
@@ -111,6 +433,7 @@ mod tests {
                 );
             }
         }
+        assert_eq!(seen.len(), ALL.len());
         // SAFETY: ota_status_message always returns a static NUL-terminated string.
         let unknown = unsafe { CStr::from_ptr(ota_status_message(12_345)) };
         assert_eq!(unknown.to_bytes(), b"unknown status");

@@ -3,8 +3,11 @@
 //! they print. `.ci/steps/ffi.sh` runs the same programs once more under valgrind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod fixtures;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// `target/<profile>`: the test binary lives in `target/<profile>/deps/`.
 fn profile_dir() -> PathBuf {
@@ -14,6 +17,37 @@ fn profile_dir() -> PathBuf {
 
 fn gcc_available() -> bool {
     Command::new("gcc").arg("--version").output().is_ok()
+}
+
+/// The fixture directory, written once per test run (the same bytes every time: see
+/// `tests/fixtures/mod.rs`).
+fn fixture_dir() -> String {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = profile_dir().join("c-tests/fixtures");
+        fixtures::write_all(&dir).unwrap();
+        dir
+    });
+    dir.to_str().unwrap().to_owned()
+}
+
+/// Skips (locally) or fails (in CI) when gcc is missing; true when the test should go on.
+fn need_gcc() -> bool {
+    if gcc_available() {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "gcc is required in CI");
+    eprintln!("skipping: gcc not found");
+    false
+}
+
+/// Asserts that `line` is one of the output's lines.
+#[track_caller]
+fn has_line(out: &str, line: &str) {
+    assert!(
+        out.lines().any(|l| l == line),
+        "missing line {line:?} in:\n{out}"
+    );
 }
 
 /// Builds `tests/c/<name>.c` with sanitizers and runs it with `args`; returns its stdout.
@@ -63,17 +97,251 @@ fn build_and_run(name: &str, args: &[&str]) -> String {
 
 #[test]
 fn status_program() {
-    if !gcc_available() {
-        assert!(std::env::var_os("CI").is_none(), "gcc is required in CI");
-        eprintln!("skipping: gcc not found");
+    if !need_gcc() {
         return;
     }
     let out = build_and_run("status", &[]);
     let version_line = format!("version {}", env!("CARGO_PKG_VERSION"));
     assert!(out.lines().any(|l| l == version_line), "{out}");
     assert!(
-        out.lines().any(|l| l == "status messages 8 distinct"),
+        out.lines().any(|l| l == "status messages 11 distinct"),
         "{out}"
+    );
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
+
+#[test]
+fn agent_program_installs_a_release_end_to_end() {
+    if !need_gcc() {
+        return;
+    }
+    let dir = fixture_dir();
+    let out = build_and_run("agent", &[&dir]);
+    let (old, new) = fixtures::images();
+    let patch = std::fs::read(Path::new(&dir).join("patch.otad")).unwrap();
+    has_line(&out, "verified sequence 7 signers 2");
+    has_line(
+        &out,
+        &format!("plan steps 2 download {} reboot 1", patch.len() + 20_000),
+    );
+    has_line(
+        &out,
+        &format!("step 0 firmware delta size {} slot B reboot 1", patch.len()),
+    );
+    let frames = new.len().div_ceil(fixtures::FRAME_SIZE as usize);
+    has_line(&out, &format!("patch frames {frames} target {}", new.len()));
+    // The link drops 1000 bytes after the second frame, inside whichever frame is being read
+    // then; the agent resumes from the last cursor it persisted and applies exactly the
+    // remaining frames.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("interrupted after frame "))
+        .unwrap();
+    let applied: usize = line["interrupted after frame ".len()..]
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(applied >= 2 && applied < frames, "{out}");
+    assert!(
+        line.ends_with("a caller-supplied callback reported a failure"),
+        "{line}"
+    );
+    has_line(
+        &out,
+        &format!(
+            "resume at frame {applied} target_offset {}",
+            applied * fixtures::FRAME_SIZE as usize
+        ),
+    );
+    has_line(&out, &format!("resumed frames {} done 1", frames - applied));
+    has_line(&out, "firmware digest ok");
+    has_line(
+        &out,
+        &format!("firmware chunks ok ({frames} of {frames}, resumed at 3)"),
+    );
+    has_line(&out, "step 1 app full size 20000 slot - reboot 0");
+    has_line(&out, "app digest ok");
+    has_line(&out, "sequence 7 recorded");
+    // The slot the C agent wrote is byte for byte the new image (not only its digest).
+    let slot = std::fs::read(Path::new(&dir).join("slot-b.bin")).unwrap();
+    assert!(slot == new && slot != old);
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
+
+#[test]
+fn manifest_program() {
+    if !need_gcc() {
+        return;
+    }
+    let dir = fixture_dir();
+    let out = build_and_run("manifest", &[&dir]);
+    let cbor_len = std::fs::metadata(Path::new(&dir).join("manifest.cbor"))
+        .unwrap()
+        .len();
+    has_line(
+        &out,
+        &format!(
+            "manifest gateway 2.0.0 sequence 7 counter 3 expires {} components 2",
+            fixtures::NOW + 30 * 86_400
+        ),
+    );
+    has_line(
+        &out,
+        "component 0 firmware 2.0.0 layer 0 size 99504 chunks 7 deltas 1",
+    );
+    has_line(
+        &out,
+        "component 1 app 1.1.0 layer 1 size 20000 chunks 0 deltas 0",
+    );
+    has_line(&out, "name needs 8 bytes");
+    has_line(
+        &out,
+        &format!("truncations refused {cbor_len} of {cbor_len}"),
+    );
+    has_line(&out, "plan steps 2 sequence 7 counter 3");
+    has_line(&out, "unknown source image: step 0 action 1 size 99504");
+    has_line(&out, "refused vendor: 111 release: wrong vendor");
+    has_line(&out, "refused class: 112 release: wrong device class");
+    has_line(
+        &out,
+        "refused hardware: 113 release: hardware revision `3.0.0` is not accepted by this release",
+    );
+    has_line(
+        &out,
+        "refused expired: 114 release: expired at 1702592000, device time is 4000000000",
+    );
+    has_line(
+        &out,
+        "refused sequence: 115 release: downgrade: sequence 7 is not newer than the accepted 7",
+    );
+    has_line(
+        &out,
+        "refused counter: 116 release: downgrade: security counter 3 is below the device floor 4",
+    );
+    has_line(
+        &out,
+        "refused upgrade-path: 117 component `firmware`: installed version 0.9.0 is outside the upgrade path >=1.0.0, <2.0.0",
+    );
+    has_line(
+        &out,
+        "refused duplicate: 119 component `firmware`: the device reports this component twice",
+    );
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
+
+#[test]
+fn verify_program() {
+    if !need_gcc() {
+        return;
+    }
+    let dir = fixture_dir();
+    let out = build_and_run("verify", &[&dir]);
+    let env_len = std::fs::metadata(Path::new(&dir).join("manifest.cose"))
+        .unwrap()
+        .len();
+    has_line(&out, "root version 1 expires 2000000000");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("verified sequence 7 signers 2 payload 533 bytes at ")),
+        "{out}"
+    );
+    has_line(&out, "tampered payload: 200 bad signature");
+    has_line(&out, &format!("truncations refused {env_len} of {env_len}"));
+    has_line(&out, "rotated to version 2");
+    has_line(&out, "digest verifier ok");
+    has_line(&out, "chunk verifier ok (7 chunks of 16384)");
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
+
+#[test]
+fn delta_program() {
+    if !need_gcc() {
+        return;
+    }
+    let dir = fixture_dir();
+    let out = build_and_run("delta", &[&dir]);
+    let (old, new) = fixtures::images();
+    has_line(
+        &out,
+        &format!(
+            "header mode 1 codec 1 frames 7 frame_size 16384 source {} target {}",
+            old.len(),
+            new.len()
+        ),
+    );
+    has_line(&out, &format!("apply ok {} bytes", new.len()));
+    has_line(&out, "resume after every frame ok 7 of 7");
+    has_line(
+        &out,
+        "write callback failed after 2 frames, 32768 bytes written",
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("bit flips in frames refused ")),
+        "{out}"
+    );
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
+
+#[test]
+fn rollout_program() {
+    if !need_gcc() {
+        return;
+    }
+    let out = build_and_run("rollout", &[]);
+    has_line(&out, "rings 2");
+    // Hash positions are uniform: about 5% and 45% of 999 eligible devices, the rest not yet.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("1000 devices:"))
+        .unwrap();
+    let n: Vec<u32> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    assert_eq!(n.len(), 5, "{line}");
+    let (ring0, ring1, not_yet, other) = (n[1], n[2], n[3], n[4]);
+    assert_eq!(ring0 + ring1 + not_yet + other, 1000);
+    assert_eq!(other, 1, "gw-0007 is excluded: {line}");
+    assert!((25..=75).contains(&ring0), "{line}");
+    assert!((380..=520).contains(&ring1), "{line}");
+    has_line(
+        &out,
+        "gw-0001 (gw-100): ineligible: /all/0/equals: model is \"gw-100\", not \"gw-200\"",
+    );
+    has_line(
+        &out,
+        "gw-0001 (no attributes): ineligible: /all/0/equals: attribute \"model\" is missing",
+    );
+    has_line(&out, "lab-1: ring 0 (canary), pinned by the plan");
+    has_line(&out, "gw-0007: excluded by the plan");
+    // 2023-11-14 is a Tuesday; the window opens Saturday 2023-11-18 02:00 UTC.
+    has_line(&out, "tuesday: may_start 0 blockers 1 next 1700272800");
+    has_line(&out, "saturday 02:01: may_start 1");
+    has_line(&out, "saturday, on a low battery: may_start 0 blockers 6");
+    has_line(
+        &out,
+        "critical after the deferral limit: may_start 1 forced 1",
+    );
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
+
+#[test]
+fn twin_program() {
+    if !need_gcc() {
+        return;
+    }
+    let out = build_and_run("twin", &[]);
+    has_line(&out, r#"delta: {"fan":{"speed":3},"fw":"2.0.0"}"#);
+    has_line(&out, r#"delta (nothing reported): {"a":1}"#);
+    has_line(&out, "delta (in sync): {}");
+    has_line(&out, r#"patch: {"a":5,"b":[1,2,3]}"#);
+    has_line(&out, r#"merge: {"a":1,"b":{"d":3},"e":4}"#);
+    has_line(
+        &out,
+        r#"diff round trip: {"x":[1,3],"y":{"w":0,"z":"new"}}"#,
     );
     assert_eq!(out.lines().last(), Some("PASS"), "{out}");
 }

@@ -22,7 +22,8 @@ int main(void) {
     const ota_status known[] = {
         OTA_STATUS_OK,          OTA_STATUS_NULL_ARGUMENT,    OTA_STATUS_PANIC,
         OTA_STATUS_BUFFER_TOO_SMALL, OTA_STATUS_INVALID_UTF8, OTA_STATUS_INVALID_ARGUMENT,
-        OTA_STATUS_CALLBACK_FAILED, OTA_STATUS_IO,
+        OTA_STATUS_CALLBACK_FAILED, OTA_STATUS_IO, OTA_STATUS_INDEX_OUT_OF_RANGE,
+        OTA_STATUS_INVALID_STATE, OTA_STATUS_NOT_REFUSED,
     };
     const size_t n = sizeof known / sizeof known[0];
     for (size_t i = 0; i < n; i++) {
