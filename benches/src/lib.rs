@@ -5,6 +5,7 @@
 pub mod machine;
 pub mod measure;
 pub mod table;
+pub mod twin_docs;
 
 use std::path::PathBuf;
 
