@@ -281,3 +281,24 @@ fn very_different_long_arrays_fall_back_and_stay_correct() {
     // One `replace` of the whole array is the smallest here.
     assert_eq!(p.len(), 1);
 }
+
+#[test]
+fn move_to_ancestor_then_failure_rolls_back() {
+    // json-patch 5 panics on this patch ("unable to undo applied patches"): it undoes a move by
+    // the reverse move, which here is a move into a child. Our undo log restores the document.
+    let doc = json!({"a": {"b": 1}});
+    let p = Patch::from_value(&json!([
+        {"op": "move", "from": "/a/b", "path": "/a"},
+        {"op": "test", "path": "/a", "value": 2},
+    ]))
+    .unwrap();
+    let mut d = doc.clone();
+    assert!(p.apply(&mut d).is_err());
+    assert_eq!(d, doc);
+    // Without the failing test the move itself is valid: /a becomes 1.
+    let mut d = doc.clone();
+    Patch::new(p.operations()[..1].to_vec())
+        .apply(&mut d)
+        .unwrap();
+    assert_eq!(d, json!({"a": 1}));
+}
