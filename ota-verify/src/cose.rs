@@ -153,7 +153,6 @@ fn parse_header_map<'a>(
     h: &mut Headers<'a>,
 ) -> Result<()> {
     let entries = r.map()?;
-    let mut crit_seen = false;
     for _ in 0..entries {
         let at = r.offset();
         let label = match r.peek_major()? {
@@ -200,7 +199,6 @@ fn parse_header_map<'a>(
                         }
                     }
                 }
-                crit_seen = true;
             }
             Label::Int(LABEL_CONTENT_TYPE) => {
                 h.content_type = Some(match r.peek_major()? {
@@ -221,7 +219,6 @@ fn parse_header_map<'a>(
             _ => r.skip(1)?,
         }
     }
-    let _ = crit_seen;
     Ok(())
 }
 

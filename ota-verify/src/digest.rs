@@ -177,12 +177,20 @@ impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
 /// An `io::Read` adapter: hashes what is read, never reads more than the expected length from
 /// the inner reader plus one probe byte, and fails (`io::ErrorKind::InvalidData` carrying
 /// [`Error::SizeExceeded`]) if the source has more. At end of stream it checks size and digest,
-/// so `read_to_end` fails rather than returning unverified data as complete.
+/// so `read_to_end` fails rather than returning unverified data as complete. Once it has failed
+/// it keeps failing: a caller that retries never sees a clean end of stream.
 #[cfg(feature = "std")]
 pub struct HashingReader<R> {
     inner: R,
     check: DigestVerifier,
-    done: bool,
+    state: ReadState,
+}
+
+#[cfg(feature = "std")]
+enum ReadState {
+    Reading,
+    Verified,
+    Failed(Error),
 }
 
 #[cfg(feature = "std")]
@@ -192,7 +200,7 @@ impl<R: std::io::Read> HashingReader<R> {
         Self {
             inner,
             check: DigestVerifier::new(expected_len, expected),
-            done: false,
+            state: ReadState::Reading,
         }
     }
 
@@ -200,12 +208,35 @@ impl<R: std::io::Read> HashingReader<R> {
     pub fn seen(&self) -> u64 {
         self.check.seen()
     }
+
+    /// True once the end of the stream was reached with the right size and digest.
+    pub fn is_verified(&self) -> bool {
+        matches!(self.state, ReadState::Verified)
+    }
+
+    fn end(&mut self, result: Result<()>) -> std::io::Result<usize> {
+        match result {
+            Ok(()) => {
+                self.state = ReadState::Verified;
+                Ok(0)
+            }
+            Err(e) => {
+                self.state = ReadState::Failed(e.clone());
+                Err(io_error(e))
+            }
+        }
+    }
 }
 
 #[cfg(feature = "std")]
 impl<R: std::io::Read> std::io::Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.done || buf.is_empty() {
+        match &self.state {
+            ReadState::Verified => return Ok(0),
+            ReadState::Failed(e) => return Err(io_error(e.clone())),
+            ReadState::Reading => {}
+        }
+        if buf.is_empty() {
             return Ok(0);
         }
         let remaining = self.check.remaining();
@@ -213,14 +244,14 @@ impl<R: std::io::Read> std::io::Read for HashingReader<R> {
             // All expected bytes are in: one more byte from the source means endless data.
             let mut probe = [0u8; 1];
             let n = self.inner.read(&mut probe)?;
-            if n != 0 {
-                return Err(io_error(Error::SizeExceeded {
+            let result = if n != 0 {
+                Err(Error::SizeExceeded {
                     limit: self.check.expected_len,
-                }));
-            }
-            self.done = true;
-            self.check.clone().finish().map_err(io_error)?;
-            return Ok(0);
+                })
+            } else {
+                self.check.clone().finish()
+            };
+            return self.end(result);
         }
         let cap = usize::try_from(remaining)
             .unwrap_or(usize::MAX)
@@ -228,9 +259,8 @@ impl<R: std::io::Read> std::io::Read for HashingReader<R> {
         let dst = buf.get_mut(..cap).unwrap_or_default();
         let n = self.inner.read(dst)?;
         if n == 0 {
-            self.done = true;
-            self.check.clone().finish().map_err(io_error)?;
-            return Ok(0);
+            let result = self.check.clone().finish();
+            return self.end(result);
         }
         self.check
             .update(dst.get(..n).unwrap_or_default())

@@ -86,6 +86,9 @@ fn endless_data_reader_stops_an_endless_source() {
     let err = reader.read_to_end(&mut sink).unwrap_err();
     assert_eq!(io_inner(&err), Error::SizeExceeded { limit: 4096 });
     assert_eq!(reader.seen(), 4096);
+    // Retrying does not turn the failure into a clean end of stream.
+    assert!(reader.read(&mut [0u8; 16]).is_err());
+    assert!(!reader.is_verified());
 }
 
 #[test]
