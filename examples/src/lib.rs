@@ -1,4 +1,27 @@
-//! Runnable examples of the ota crate family.
+//! Runnable examples of the ota crate family, and the simulation behind the flagship demo.
 //!
 //! The examples live in `examples/examples/`; run one with
-//! `cargo run --release --example NAME`. Code shared between them lives here.
+//! `cargo run --release --example NAME`. The fleet simulation lives here, one module per
+//! concept, so that the demo's test runs the same code at a smaller size:
+//!
+//! - [`rng`], [`clock`]: deterministic randomness and a simulated clock;
+//! - [`images`], [`catalog`]: generated firmware, app and model images;
+//! - [`fleet`]: the devices;
+//! - [`release`]: the vendor side (keys, trust root, manifests, deltas, signatures);
+//! - [`agent`]: the device side (verify, decide, download, apply, trial boot, fall back);
+//! - [`scenario`]: one rollout driven by ota-rollout's state machine;
+//! - [`demo`]: the three scenarios, the device replacement and the report;
+//! - [`table`], [`svg`], [`args`]: output and options.
+
+pub mod agent;
+pub mod args;
+pub mod catalog;
+pub mod clock;
+pub mod demo;
+pub mod fleet;
+pub mod images;
+pub mod release;
+pub mod rng;
+pub mod scenario;
+pub mod svg;
+pub mod table;
