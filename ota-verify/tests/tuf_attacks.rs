@@ -437,7 +437,7 @@ fn rotated_out_key_cannot_sign_a_release() {
 }
 
 #[test]
-fn rotated_out_root_keys_cannot_rotate_again() {
+fn rotated_out_key_cannot_rotate_the_root_again() {
     // v1 -> v2 -> v3 walked in order; then keys 1 and 2 (both dropped by v3) try to make v4.
     let v2 = root_v2_without_key_1_and_10();
     let v3 = TrustRoot::builder(3, FAR)
