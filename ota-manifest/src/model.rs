@@ -33,7 +33,11 @@ pub struct Manifest {
     /// The payloads, one component each.
     pub components: Vec<Component>,
     /// Extension fields (negative keys) kept verbatim, see [`Extensions`].
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "serde_impls::extensions_no_duplicates"
+    )]
     pub extensions: Extensions,
 }
 
@@ -92,7 +96,11 @@ pub struct Component {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     /// Extension fields (negative keys) kept verbatim.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        deserialize_with = "serde_impls::extensions_no_duplicates"
+    )]
     pub extensions: Extensions,
 }
 
@@ -296,9 +304,37 @@ impl Extension {
 }
 
 mod serde_impls {
+    use std::fmt;
+
+    use serde::de::{MapAccess, Visitor};
     use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
 
-    use super::Extension;
+    use super::{Extension, Extensions};
+
+    /// An `extensions` object whose keys must be distinct (serde's map impl would keep the last).
+    pub(super) fn extensions_no_duplicates<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Extensions, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Extensions;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of negative integer keys to hex CBOR")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Extensions, A::Error> {
+                let mut out = Extensions::new();
+                while let Some((k, v)) = a.next_entry::<i64, Extension>()? {
+                    if out.insert(k, v).is_some() {
+                        return Err(A::Error::custom(format_args!(
+                            "duplicate extension key {k}"
+                        )));
+                    }
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
 
     impl Serialize for Extension {
         fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

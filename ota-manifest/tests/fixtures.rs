@@ -313,6 +313,25 @@ fn json_errors_say_where() {
         }
         other => panic!("{other:?}"),
     }
+    // A repeated extension key is refused, not "last one wins".
+    let dup = good.replacen(
+        "\"compatibility\"",
+        "\"extensions\": {\"-1\": \"00\", \"-1\": \"01\"},\n  \"compatibility\"",
+        1,
+    );
+    match Manifest::from_json(&dup) {
+        Err(Error::Json { message, .. }) => assert!(message.contains("duplicate extension key -1")),
+        other => panic!("{other:?}"),
+    }
+    let single = good.replacen(
+        "\"compatibility\"",
+        "\"extensions\": {\"-1\": \"01\"},\n  \"compatibility\"",
+        1,
+    );
+    assert_eq!(
+        Manifest::from_json(&single).unwrap().extensions[&-1].as_cbor(),
+        &[1]
+    );
     let limits = Limits {
         max_json_bytes: 100,
         ..Limits::default()
