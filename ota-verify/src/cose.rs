@@ -152,7 +152,10 @@ fn parse_header_map<'a>(
     protected: bool,
     h: &mut Headers<'a>,
 ) -> Result<()> {
+    let map_at = r.offset();
     let entries = r.map()?;
+    // Labels listed in crit, which RFC 9052 §3.1 requires to be present in this header.
+    let (mut crit_sequence, mut crit_expires) = (false, false);
     for _ in 0..entries {
         let at = r.offset();
         let label = match r.peek_major()? {
@@ -182,15 +185,16 @@ fn parse_header_map<'a>(
                 for _ in 0..n {
                     let at = r.offset();
                     match r.peek_major()? {
-                        cbor::UINT | cbor::NINT => {
-                            let l = r.int()?;
-                            if l != LABEL_SEQUENCE && l != LABEL_EXPIRES {
+                        cbor::UINT | cbor::NINT => match r.int()? {
+                            LABEL_SEQUENCE => crit_sequence = true,
+                            LABEL_EXPIRES => crit_expires = true,
+                            _ => {
                                 return Err(Error::Malformed {
                                     offset: at,
                                     reason: "critical header not understood",
                                 });
                             }
-                        }
+                        },
                         _ => {
                             return Err(Error::Malformed {
                                 offset: at,
@@ -218,6 +222,12 @@ fn parse_header_map<'a>(
             // RFC 9052 §3: labels a recipient does not know and that are not critical are ignored.
             _ => r.skip(1)?,
         }
+    }
+    if (crit_sequence && h.sequence.is_none()) || (crit_expires && h.expires.is_none()) {
+        return Err(Error::Malformed {
+            offset: map_at,
+            reason: "critical header listed in crit but absent",
+        });
     }
     Ok(())
 }

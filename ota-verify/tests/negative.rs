@@ -186,6 +186,10 @@ fn envelope_fixtures_give_their_errors() {
             Box::new(malformed("floating-point")),
         ),
         (
+            "env_critical_label_absent.cose",
+            Box::new(malformed("listed in crit but absent")),
+        ),
+        (
             "env_unknown_critical.cose",
             Box::new(malformed("critical header not understood")),
         ),

@@ -99,6 +99,7 @@ files.update({
     "env_huge_payload_length.cose": b"\xd2\x84" + bstr(b"") + head(5, 0) + b"\x5b\x7f\xff\xff\xff\xff\xff\xff\xff",
     "env_float_header.cose": b"\xd2" + arr(bstr(b""), head(5, 1) + uint(99) + b"\xfb" + b"\x00" * 8, bstr(b"x"), bstr(sig)),
     "env_unknown_critical.cose": b"\xd2" + arr(prot(uint(1), nint(-8), uint(2), arr(uint(99)), uint(99), uint(0)), head(5, 0), bstr(b"x"), bstr(sig)),
+    "env_critical_label_absent.cose": b"\xd2" + arr(prot(uint(1), nint(-8), uint(2), arr(nint(-65537))), head(5, 0), bstr(b"x"), bstr(sig)),
     "env_protected_not_a_map.cose": b"\xd2" + arr(bstr(arr(uint(1))), head(5, 0), bstr(b"x"), bstr(sig)),
     "env_unsupported_alg.cose": b"\xd2" + arr(prot(uint(1), nint(-7), uint(4), bstr(kid10)), head(5, 0), bstr(b"x"), bstr(sig)),
     "env_short_signature.cose": b"\xd2" + arr(prot(uint(1), nint(-8), uint(4), bstr(kid10)), head(5, 0), bstr(b"x"), bstr(sig[:63])),
