@@ -32,11 +32,11 @@ for p in ujson_so ssh libcrypto numpy_core; do
     rm -rf "$W/f"; "$BIN/dump_frames" "$o" "$n" "$W/f"
     "$BIN/qbsdiff_ref" diff "$o" "$n" "$W/q"
     q=$(stat -c %s "$W/q")
-    nf=$(ls "$W/f" | wc -l)
+    nf=$(ls "$W"/f/frame_[0-9][0-9][0-9][0-9] | wc -l)
     for c in "${CODECS[@]}"; do
         IFS='|' read -r name comp decomp <<<"$c"
         total=0; dsec=0; rss=0
-        for f in "$W"/f/frame_*; do
+        for f in "$W"/f/frame_[0-9][0-9][0-9][0-9]; do
             $comp < "$f" > "$f.c"
             total=$(( total + $(stat -c %s "$f.c") ))
             /usr/bin/time -f "%e %M" -o "$W/t" sh -c "$decomp < '$f.c' > '$f.d'"
