@@ -159,3 +159,28 @@ proptest! {
         prop_assert_eq!(apply_vec(&a, &old).unwrap(), new);
     }
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<ota_delta::Error>();
+    check::<ota_delta::Header>();
+    check::<ota_delta::Cursor>();
+    check::<ota_delta::Limits>();
+    check::<ota_delta::DiffOptions>();
+    check::<ota_delta::ApplyOptions>();
+    check::<ota_delta::FileSource>();
+    check::<ota_delta::Apply<'static, &'static [u8], [u8]>>();
+}
+
+#[test]
+fn header_round_trips_and_rejects_any_change() {
+    let old = bytes(3, 20_000);
+    let new = mutate(&old, 3);
+    let p = diff_with(&old, &new, &fast(ModeChoice::Bsdiff)).unwrap();
+    let h = read_header(&p[..], &ota_delta::Limits::default()).unwrap();
+    assert_eq!(h.to_bytes()[..], p[..ota_delta::HEADER_LEN]);
+    assert_eq!(h.target_size, new.len() as u64);
+    assert_eq!(h.source_size, old.len() as u64);
+    assert_eq!(h.frame_count, 5);
+}
