@@ -50,6 +50,12 @@ fuzz_target!(|data: &[u8]| {
         };
         let frame_size = 4096 * (1 + u32::from(rest[3] % 4));
         let target_size = u64::from(u32_at(rest, 4) % (256 << 10));
+        // Mostly the largest lengths the header allows, so that frames get decoded.
+        let bound = match mode {
+            Mode::Bsdiff => frame_size + frame_size / 4 + 16,
+            _ => frame_size,
+        };
+        let max_raw = bound - u32_at(rest, 18) % 4;
         let header = Header {
             mode,
             codec: if rest[8] & 1 == 0 {
@@ -62,8 +68,8 @@ fuzz_target!(|data: &[u8]| {
             },
             frame_size,
             frame_count: u32::try_from(target_size.div_ceil(u64::from(frame_size))).unwrap_or(0),
-            max_payload: u32_at(rest, 14) % (80 << 10),
-            max_raw: u32_at(rest, 18) % (80 << 10),
+            max_payload: max_raw + max_raw / 1024 + 64 - u32_at(rest, 14) % 8,
+            max_raw,
             source_size: if mode == Mode::Full {
                 0
             } else {
