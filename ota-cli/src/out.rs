@@ -41,6 +41,18 @@ impl Out {
         eprintln!("ota: {}", fail.message());
     }
 
+    /// A spinner for long work of unknown length (diffing), shown only when stderr is a terminal
+    /// and `--json` was not given.
+    pub fn spinner(&self, what: &str) -> indicatif::ProgressBar {
+        if self.json || !std::io::stderr().is_terminal() {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    }
+
     /// A progress bar for `total` units of long work, shown only when stderr is a terminal and
     /// `--json` was not given.
     pub fn progress(&self, total: u64, what: &str) -> indicatif::ProgressBar {

@@ -116,7 +116,7 @@ fn make(a: &MakeArgs, out: &Out) -> CmdResult {
         frame_size: a.frame_size,
         ..DiffOptions::default()
     };
-    let spinner = out.progress(0, "diffing");
+    let spinner = out.spinner("diffing (suffix sort, then LZMA2 per frame)");
     let native = ota_delta::diff_with(&old, &new, &opts).map_err(Fail::input)?;
     spinner.finish_and_clear();
     let (patch, format) = match a.format {
