@@ -3,22 +3,35 @@
 # any memory error or definite leak fails CI.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build -p ota-ffi --locked
-lib=${CARGO_TARGET_DIR:-target}/debug/libota.a
+# Release build of the library: the same one install.sh uses below; valgrind on an unoptimised LZMA2
+# decoder would take minutes per program. The fixtures tool runs in debug (built by cargo test).
+cargo build --release -p ota-ffi --locked
+lib=${CARGO_TARGET_DIR:-target}/release/libota.a
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-# Programs that need arguments read them from tests/c/<name>.args (one line), if present.
+# The programs' test data (signed root and manifest, old image, patch), the same bytes cargo test
+# writes: deterministic keys and images from tests/fixtures/mod.rs.
+cargo run -q -p ota-ffi --locked --example make_fixtures -- "$out/fixtures"
+# Every program gets the fixture directory as its first argument (those that need no files
+# ignore it); a program needing more reads them from tests/c/<name>.args (one line).
 for src in ota-ffi/tests/c/*.c; do
     name=$(basename "$src" .c)
     gcc -std=c11 -Wall -Wextra -Werror -g -O1 -I ota-ffi/include "$src" "$lib" \
         -lpthread -ldl -lm -o "$out/$name"
-    args=()
+    args=("$out/fixtures")
     if [ -f "ota-ffi/tests/c/$name.args" ]; then
-        read -r -a args < "ota-ffi/tests/c/$name.args"
+        read -r -a extra < "ota-ffi/tests/c/$name.args"
+        args+=("${extra[@]}")
     fi
-    echo "valgrind: $name ${args[*]:-}"
-    (cd "$out" && valgrind -q --error-exitcode=1 --leak-check=full \
-        --errors-for-leak-kinds=definite,indirect "./$name" "${args[@]}" >/dev/null)
+    echo "valgrind: $name"
+    result=$(cd "$out" && valgrind -q --error-exitcode=1 --leak-check=full \
+        --errors-for-leak-kinds=definite,indirect "./$name" "${args[@]}")
+    # The program's own verdict counts too, not only valgrind's.
+    if [ "$(printf '%s\n' "$result" | tail -n 1)" != PASS ]; then
+        printf '%s\n' "$result" >&2
+        echo "valgrind: $name did not print PASS" >&2
+        exit 1
+    fi
 done
 echo "valgrind: all C programs clean"
 

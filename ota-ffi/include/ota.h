@@ -578,7 +578,8 @@ ota_status ota_delta_apply_info(const struct ota_delta_apply *apply, struct ota_
 // cursor's `target_offset` bytes (see `ota_delta_cursor_parse`). Nothing is written to the
 // target here.
 //
-// The callbacks and their contexts must stay valid until `ota_delta_apply_free`.
+// The callbacks and their contexts must stay valid until `ota_delta_apply_free`, and a callback
+// must not call `ota_delta_apply_*` on the handle it serves (no re-entry).
 //
 // # Safety
 // `source` and `patch` NULL or valid structs whose callbacks honour their documented

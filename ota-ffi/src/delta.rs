@@ -273,7 +273,8 @@ unsafe fn cursor_in(ptr: *const u8, len: usize) -> Result<Cursor, Status> {
 /// cursor's `target_offset` bytes (see `ota_delta_cursor_parse`). Nothing is written to the
 /// target here.
 ///
-/// The callbacks and their contexts must stay valid until `ota_delta_apply_free`.
+/// The callbacks and their contexts must stay valid until `ota_delta_apply_free`, and a callback
+/// must not call `ota_delta_apply_*` on the handle it serves (no re-entry).
 ///
 /// # Safety
 /// `source` and `patch` NULL or valid structs whose callbacks honour their documented

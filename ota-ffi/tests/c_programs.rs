@@ -228,6 +228,14 @@ fn manifest_program() {
         &out,
         "refused duplicate: 119 component `firmware`: the device reports this component twice",
     );
+    has_line(
+        &out,
+        "refused dependency: 118 component `app`: unmet dependency on `modem-fw` >=2.0.0 (installed: none)",
+    );
+    has_line(
+        &out,
+        "refused invalid: 110 component `app`: invalid manifest: depends on `firmware` >=3.0.0 but the release ships 2.0.0",
+    );
     assert_eq!(out.lines().last(), Some("PASS"), "{out}");
 }
 

@@ -190,7 +190,7 @@ int main(int argc, char **argv) {
     w.len = 0;
     EXPECT(apply_all(&old, patch.data, patch.len - 100, &w), OTA_STATUS_DELTA_TRUNCATED);
     unsigned bad_frames = 0;
-    for (size_t off = OTA_DELTA_HEADER_LEN; off < patch.len; off += 997) {
+    for (size_t off = OTA_DELTA_HEADER_LEN; off < patch.len; off += 2999) {
         memcpy(copy, patch.data, patch.len);
         copy[off] ^= 0x20;
         w.len = 0;

@@ -29,7 +29,7 @@ static void refuse(const ota_manifest *m, const ota_device_state *s, ota_status 
     ota_status st = ota_manifest_plan(m, s, &plan);
     EXPECT(st, want);
     CHECK(plan == (ota_plan *)0x1);
-    char msg[256];
+    char msg[256] = "";
     size_t len = 0;
     EXPECT(ota_manifest_refusal_message(m, s, msg, sizeof msg, &len), OTA_STATUS_OK);
     CHECK(len == strlen(msg) + 1);
@@ -154,6 +154,50 @@ int main(int argc, char **argv) {
     s = good_state();
     installed[1].id = "firmware";
     refuse(from_cbor, &s, OTA_STATUS_REFUSED_DUPLICATE_INSTALLED, "duplicate");
+
+    /* Edited JSON manifests (same-length edits): an unmet dependency, and an inconsistent
+     * release (its app needs a firmware version the release does not carry). */
+    {
+        char *text = malloc(json.len + 1);
+        memcpy(text, json.data, json.len);
+        text[json.len] = 0;
+        char *deps = strstr(text, "\"dependencies\"");
+        char *dep_id = deps ? strstr(deps, "\"firmware\"") : NULL;
+        CHECK(dep_id != NULL);
+        if (dep_id) {
+            memcpy(dep_id, "\"modem-fw\"", 10);
+            ota_manifest *edited = NULL;
+            EXPECT(ota_manifest_new_from_json((const uint8_t *)text, json.len, &edited), OTA_STATUS_OK);
+            s = good_state();
+            refuse(edited, &s, OTA_STATUS_REFUSED_DEPENDENCY, "dependency");
+            /* With the dependency installed, the release is accepted. */
+            ota_installed three[3] = {installed[0], installed[1], {"modem-fw", "2.1.0", {0}}};
+            s.installed = three;
+            s.installed_count = 3;
+            ota_plan *ok = NULL;
+            EXPECT(ota_manifest_plan(edited, &s, &ok), OTA_STATUS_OK);
+            ota_plan_free(ok);
+            ota_manifest_free(edited);
+            memcpy(dep_id, "\"firmware\"", 10);
+        }
+        char *req = strstr(text, "\">=2.0.0\"");
+        CHECK(req != NULL);
+        if (req) {
+            req[3] = '3';
+            ota_manifest *edited = NULL;
+            ota_status st = ota_manifest_new_from_json((const uint8_t *)text, json.len, &edited);
+            if (st == OTA_STATUS_OK) {
+                EXPECT(ota_manifest_validate(edited), OTA_STATUS_MANIFEST_INVALID);
+                s = good_state();
+                refuse(edited, &s, OTA_STATUS_REFUSED_INVALID, "invalid");
+                ota_manifest_free(edited);
+            } else {
+                EXPECT(st, OTA_STATUS_MANIFEST_INVALID);
+                printf("refused invalid: at decode\n");
+            }
+        }
+        free(text);
+    }
 
     /* A state the API cannot read is an argument error, not a refusal. */
     s = good_state();
