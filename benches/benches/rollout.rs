@@ -189,7 +189,9 @@ fn gates(c: &mut Criterion) {
     let mut p = plan();
     p.rings[0].gate.on_inconclusive = ota_rollout::Inconclusive::Promote;
     let sizes = [10_000u64, 90_000, 900_000];
-    g.bench_function("rollout_handle_report", |b| {
+    // One iteration is 1,000 reports.
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("rollout_handle_1000_reports", |b| {
         b.iter_batched(
             || {
                 let mut r = Rollout::new(p.clone(), &sizes, 0).unwrap();
