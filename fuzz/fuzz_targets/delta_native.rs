@@ -17,6 +17,8 @@ const LIMITS: Limits = Limits {
     max_classic_target: 1 << 20,
 };
 
+const FIXTURE_OLD: &[u8] = include_bytes!("../../ota-delta/tests/data/old.bin");
+
 fn u32_at(d: &[u8], i: usize) -> u32 {
     let mut a = [0u8; 4];
     for (k, b) in a.iter_mut().enumerate() {
@@ -29,7 +31,14 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
-    let source: Vec<u8> = (0..(u32::from(sel) * 37)).map(|i| (i * 7) as u8).collect();
+    // The as-is half uses the source of the committed fixture pair, so that the fixture patch
+    // (a good seed: `0x00` followed by ota-delta/tests/data/valid.otd) and its mutations get
+    // past the source check into the frames.
+    let source: Vec<u8> = if sel & 1 == 0 {
+        FIXTURE_OLD.to_vec()
+    } else {
+        (0..(u32::from(sel) * 37)).map(|i| (i * 7) as u8).collect()
+    };
     let opts = ApplyOptions {
         limits: LIMITS,
         source_check: SourceCheck::TrustCaller,
