@@ -28,3 +28,21 @@ pub extern "C" fn ota_version() -> *const c_char {
     };
     VERSION.as_ptr()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README says these handles may be read from several threads at once.
+    #[test]
+    fn shared_handles_are_send_and_sync() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::manifest::ota_manifest>();
+        shareable::<crate::manifest::ota_plan>();
+        shareable::<crate::verify::ota_trust_root>();
+        shareable::<crate::rollout::ota_rollout_plan>();
+        shareable::<crate::rollout::ota_install_policy>();
+        // Single-thread handles may still move between threads between calls.
+        fn movable<T: Send>() {}
+        movable::<crate::verify::ota_digest_verifier>();
+        movable::<crate::verify::ota_chunk_verifier>();
+    }
+}
