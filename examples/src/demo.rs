@@ -744,6 +744,13 @@ fn render_scenario(s: &mut String, sc: &ScenarioRun) {
             count(rep.rings.iter().map(|r| r.rolled_back).sum()),
             count(later)
         );
+        if let Some(k) = rep.abort_after_reports {
+            let _ = writeln!(
+                s,
+                "    (the gate aborted after {} reports; the other devices had started in the same tick and finished)",
+                count(k)
+            );
+        }
     }
     let _ = writeln!(
         s,

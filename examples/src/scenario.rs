@@ -145,6 +145,8 @@ pub struct ScenarioReport {
     pub rings: Vec<RingRow>,
     /// Gate decisions in order.
     pub gates: Vec<GateLine>,
+    /// Reports the gate had counted when it aborted (devices already installing then finish).
+    pub abort_after_reports: Option<u64>,
     /// Final status: `completed`, `aborted at canary`...
     pub status: String,
     /// True when the rollout aborted.
@@ -297,6 +299,7 @@ pub fn run(
             })
             .collect(),
         gates: Vec::new(),
+        abort_after_reports: None,
         status: String::new(),
         aborted: false,
         duration: 0,
@@ -543,6 +546,7 @@ fn note_decisions(
                 kind: GateKind::Promote,
             }),
             Decision::Abort { ring, verdict } => {
+                rep.abort_after_reports = Some(verdict.reports);
                 rep.gates.push(GateLine {
                     at,
                     what: format!("ABORT at {}", name(*ring)),

@@ -58,6 +58,16 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// A tick label: integers plainly, other values to two decimals (no binary noise).
+fn tick(v: f64) -> String {
+    let r = (v * 100.0).round() / 100.0;
+    if r.fract() == 0.0 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
 /// A "nice" axis maximum and tick step for values up to `max`.
 fn nice_axis(max: f64) -> (f64, f64) {
     let max = if max.is_finite() && max > 0.0 {
@@ -125,7 +135,7 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
             LEFT + plot_w,
             LEFT - 6.0,
             py(y) + 4.0,
-            y as u64
+            tick(y)
         );
         y += y_step;
     }
@@ -138,7 +148,7 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
             y0 + TOP,
             y0 + TOP + plot_h,
             y0 + TOP + plot_h + 16.0,
-            x
+            tick(x)
         );
         x += x_step;
     }
@@ -250,6 +260,8 @@ mod tests {
 
     #[test]
     fn nice_axis_covers_the_maximum() {
+        assert_eq!(tick(0.6000000000000001), "0.6");
+        assert_eq!(tick(40.0), "40");
         for m in [0.0, 0.3, 7.0, 13.0, 99.0, 20_000.0] {
             let (top, step) = nice_axis(m);
             assert!(

@@ -74,6 +74,7 @@ fn scenarios_show_what_they_claim() {
     );
     assert!(s2.rollbacks.keys().all(|k| k.contains("sensor variant 2")));
     let received: u64 = s2.rings.iter().map(|x| x.installed + x.rolled_back).sum();
+    assert!(s2.abort_after_reports.unwrap() <= received);
     assert!(
         received <= s2.rings[0].devices,
         "blast radius within the canary ring"
