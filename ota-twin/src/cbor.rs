@@ -191,6 +191,7 @@ impl Twin {
         let mut twin = Twin::new(limits);
         let mut last_key = 0u64;
         let mut seen_version = false;
+        let mut seen_timestamp = false;
         let mut meta_d = None;
         let mut meta_r = None;
         for _ in 0..n {
@@ -205,7 +206,10 @@ impl Twin {
                     twin.version = r.uint()?;
                     seen_version = true;
                 }
-                K_TIMESTAMP => twin.timestamp = r.uint()?,
+                K_TIMESTAMP => {
+                    twin.timestamp = r.uint()?;
+                    seen_timestamp = true;
+                }
                 K_DESIRED => twin.desired = Some(r.section(depth)?),
                 K_REPORTED => twin.reported = Some(r.section(depth)?),
                 K_META_DESIRED => meta_d = Some(r.meta_map(depth)?),
@@ -219,11 +223,14 @@ impl Twin {
             }
         }
         r.finish()?;
-        if !seen_version {
-            return Err(Error::InvalidDocument {
-                pointer: "/version".into(),
-                reason: "missing",
-            });
+        // Both are always written, so a document without them is not canonical.
+        for (seen, pointer) in [(seen_version, "/version"), (seen_timestamp, "/timestamp")] {
+            if !seen {
+                return Err(Error::InvalidDocument {
+                    pointer: pointer.into(),
+                    reason: "missing",
+                });
+            }
         }
         for (name, state, meta, slot) in [
             ("desired", &twin.desired, meta_d, &mut twin.meta_desired),
