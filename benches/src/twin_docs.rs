@@ -52,7 +52,12 @@ pub fn document(target: usize) -> Value {
                 len
             }
             2 => {
-                let line = format!("{:08} boot ok slot={} crc={:08x}", i, r.below(2), r.next_u31());
+                let line = format!(
+                    "{:08} boot ok slot={} crc={:08x}",
+                    i,
+                    r.below(2),
+                    r.next_u31()
+                );
                 let len = line.len() + 3;
                 log.push(json!(line));
                 len

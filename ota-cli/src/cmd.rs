@@ -4,8 +4,8 @@
 mod delta;
 mod keys;
 mod manifest;
-mod root;
 mod rollout;
+mod root;
 mod sign;
 mod twin;
 
