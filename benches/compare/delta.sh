@@ -75,7 +75,8 @@ echo "### Apply peak RSS vs image size (synthetic pairs)"
 echo
 echo "| image | mode | patch bytes | ota-delta apply s / RSS KiB | bspatch RSS KiB |"
 echo "|---|---|---|---|---|"
-for spec in 100K:auto 1M:auto 10M:auto 256M:xor4; do
+# DELTA_SWEEP overrides the sizes (benches/run.sh --quick uses only the smallest).
+for spec in ${DELTA_SWEEP:-100K:auto 1M:auto 10M:auto 256M:xor4}; do
     sz=${spec%%:*}; mode=${spec##*:}
     bytes=$(numfmt --from=iec "$sz")
     python3 - "$W/so" "$W/sn" "$bytes" "$mode" <<'PY'
