@@ -5,9 +5,9 @@ use ota_examples::args::Options;
 use ota_examples::demo::{self, DemoReport};
 use ota_examples::scenario::GateKind;
 
-/// 2,000 devices in release builds. Unoptimised builds (what `cargo test` makes) run the
-/// dependencies' SHA-256, Ed25519 and LZMA about 20 times slower, so they check the same
-/// invariants on a fleet just big enough for every stratum to have canaries.
+/// 2,000 devices in release builds. Test builds keep the workspace's own crates (ota-delta's
+/// apply loop, the twins, this simulation) at opt-level 0, so they check the same invariants on
+/// a fleet just big enough for every stratum to have canaries.
 const DEVICES: usize = if cfg!(debug_assertions) { 240 } else { 2000 };
 
 fn run(devices: usize, seed: u64) -> DemoReport {
