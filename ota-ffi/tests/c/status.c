@@ -1,18 +1,5 @@
 /* Status codes and version: the smallest C program over libota. */
-#include "ota.h"
-
-#include <stdio.h>
-#include <string.h>
-
-static int failures = 0;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
+#include "common.h"
 
 int main(void) {
     const char *version = ota_version();
