@@ -12,9 +12,13 @@ for ex in sign_and_verify manifest_plan delta_resume ring_plan twin_sync; do
 done
 
 svg=$(mktemp --suffix=.svg)
-trap 'rm -f "$svg"' EXIT
+report=$(mktemp)
+trap 'rm -f "$svg" "$report"' EXIT
 echo "example: fleet_rollout (default size)"
 t0=$(date +%s)
-cargo run --release --locked --example fleet_rollout -- --svg "$svg" | tee /dev/stderr | grep -q "twins converged 20,000 of 20,000"
+# (Not `tee /dev/stderr`: when CI's output goes to a file, reopening /dev/stderr truncates it.)
+cargo run --release --locked --example fleet_rollout -- --svg "$svg" > "$report"
+cat "$report"
+grep -q "twins converged 20,000 of 20,000" "$report"
 echo "fleet_rollout took $(( $(date +%s) - t0 )) s (including the build)"
 grep -q "</svg>" "$svg"
