@@ -56,7 +56,7 @@ version() { "$@" 2>&1 | head -1 || true; }
             # One small real pair, and the memory sweep only at its smallest size.
             mkdir -p "$work/corpus"
             ln -s "$(cd "$corpus" && pwd)/ujson_so" "$work/corpus/ujson_so"
-            DELTA_SWEEP="100K:auto" bash benches/compare/delta.sh "$work/corpus"
+            DELTA_RUNS=1 DELTA_SWEEP="100K:auto" bash benches/compare/delta.sh "$work/corpus"
         else
             bash benches/compare/delta.sh "$corpus"
         fi

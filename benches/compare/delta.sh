@@ -5,8 +5,9 @@
 #   benches/compare/delta.sh [CORPUS_DIR] > table.md
 #
 # Needs: bsdiff/bspatch, xdelta3, zstd, xz, GNU time (.ci/setup/delta.sh installs them).
-# Every tool runs on the same files in the same run; times are CPU seconds (user + system) of one
-# run (`/usr/bin/time -f '%U %S'`), RSS is the peak resident set (`%M`, KiB) of the process.
+# Every tool runs on the same files in the same run; times are CPU seconds (user + system), the
+# median of DELTA_RUNS runs (default 3; `/usr/bin/time -f '%U %S'`); RSS is the largest peak
+# resident set (`%M`, KiB) of those runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CORPUS=${1:-../shared/corpus/data}
@@ -17,11 +18,17 @@ BIN=$CARGO_TARGET_DIR/release/examples
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
-# t CMD...: runs CMD, prints "cpu_seconds rss_kib" (user + system CPU time: the machine is shared,
-# wall-clock time there measures the neighbours as much as the tool)
+# t CMD...: runs CMD DELTA_RUNS times, prints "median_cpu_seconds max_rss_kib" (user + system CPU
+# time: the machine is shared, wall-clock time there measures the neighbours as much as the tool)
+RUNS=${DELTA_RUNS:-3}
 t() {
-    /usr/bin/time -f "%U %S %M" -o "$W/time" "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
-    awk '{ printf "%.2f %s\n", $1 + $2, $3 }' "$W/time"
+    : > "$W/times"
+    local i
+    for ((i = 0; i < RUNS; i++)); do
+        /usr/bin/time -f "%U %S %M" -o "$W/time" "$@" >/dev/null 2>&1 || { echo "FAILED: $*" >&2; return 1; }
+        awk '{ printf "%.2f %s\n", $1 + $2, $3 }' "$W/time" >> "$W/times"
+    done
+    sort -n "$W/times" | awk '{ s[NR] = $1; if ($2 > m) m = $2 } END { print s[int((NR + 1) / 2)], m }'
 }
 size() { stat -c %s "$1"; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f%%", 100 * a / b }'; }
