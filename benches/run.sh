@@ -51,6 +51,9 @@ version() { "$@" 2>&1 | head -1 || true; }
     fi
     echo "## Delta patches on the real corpus"
     echo
+    echo "Times are CPU seconds (user + system), the median of ${DELTA_RUNS:-3} runs of each tool (DELTA_RUNS);"
+    echo "RSS is the largest peak of those runs."
+    echo
     if [ -d "$corpus" ]; then
         if [ $quick = 1 ]; then
             # One small real pair, and the memory sweep only at its smallest size.
