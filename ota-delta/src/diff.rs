@@ -235,6 +235,11 @@ pub(crate) fn qbsdiff_ops(old: &[u8], new: &[u8]) -> Result<Vec<Op>> {
     let mut patch = Vec::new();
     qbsdiff::Bsdiff::new(old, new)
         .compression_level(1)
+        // One scan over the whole target: qbsdiff's parallel chunks cut matches at every chunk
+        // border (measured: 0.4-6% larger patches on the corpus).
+        .parallel_scheme(qbsdiff::ParallelScheme::Never)
+        // Every exact match is a candidate: the bsdiff scan's own 8-mismatch rule decides.
+        .small_match(0)
         .compare(std::io::Cursor::new(&mut patch))
         .map_err(|e| Error::Codec(format!("qbsdiff: {e}")))?;
     let limits = crate::Limits {

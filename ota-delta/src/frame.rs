@@ -47,7 +47,7 @@ pub(crate) fn bsdiff_frames(
                     let s = usize::try_from(spos).ok()?;
                     let src = old.get(s..s.checked_add(d)?)?;
                     let dst = new.get(tpos..tpos + d)?;
-                    diffs.extend(dst.iter().zip(src).map(|(n, o)| n.wrapping_sub(*o)));
+                    carry_diff(src, dst, &mut diffs);
                     spos = spos.checked_add(d as i64)?;
                 }
                 extras.extend_from_slice(new.get(tpos + d..tpos + d + e)?);
@@ -87,6 +87,39 @@ pub(crate) fn bsdiff_frames(
         frames.push(raw);
     }
     Some(frames)
+}
+
+/// Carry out of one byte of a carry-chained difference (FORMAT.md §5.2): the floor of
+/// `(old + signed(diff) + carry_in) / 256`, always -1, 0 or 1.
+#[inline]
+fn carry_out(old: u8, diff: u8, carry: i32) -> i32 {
+    (i32::from(old) + i32::from(diff as i8) + carry) >> 8
+}
+
+/// Appends the carry-chained difference `new - old` of one add range to `out` (FORMAT.md §5.2).
+///
+/// Each byte is `new - old - carry` (mod 256), where the carry is what adding the previous byte's
+/// difference, read as a signed number, to its old byte carried out. A little-endian integer that
+/// grew or shrank by less than 128 then differs in its lowest byte only, instead of also in every
+/// byte a carry or borrow reached: moved code and data shift addresses by small amounts, and
+/// those borrows were most of the noise bsdiff's byte-wise difference leaves for the compressor.
+pub(crate) fn carry_diff(old: &[u8], new: &[u8], out: &mut Vec<u8>) {
+    let mut carry = 0i32;
+    out.extend(old.iter().zip(new).map(|(&o, &n)| {
+        let d = n.wrapping_sub(o).wrapping_sub(carry as u8);
+        carry = carry_out(o, d, carry);
+        d
+    }));
+}
+
+/// Inverse of [`carry_diff`]: turns the old bytes in `buf` into the new ones, in place.
+pub(crate) fn carry_add(buf: &mut [u8], diff: &[u8]) {
+    let mut carry = 0i32;
+    for (t, &d) in buf.iter_mut().zip(diff) {
+        let o = *t;
+        *t = o.wrapping_add(d).wrapping_add(carry as u8);
+        carry = carry_out(o, d, carry);
+    }
 }
 
 /// Lane of byte `j` of a frame (frames start at multiples of 64, so the absolute offset's lane
@@ -231,9 +264,7 @@ pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
             let dst = out.get_mut(tpos..tpos + a).ok_or(M("internal bounds"))?;
             src.read_exact_at(s, dst)?;
             let diff = raw.get(dpos..dpos + a).ok_or(M("internal bounds"))?;
-            for (t, d) in dst.iter_mut().zip(diff) {
-                *t = t.wrapping_add(*d);
-            }
+            carry_add(dst, diff);
             dpos += a;
             tpos += a;
             spos = spos
@@ -253,4 +284,87 @@ pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
             .ok_or(M("source position overflow"))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{carry_add, carry_diff};
+    use proptest::prelude::*;
+
+    fn diff_of(old: &[u8], new: &[u8]) -> Vec<u8> {
+        let mut d = Vec::new();
+        carry_diff(old, new, &mut d);
+        d
+    }
+
+    /// The worked example of FORMAT.md §5.2, and its mirror image.
+    #[test]
+    fn moved_address_differs_in_its_lowest_byte_only() {
+        // 0x00001310 -> 0x000012F0 (down by 32): bsdiff's byte-wise difference is E0 FF 00 00.
+        assert_eq!(
+            diff_of(&[0x10, 0x13, 0, 0], &[0xF0, 0x12, 0, 0]),
+            [0xE0, 0, 0, 0]
+        );
+        // 0x000012F8 -> 0x00001318 (up by 32): byte-wise 20 01 00 00.
+        assert_eq!(
+            diff_of(&[0xF8, 0x12, 0, 0], &[0x18, 0x13, 0, 0]),
+            [0x20, 0, 0, 0]
+        );
+        // A borrow that ripples through three bytes: 0x01000000 - 1 = 0x00FFFFFF.
+        assert_eq!(
+            diff_of(&[0, 0, 0, 1], &[0xFF, 0xFF, 0xFF, 0]),
+            [0xFF, 0, 0, 0]
+        );
+        // Equal bytes stay zero whatever they are.
+        assert_eq!(diff_of(&[0xFF; 6], &[0xFF; 6]), [0; 6]);
+    }
+
+    /// An array of little-endian pointers that all moved by the same small amount: the
+    /// carry-chained difference is non-zero in one byte per pointer, the byte-wise one in more.
+    #[test]
+    fn relocated_pointer_table_has_one_nonzero_byte_per_pointer() {
+        let old: Vec<u8> = (0..4096u32)
+            .flat_map(|i| (0x0040_0000 + i * 0x38).to_le_bytes())
+            .collect();
+        let new: Vec<u8> = (0..4096u32)
+            .flat_map(|i| (0x0040_0000 + i * 0x38 - 0x30).to_le_bytes())
+            .collect();
+        let chained = diff_of(&old, &new);
+        let bytewise = new.iter().zip(&old).filter(|(n, o)| n != o).count();
+        let nonzero = chained.iter().filter(|d| **d != 0).count();
+        assert_eq!(nonzero, 4096);
+        // Every pointer whose low byte was below 0x30 borrowed from the byte above it.
+        assert!(bytewise > nonzero + 700, "{bytewise} vs {nonzero}");
+    }
+
+    proptest! {
+        #[test]
+        fn carry_add_inverts_carry_diff(pairs in proptest::collection::vec(any::<(u8, u8)>(), 0..512)) {
+            let old: Vec<u8> = pairs.iter().map(|p| p.0).collect();
+            let new: Vec<u8> = pairs.iter().map(|p| p.1).collect();
+            let d = diff_of(&old, &new);
+            prop_assert_eq!(d.len(), old.len());
+            let mut buf = old.clone();
+            carry_add(&mut buf, &d);
+            prop_assert_eq!(buf, new);
+        }
+
+        /// Small moves of random little-endian integers: all bytes above the lowest are zero.
+        #[test]
+        fn small_moves_touch_only_the_lowest_byte(
+            values in proptest::collection::vec((any::<u32>(), -128i64..128), 1..64)
+        ) {
+            let (mut old, mut new) = (Vec::new(), Vec::new());
+            for (v, delta) in &values {
+                let moved = i64::from(*v) + delta;
+                prop_assume!((0..=i64::from(u32::MAX)).contains(&moved));
+                old.extend_from_slice(&v.to_le_bytes());
+                new.extend_from_slice(&(moved as u32).to_le_bytes());
+            }
+            let d = diff_of(&old, &new);
+            for (k, chunk) in d.chunks(4).enumerate() {
+                prop_assert_eq!(&chunk[1..], &[0u8, 0, 0][..], "integer {}", k);
+            }
+        }
+    }
 }
