@@ -94,3 +94,23 @@ fn one_firmware_with_one_delta_is_smaller_than_suit_example_0() {
     // one digest and no versions, we carry three digests and the upgrade path.
     assert_eq!((suit_len, unsigned), (237, 113));
 }
+
+/// Like for like: the content of SUIT example 0 itself (one firmware image with its size and
+/// digest, vendor and class UUIDs, a sequence number) plus what our format always carries (a
+/// release name and version, issued-at, the hardware range and the upgrade path), no delta.
+#[test]
+fn suit_example_0_content_is_smaller_than_its_unsigned_figure() {
+    let mut m = one_firmware_with_one_delta();
+    m.components[0].deltas.clear();
+    m.validate().unwrap();
+    let ours = m.to_cbor().unwrap();
+    println!(
+        "ota-manifest without the delta source: {} bytes",
+        ours.len()
+    );
+    // The figure for SUIT example 0 without its signature.
+    assert!(ours.len() < 161, "{}", ours.len());
+    // The delta source (from-version, two SHA-256 digests, patch size, algorithm) is the rest.
+    let with_delta = one_firmware_with_one_delta().to_cbor().unwrap();
+    assert_eq!(with_delta.len() - ours.len(), 81);
+}
