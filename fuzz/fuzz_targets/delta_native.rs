@@ -61,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
         let target_size = u64::from(u32_at(rest, 4) % (256 << 10));
         // Mostly the largest lengths the header allows, so that frames get decoded.
         let bound = match mode {
-            Mode::Bsdiff => frame_size + frame_size / 4 + 16,
+            Mode::Bsdiff => frame_size / 4 + 16 + frame_size * 3 / 2,
             _ => frame_size,
         };
         let max_raw = bound - u32_at(rest, 18) % 4;

@@ -199,7 +199,8 @@ impl<'s, R: Read, S: Source + ?Sized> Apply<'s, R, S> {
         };
         let raw_ok = match h.mode {
             Mode::Bsdiff => {
-                u64::from(raw_len) >= tl && u64::from(raw_len) <= raw_bound(h.mode, h.frame_size)
+                // Controls are at least 2 bytes; zero runs make the rest shorter than the frame.
+                raw_len >= 2 && u64::from(raw_len) <= raw_bound(h.mode, h.frame_size)
             }
             Mode::Full | Mode::XorPlanes { .. } => u64::from(raw_len) == tl,
         };

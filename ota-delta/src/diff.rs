@@ -33,11 +33,12 @@ pub struct DiffOptions {
     /// Target bytes per frame: a multiple of 64, at least 4096. Default 256 KiB. Larger frames
     /// compress slightly better and cost the device that much more RAM.
     pub frame_size: u32,
-    /// liblzma preset 0..=9 for the frame payloads. Default 9.
+    /// liblzma preset 0..=9 for the frame payloads. Default 6: with the zero-run coded diff
+    /// section (FORMAT.md §5.2), higher presets make bsdiff patches at most 0.2% smaller on the
+    /// corpus for up to 1.5x the compression time (`benches/results/delta.md`).
     pub preset: u32,
-    /// liblzma's "extreme" variant of the preset (`xz -9e`): about 8% smaller patches on
-    /// executables for 2-3x the compression time. Default true (a patch is made once and
-    /// downloaded by every device).
+    /// liblzma's "extreme" variant of the preset (`xz -6e`). Default false: it made the corpus
+    /// patches no smaller.
     pub extreme: bool,
 }
 
@@ -46,8 +47,8 @@ impl Default for DiffOptions {
         Self {
             mode: ModeChoice::Auto,
             frame_size: 256 << 10,
-            preset: 9,
-            extreme: true,
+            preset: 6,
+            extreme: false,
         }
     }
 }
@@ -76,7 +77,7 @@ pub fn diff(old: &[u8], new: &[u8]) -> Result<Vec<u8>> {
 pub fn diff_with(old: &[u8], new: &[u8], opts: &DiffOptions) -> Result<Vec<u8>> {
     check_options(opts)?;
     let ops = match opts.mode {
-        ModeChoice::Auto | ModeChoice::Bsdiff => qbsdiff_ops(old, new)?,
+        ModeChoice::Auto | ModeChoice::Bsdiff => crate::scan::bsdiff_ops(old, new)?,
         _ => Vec::new(),
     };
     encode_ops(old, new, &ops, opts)
@@ -160,10 +161,11 @@ pub(crate) fn encode_ops(
             best = Some(p);
         }
     }
-    // Never worse than the full image. A cheap fast-preset estimate settles the clear cases.
+    // Never worse than the full image. A cheap fast-preset estimate settles the clear cases: a
+    // delta under a quarter of it is kept without compressing the whole image.
     if let Some(b) = best.take() {
         let quick = full_estimate(new, fs)?;
-        if (b.len() as u64) * 2 <= quick {
+        if (b.len() as u64) * 4 <= quick {
             return Ok(b);
         }
         best = Some(b);
@@ -175,12 +177,25 @@ pub(crate) fn encode_ops(
     }
 }
 
-/// Size of the full image compressed with liblzma preset 0 in frames (an over-estimate of the
-/// full-mode patch, used only to skip the exact computation when a delta is far smaller).
+/// Estimated size of the full image compressed in frames: liblzma preset 0 (faster and larger
+/// than any preset a patch uses) on the first 32 KiB of up to 8 frames spread evenly over the
+/// image, scaled to the whole image. Used only to skip compressing the whole image when a delta is far smaller; when
+/// it is not, the exact full-image patch is made and compared.
 fn full_estimate(new: &[u8], fs: usize) -> Result<u64> {
-    let frames = full_frames(new, fs);
+    const SAMPLE: usize = 32 << 10;
+    let n = new.len().div_ceil(fs);
+    if n == 0 {
+        return Ok(0);
+    }
+    let picks: Vec<usize> = (0..n.min(8)).map(|k| k * n / n.min(8)).collect();
+    let frames: Vec<Vec<u8>> = picks
+        .iter()
+        .map(|&i| new[i * fs..(i * fs + SAMPLE).min(new.len())].to_vec())
+        .collect();
+    let sampled: usize = frames.iter().map(Vec::len).sum();
     let payloads = compress_all(&frames, PROPS_DEFAULT, dict_for(fs.min(new.len())), 0)?;
-    Ok(payloads.iter().map(|p| p.len() as u64).sum())
+    let packed: u64 = payloads.iter().map(|p| p.len() as u64).sum();
+    Ok(packed * new.len() as u64 / sampled.max(1) as u64)
 }
 
 fn full_frames(new: &[u8], fs: usize) -> Vec<Vec<u8>> {
@@ -209,7 +224,7 @@ fn best_layout(old: &[u8], new: &[u8], widths: &[usize], fs: usize) -> Result<(u
             let mut size = 0u64;
             for &i in &picks {
                 let raw = xor_frame(old, new, i * fs, (new.len() - i * fs).min(fs), width, phase);
-                size += codec::compress(&raw, PROPS_PLANES, dict_for(raw.len()), 6)
+                size += codec::compress(&raw, PROPS_PLANES, dict_for(raw.len()), 1)
                     .map_err(Error::Codec)?
                     .len() as u64;
             }
@@ -228,26 +243,6 @@ fn dict_for(max_raw: usize) -> u32 {
         .next_multiple_of(4096)
         .clamp(MIN_DICT_SIZE as usize, 1 << 20);
     u32::try_from(d).unwrap_or(1 << 20)
-}
-
-/// Runs qbsdiff and decodes the control list out of its BSDIFF40 output.
-pub(crate) fn qbsdiff_ops(old: &[u8], new: &[u8]) -> Result<Vec<Op>> {
-    let mut patch = Vec::new();
-    qbsdiff::Bsdiff::new(old, new)
-        .compression_level(1)
-        // One scan over the whole target: qbsdiff's parallel chunks cut matches at every chunk
-        // border (measured: 0.4-6% larger patches on the corpus).
-        .parallel_scheme(qbsdiff::ParallelScheme::Never)
-        // Every exact match is a candidate: the bsdiff scan's own 8-mismatch rule decides.
-        .small_match(0)
-        .compare(std::io::Cursor::new(&mut patch))
-        .map_err(|e| Error::Codec(format!("qbsdiff: {e}")))?;
-    let limits = crate::Limits {
-        max_classic_target: new.len() as u64,
-        ..crate::Limits::default()
-    };
-    let parsed = crate::classic::parse(&patch, old.len() as u64, &limits)?;
-    Ok(parsed.ops)
 }
 
 /// Compresses the raw frames and lays out header + frames.

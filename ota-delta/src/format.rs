@@ -86,12 +86,18 @@ pub struct Header {
     pub target_sha256: [u8; 32],
 }
 
+/// Largest control section the encoder writes in a bsdiff frame: every record covers at least one
+/// target byte, and the encoder keeps the section under a quarter of the frame.
+pub(crate) fn max_controls(frame_size: u32) -> u64 {
+    u64::from(frame_size) / 4 + 16
+}
+
 /// Largest `raw_len` a frame of `frame_size` target bytes may declare in a given mode.
 pub(crate) fn raw_bound(mode: Mode, frame_size: u32) -> u64 {
     match mode {
-        // Target bytes plus control data: every record covers at least one target byte, and
-        // the encoder keeps the control section under a quarter of the frame (FORMAT.md §5).
-        Mode::Bsdiff => u64::from(frame_size) + u64::from(frame_size) / 4 + 16,
+        // Control data, then the zero-run coded diff (at most half as long again as the bytes
+        // it decodes to) and the extra bytes, which together decode to the frame (FORMAT.md §5.2).
+        Mode::Bsdiff => max_controls(frame_size) + u64::from(frame_size) * 3 / 2,
         Mode::Full | Mode::XorPlanes { .. } => u64::from(frame_size),
     }
 }

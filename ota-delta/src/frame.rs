@@ -76,13 +76,10 @@ pub(crate) fn bsdiff_frames(
             };
             put_varint(&mut raw, zigzag(seek));
         }
-        if raw.len() as u64
-            > crate::format::raw_bound(crate::format::Mode::Bsdiff, frame_size as u32)
-                - frame_len as u64
-        {
+        if raw.len() as u64 > crate::format::max_controls(frame_size as u32) {
             return None;
         }
-        raw.extend_from_slice(&diffs);
+        zero_runs(&diffs, &mut raw);
         raw.extend_from_slice(&extras);
         frames.push(raw);
     }
@@ -112,13 +109,93 @@ pub(crate) fn carry_diff(old: &[u8], new: &[u8], out: &mut Vec<u8>) {
     }));
 }
 
-/// Inverse of [`carry_diff`]: turns the old bytes in `buf` into the new ones, in place.
-pub(crate) fn carry_add(buf: &mut [u8], diff: &[u8]) {
+/// Inverse of [`carry_diff`]: turns the old bytes in `buf` into the new ones, in place, taking
+/// one difference byte from `diff` per byte (0 once `diff` runs dry; callers validate lengths).
+pub(crate) fn carry_add(buf: &mut [u8], diff: &mut impl Iterator<Item = u8>) {
     let mut carry = 0i32;
-    for (t, &d) in buf.iter_mut().zip(diff) {
+    for t in buf.iter_mut() {
+        let d = diff.next().unwrap_or(0);
         let o = *t;
         *t = o.wrapping_add(d).wrapping_add(carry as u8);
         carry = carry_out(o, d, carry);
+    }
+}
+
+/// Appends the zero-run coding of `diff` to `out` (FORMAT.md §5.2): a non-zero byte stands for
+/// itself; a run of `n >= 1` zero bytes is one `0x00` followed by `varint(n - 1)`.
+///
+/// Most of a bsdiff diff section is zero runs. Coded this way LZMA2 sees a fraction of the bytes
+/// and finds the repeated non-zero patterns as well as before: on the corpus, at preset 6 the
+/// frames come out smaller than the plain section at preset 9e, about ten times faster.
+pub(crate) fn zero_runs(diff: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while let Some(&b) = diff.get(i) {
+        if b != 0 {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let run = diff[i..].iter().take_while(|&&d| d == 0).count();
+        out.push(0);
+        put_varint(out, run as u64 - 1);
+        i += run;
+    }
+}
+
+/// Where a zero-run coded section starting at `start` that decodes to exactly `len` bytes ends;
+/// an error when it is truncated, malformed or would decode to more than `len` bytes.
+pub(crate) fn zero_runs_end(raw: &[u8], start: usize, len: u64) -> Result<usize, ReconstructError> {
+    use ReconstructError::Malformed as M;
+    let (mut pos, mut made) = (start, 0u64);
+    while made < len {
+        let b = *raw.get(pos).ok_or(M("diff section truncated"))?;
+        pos += 1;
+        let run = if b == 0 {
+            let extra = get_varint(raw, &mut pos).ok_or(M("bad zero-run varint"))?;
+            extra.checked_add(1).ok_or(M("zero run too long"))?
+        } else {
+            1
+        };
+        made = made
+            .checked_add(run)
+            .filter(|m| *m <= len)
+            .ok_or(M("zero run past the end of the diff section"))?;
+    }
+    Ok(pos)
+}
+
+/// Decoder of a zero-run coded section that [`zero_runs_end`] has validated.
+pub(crate) struct ZeroRuns<'a> {
+    raw: &'a [u8],
+    pos: usize,
+    zeros: u64,
+}
+
+impl<'a> ZeroRuns<'a> {
+    pub(crate) fn new(raw: &'a [u8], start: usize) -> Self {
+        Self {
+            raw,
+            pos: start,
+            zeros: 0,
+        }
+    }
+}
+
+impl Iterator for ZeroRuns<'_> {
+    type Item = u8;
+
+    #[inline]
+    fn next(&mut self) -> Option<u8> {
+        if self.zeros > 0 {
+            self.zeros -= 1;
+            return Some(0);
+        }
+        let b = *self.raw.get(self.pos)?;
+        self.pos += 1;
+        if b == 0 {
+            self.zeros = get_varint(self.raw, &mut self.pos)?;
+        }
+        Some(b)
     }
 }
 
@@ -242,14 +319,15 @@ pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
         return Err(M("records do not cover the frame"));
     }
     let diff_start = pos;
-    let extra_start = diff_start + sum_add as usize;
+    let extra_start = zero_runs_end(raw, diff_start, sum_add)?;
     if raw.len() as u64 != extra_start as u64 + sum_copy {
         return Err(M("raw_len differs from controls + diff + extra"));
     }
     // Second pass: reconstruct.
     let mut pos = ctrl_start;
     let mut spos: i64 = start;
-    let (mut dpos, mut epos, mut tpos) = (diff_start, extra_start, 0usize);
+    let mut diff = ZeroRuns::new(raw, diff_start);
+    let (mut epos, mut tpos) = (extra_start, 0usize);
     let size = src.size();
     for _ in 0..count {
         let a = get_varint(raw, &mut pos).ok_or(M("bad add varint"))? as usize;
@@ -263,9 +341,7 @@ pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
             }
             let dst = out.get_mut(tpos..tpos + a).ok_or(M("internal bounds"))?;
             src.read_exact_at(s, dst)?;
-            let diff = raw.get(dpos..dpos + a).ok_or(M("internal bounds"))?;
-            carry_add(dst, diff);
-            dpos += a;
+            carry_add(dst, &mut diff);
             tpos += a;
             spos = spos
                 .checked_add(a as i64)
@@ -288,7 +364,7 @@ pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
 
 #[cfg(test)]
 mod tests {
-    use super::{carry_add, carry_diff};
+    use super::{ZeroRuns, carry_add, carry_diff, zero_runs, zero_runs_end};
     use proptest::prelude::*;
 
     fn diff_of(old: &[u8], new: &[u8]) -> Vec<u8> {
@@ -337,7 +413,49 @@ mod tests {
         assert!(bytewise > nonzero + 700, "{bytewise} vs {nonzero}");
     }
 
+    fn zero_coded(d: &[u8]) -> Vec<u8> {
+        let mut z = Vec::new();
+        zero_runs(d, &mut z);
+        z
+    }
+
+    #[test]
+    fn zero_runs_examples() {
+        assert_eq!(zero_coded(&[]), [] as [u8; 0]);
+        assert_eq!(zero_coded(&[0]), [0, 0]);
+        assert_eq!(zero_coded(&[7, 0, 0, 0, 9]), [7, 0, 2, 9]);
+        // 300 zeros: 0x00 then varint(299) = AB 02.
+        assert_eq!(zero_coded(&[0; 300]), [0, 0xAB, 0x02]);
+    }
+
+    #[test]
+    fn malformed_zero_runs_are_rejected() {
+        let end = |raw: &[u8], len| zero_runs_end(raw, 0, len).ok();
+        assert_eq!(end(&[7, 0, 2, 9], 5), Some(4));
+        // A run longer than what is left of the section.
+        assert_eq!(end(&[0, 5], 5), None);
+        // Truncated: the section ends before it has produced its bytes, or inside a varint.
+        assert_eq!(end(&[7, 8], 3), None);
+        assert_eq!(end(&[0, 0x80], 3), None);
+        // A non-canonical varint, and one that overflows u64 when the run's first zero is added.
+        assert_eq!(end(&[0, 0x80, 0x00], 1), None);
+        let max = [
+            0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01,
+        ];
+        assert_eq!(end(&max, u64::MAX), None);
+    }
+
     proptest! {
+        #[test]
+        fn zero_runs_round_trip(d in proptest::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 0..600)) {
+            let z = zero_coded(&d);
+            // Never more than half as long again (FORMAT.md §5.2 raw_bound).
+            prop_assert!(z.len() <= d.len() + d.len().div_ceil(2));
+            prop_assert_eq!(zero_runs_end(&z, 0, d.len() as u64).ok(), Some(z.len()));
+            let back: Vec<u8> = ZeroRuns::new(&z, 0).take(d.len()).collect();
+            prop_assert_eq!(back, d);
+        }
+
         #[test]
         fn carry_add_inverts_carry_diff(pairs in proptest::collection::vec(any::<(u8, u8)>(), 0..512)) {
             let old: Vec<u8> = pairs.iter().map(|p| p.0).collect();
@@ -345,7 +463,7 @@ mod tests {
             let d = diff_of(&old, &new);
             prop_assert_eq!(d.len(), old.len());
             let mut buf = old.clone();
-            carry_add(&mut buf, &d);
+            carry_add(&mut buf, &mut d.iter().copied());
             prop_assert_eq!(buf, new);
         }
 

@@ -9,6 +9,7 @@ mod error;
 mod format;
 mod frame;
 mod limits;
+mod scan;
 mod sha;
 mod source;
 
@@ -35,7 +36,7 @@ pub mod probe {
         new: &[u8],
         frame_size: usize,
     ) -> crate::Result<Vec<Vec<u8>>> {
-        let ops = crate::diff::qbsdiff_ops(old, new)?;
+        let ops = crate::scan::bsdiff_ops(old, new)?;
         crate::frame::bsdiff_frames(old, new, &ops, frame_size.max(4096)).ok_or(
             crate::Error::InvalidField {
                 field: "controls",

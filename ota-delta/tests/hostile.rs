@@ -258,3 +258,56 @@ fn classic_bit_flips_and_truncations_never_panic() {
         }
     }
 }
+
+/// Rewrites `tests/data/valid.otd` and the native attack fixtures derived from it (run after a
+/// format change: `cargo test -p ota-delta --test hostile -- --ignored regenerate_fixtures`).
+/// Each fixture is `valid.otd` with one field made hostile; where the header check would catch
+/// the change first, the check is recomputed so that the field's own validation is what fails.
+#[test]
+#[ignore]
+fn regenerate_fixtures() {
+    use sha2::Digest;
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let valid = diff_with(&old, &new, &fast(ModeChoice::Bsdiff)).unwrap();
+    assert!(valid.len() > 160, "want at least one whole frame");
+    let dir = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let write = |name: &str, b: &[u8]| std::fs::write(format!("{dir}/{name}"), b).unwrap();
+    let header_field = |at: usize, value: &[u8]| {
+        let mut p = valid.clone();
+        p[at..at + value.len()].copy_from_slice(value);
+        let check = sha2::Sha256::digest(&p[..120]);
+        p[120..152].copy_from_slice(&check);
+        p
+    };
+    write("valid.otd", &valid);
+    write("native_truncated_header.otd", &valid[..100]);
+    write("native_truncated_frame.otd", &valid[..valid.len() - 5]);
+    let mut bad_magic = valid.clone();
+    bad_magic[7] ^= 0x19;
+    write("native_bad_magic.otd", &bad_magic);
+    let mut flipped = valid.clone();
+    flipped[30] ^= 0x04;
+    write("native_header_bitflip.otd", &flipped);
+    write(
+        "native_frame_size_huge.otd",
+        &header_field(20, &(1u32 << 30).to_le_bytes()),
+    );
+    write(
+        "native_dict_huge.otd",
+        &header_field(16, &u32::MAX.to_le_bytes()),
+    );
+    write(
+        "native_target_size_huge.otd",
+        &header_field(48, &(1u64 << 62).to_le_bytes()),
+    );
+    write(
+        "native_max_payload_huge.otd",
+        &header_field(28, &u32::MAX.to_le_bytes()),
+    );
+    let mut payload_huge = valid.clone();
+    payload_huge[152..156].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    write("native_payload_len_huge.otd", &payload_huge);
+    let mut trailing = valid.clone();
+    trailing.push(0);
+    write("native_trailing_data.otd", &trailing);
+}
