@@ -41,7 +41,7 @@ echo "Empty-process peak RSS of the apply example (usage error, no work): ${EMPT
 echo
 echo "### Patch size (% of the new file) and diff CPU time (s)"
 echo
-echo "| pair | new bytes | zstd -19 full | xz -9 full | **ota-delta** default (mode) | ota-delta preset 6 | qbsdiff | bsdiff | xdelta3 -9 | zstd -19 --long=27 --patch-from | ota / best classic (default; preset 6) | ota diff time / qbsdiff (default; preset 6) |"
+echo "| pair | new bytes | zstd -19 full | xz -9 full | **ota-delta** default (mode) | ota-delta preset 9e | qbsdiff | bsdiff | xdelta3 -9 | zstd -19 --long=27 --patch-from | ota / best classic (default; preset 9e) | ota diff time / qbsdiff (default; preset 9e) |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
 APPLY_ROWS=()
 for dir in "$CORPUS"/*/; do
@@ -51,7 +51,7 @@ for dir in "$CORPUS"/*/; do
     zstd -q -19 -c "$n" > "$W/full.zst"; xz -9 -c "$n" > "$W/full.xz"
     read -r td_ours _ < <(t "$BIN/diff" "$o" "$n" "$W/ours")
     mode=$("$BIN/diff" "$o" "$n" "$W/ours" | sed -E 's/^mode=([A-Za-z]+).*/\1/')
-    read -r td_f _ < <(t "$BIN/diff" "$o" "$n" "$W/ours6" auto 262144 6)
+    read -r td_f _ < <(t "$BIN/diff" "$o" "$n" "$W/ours6" auto 262144 9e)
     read -r td_q _ < <(t "$BIN/qbsdiff_ref" diff "$o" "$n" "$W/q")
     read -r td_b _ < <(t bsdiff "$o" "$n" "$W/b")
     read -r td_x _ < <(t xdelta3 -9 -e -f -s "$o" "$n" "$W/x")

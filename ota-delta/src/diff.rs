@@ -34,11 +34,11 @@ pub struct DiffOptions {
     /// compress slightly better and cost the device that much more RAM.
     pub frame_size: u32,
     /// liblzma preset 0..=9 for the frame payloads. Default 6: with the zero-run coded diff
-    /// section (FORMAT.md §5.2), higher presets make bsdiff patches at most 0.2% smaller on the
-    /// corpus for up to 1.5x the compression time (`benches/results/delta.md`).
+    /// section (FORMAT.md §5.2), preset 9e made the corpus patches between 0.06% smaller and
+    /// 0.5% larger, in more time; preset 3 makes them 4-7% larger in about 0.7x the diff time
+    /// (`benches/results/delta.md`).
     pub preset: u32,
-    /// liblzma's "extreme" variant of the preset (`xz -6e`). Default false: it made the corpus
-    /// patches no smaller.
+    /// liblzma's "extreme" variant of the preset (`xz -6e`). Default false.
     pub extreme: bool,
 }
 
