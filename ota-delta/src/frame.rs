@@ -125,8 +125,9 @@ pub(crate) fn carry_add(buf: &mut [u8], diff: &mut impl Iterator<Item = u8>) {
 /// itself; a run of `n >= 1` zero bytes is one `0x00` followed by `varint(n - 1)`.
 ///
 /// Most of a bsdiff diff section is zero runs. Coded this way LZMA2 sees a fraction of the bytes
-/// and finds the repeated non-zero patterns as well as before: on the corpus, at preset 6 the
-/// frames come out smaller than the plain section at preset 9e, about ten times faster.
+/// and finds the repeated non-zero patterns about as well as before: on the corpus, at preset 6
+/// the patches come out between 1.6% larger and 8.5% smaller than with the plain section at
+/// preset 9e, with about a tenth of the compression time.
 pub(crate) fn zero_runs(diff: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while let Some(&b) = diff.get(i) {
