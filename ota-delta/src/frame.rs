@@ -111,13 +111,23 @@ pub(crate) fn carry_diff(old: &[u8], new: &[u8], out: &mut Vec<u8>) {
 
 /// Inverse of [`carry_diff`]: turns the old bytes in `buf` into the new ones, in place, taking
 /// one difference byte from `diff` per byte (0 once `diff` runs dry; callers validate lengths).
-pub(crate) fn carry_add(buf: &mut [u8], diff: &mut impl Iterator<Item = u8>) {
+/// Where no carry is pending, a run of zero differences leaves the bytes as they are: the run is
+/// skipped whole.
+pub(crate) fn carry_add(buf: &mut [u8], diff: &mut ZeroRuns<'_>) {
     let mut carry = 0i32;
-    for t in buf.iter_mut() {
+    let mut i = 0;
+    while i < buf.len() {
+        if carry == 0 {
+            i += diff.skip_zeros(buf.len() - i);
+            if i == buf.len() {
+                break;
+            }
+        }
         let d = diff.next().unwrap_or(0);
-        let o = *t;
-        *t = o.wrapping_add(d).wrapping_add(carry as u8);
+        let o = buf[i];
+        buf[i] = o.wrapping_add(d).wrapping_add(carry as u8);
         carry = carry_out(o, d, carry);
+        i += 1;
     }
 }
 
@@ -179,6 +189,26 @@ impl<'a> ZeroRuns<'a> {
             pos: start,
             zeros: 0,
         }
+    }
+}
+
+impl ZeroRuns<'_> {
+    /// Consumes up to `max` zero bytes that come next, returning how many.
+    fn skip_zeros(&mut self, max: usize) -> usize {
+        if self.zeros == 0 {
+            if self.raw.get(self.pos) != Some(&0) {
+                return 0;
+            }
+            let mut p = self.pos + 1;
+            let Some(n) = get_varint(self.raw, &mut p) else {
+                return 0;
+            };
+            self.pos = p;
+            self.zeros = n.saturating_add(1);
+        }
+        let take = self.zeros.min(max as u64);
+        self.zeros -= take;
+        take as usize
     }
 }
 
@@ -464,7 +494,8 @@ mod tests {
             let d = diff_of(&old, &new);
             prop_assert_eq!(d.len(), old.len());
             let mut buf = old.clone();
-            carry_add(&mut buf, &mut d.iter().copied());
+            let z = zero_coded(&d);
+            carry_add(&mut buf, &mut ZeroRuns::new(&z, 0));
             prop_assert_eq!(buf, new);
         }
 
