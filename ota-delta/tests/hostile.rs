@@ -264,7 +264,7 @@ fn classic_bit_flips_and_truncations_never_panic() {
 /// Each fixture is `valid.otd` with one field made hostile; where the header check would catch
 /// the change first, the check is recomputed so that the field's own validation is what fails.
 #[test]
-#[ignore]
+#[ignore = "writes the committed fixtures in tests/data; run by hand after a format change"]
 fn regenerate_fixtures() {
     use sha2::Digest;
     let (old, new) = (data("old.bin"), data("new.bin"));
@@ -272,42 +272,63 @@ fn regenerate_fixtures() {
     assert!(valid.len() > 160, "want at least one whole frame");
     let dir = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
     let write = |name: &str, b: &[u8]| std::fs::write(format!("{dir}/{name}"), b).unwrap();
-    let header_field = |at: usize, value: &[u8]| {
+    // `valid` with `value` written at `at`; the header check recomputed when `recheck`.
+    let edit = |at: usize, value: &[u8], recheck: bool| {
         let mut p = valid.clone();
         p[at..at + value.len()].copy_from_slice(value);
-        let check = sha2::Sha256::digest(&p[..120]);
-        p[120..152].copy_from_slice(&check);
+        if recheck {
+            let check = sha2::Sha256::digest(&p[..120]);
+            p[120..152].copy_from_slice(&check);
+        }
         p
     };
     write("valid.otd", &valid);
     write("native_truncated_header.otd", &valid[..100]);
     write("native_truncated_frame.otd", &valid[..valid.len() - 5]);
-    let mut bad_magic = valid.clone();
-    bad_magic[7] ^= 0x19;
-    write("native_bad_magic.otd", &bad_magic);
-    let mut flipped = valid.clone();
-    flipped[30] ^= 0x04;
-    write("native_header_bitflip.otd", &flipped);
-    write(
-        "native_frame_size_huge.otd",
-        &header_field(20, &(1u32 << 30).to_le_bytes()),
-    );
-    write(
-        "native_dict_huge.otd",
-        &header_field(16, &u32::MAX.to_le_bytes()),
-    );
-    write(
-        "native_target_size_huge.otd",
-        &header_field(48, &(1u64 << 62).to_le_bytes()),
-    );
-    write(
-        "native_max_payload_huge.otd",
-        &header_field(28, &u32::MAX.to_le_bytes()),
-    );
-    let mut payload_huge = valid.clone();
-    payload_huge[152..156].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
-    write("native_payload_len_huge.otd", &payload_huge);
     let mut trailing = valid.clone();
     trailing.push(0);
     write("native_trailing_data.otd", &trailing);
+    let edits: [(&str, usize, Vec<u8>, bool); 7] = [
+        ("native_bad_magic.otd", 7, vec![valid[7] ^ 0x19], false),
+        (
+            "native_header_bitflip.otd",
+            30,
+            vec![valid[30] ^ 0x04],
+            false,
+        ),
+        (
+            "native_frame_size_huge.otd",
+            20,
+            (1u32 << 30).to_le_bytes().to_vec(),
+            true,
+        ),
+        (
+            "native_dict_huge.otd",
+            16,
+            u32::MAX.to_le_bytes().to_vec(),
+            true,
+        ),
+        (
+            "native_target_size_huge.otd",
+            48,
+            (1u64 << 62).to_le_bytes().to_vec(),
+            true,
+        ),
+        (
+            "native_max_payload_huge.otd",
+            28,
+            u32::MAX.to_le_bytes().to_vec(),
+            true,
+        ),
+        // The first frame's payload_len (frame headers are not covered by the header check).
+        (
+            "native_payload_len_huge.otd",
+            152,
+            0xFFFF_FFF0u32.to_le_bytes().to_vec(),
+            false,
+        ),
+    ];
+    for (name, at, value, recheck) in &edits {
+        write(name, &edit(*at, value, *recheck));
+    }
 }
