@@ -26,10 +26,39 @@ pub enum Command {
     #[command(subcommand)]
     Manifest(manifest::ManifestCmd),
     /// The install decision for one device: the plan, or the rule that refuses.
+    ///
+    /// DEVICE.json is what the device reports, for example {"vendor":
+    /// "61636d652d6c6f636b732d766e647221", "class": "736d6172742d6c6f636b2d636c617373",
+    /// "hardware": "B", "installed": [{"id": "lock-fw", "version": "1.0.0", "sha256": "<64 hex
+    /// digits of the installed image>"}], "security_counter": 1, "last_sequence": 41, "now":
+    /// 1800000000, "active_slot": "A"}. "vendor" and "class" are the hex ids the manifest's
+    /// compatibility names, "hardware" the revision; "installed" defaults to nothing installed,
+    /// "security_counter" to 0, "last_sequence" to none accepted yet, "now" (Unix seconds) to this
+    /// machine's clock, "active_slot" ("A" or "B") to "A". Unknown fields are refused.
+    ///
+    /// With --root the envelope is verified first (a threshold of release keys, expiry at "now",
+    /// a sequence above "last_sequence"); without --root the signature is not checked and a note
+    /// says so. Either way an envelope's sequence must equal the manifest's. Exit 0 with the
+    /// plan, or 1 with the rule that refused and the component it names.
+    ///
+    /// Example: ota plan --manifest manifest.cose --root root.signed --device device.json
     Plan(manifest::PlanArgs),
     /// Signs a file's exact bytes into a COSE envelope.
+    ///
+    /// COSE_Sign1 for one key, COSE_Sign for several, with a sequence number (anti-rollback) and
+    /// an expiry (anti-freeze). When FILE is an ota manifest, the sequence number and expiry
+    /// default to the manifest's own. FILE is signed as it is, never re-encoded, and may be at
+    /// most 8 MiB.
+    ///
+    /// Example: ota sign --key release.pem manifest.cbor --out manifest.cose
     Sign(sign::SignArgs),
     /// Verifies a COSE envelope against a trust root (threshold, expiry, anti-rollback).
+    ///
+    /// A threshold of the root's release keys must have signed, neither the root nor the release
+    /// may be expired, and the sequence must be at least --min-sequence. Exit 0 and print what
+    /// was verified, or exit 1 and print why not.
+    ///
+    /// Example: ota verify --root root.signed --min-sequence 42 manifest.cose
     Verify(sign::VerifyArgs),
     /// Binary deltas: make, apply (streamed, verified, resumable), inspect.
     #[command(subcommand)]

@@ -1,44 +1,90 @@
 //! Output: text for people, JSON with `--json`; errors on stderr (and as JSON on stdout with
 //! `--json`, so a pipeline reads one document either way).
+//!
+//! Nothing here panics on a failed write. A reader that goes away (`ota ... | head -c1`) is a
+//! normal end: the first failed write to stdout is recorded, nothing more is written, and `main`
+//! exits with the command's own status (see [`Out::take_stdout_error`]). Notes on stderr are best
+//! effort.
 
 use crate::fail::Fail;
-use std::io::IsTerminal;
+use std::cell::RefCell;
+use std::io::{IsTerminal, Write};
 
 /// Where and how results are printed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Out {
     json: bool,
+    /// The first error writing to stdout; once set, nothing more is written there.
+    stdout_error: RefCell<Option<std::io::Error>>,
 }
 
 impl Out {
     /// Text output, or JSON when `json` is true.
     pub fn new(json: bool) -> Out {
-        Out { json }
+        Out {
+            json,
+            stdout_error: RefCell::new(None),
+        }
+    }
+
+    /// Writes `text` to stdout as it is, unless an earlier write failed; a failure is recorded
+    /// for `main`, never a panic.
+    pub fn print(&self, text: &str) {
+        if self.stdout_failed() {
+            return;
+        }
+        if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
+            *self.stdout_error.borrow_mut() = Some(e);
+        }
+    }
+
+    /// Flushes stdout (recording a failure like [`Out::print`]).
+    pub fn flush(&self) {
+        if self.stdout_failed() {
+            return;
+        }
+        if let Err(e) = std::io::stdout().lock().flush() {
+            *self.stdout_error.borrow_mut() = Some(e);
+        }
+    }
+
+    /// True once a write to stdout failed (the reader went away): a command producing long
+    /// output may stop early.
+    pub fn stdout_failed(&self) -> bool {
+        self.stdout_error.borrow().is_some()
+    }
+
+    /// The first error writing to stdout, if any (`BrokenPipe` when the reader went away).
+    pub fn take_stdout_error(&self) -> Option<std::io::Error> {
+        self.stdout_error.borrow_mut().take()
     }
 
     /// Prints a result: `text` for people, or `value` as one line of JSON.
     pub fn result(&self, text: impl FnOnce() -> String, value: impl FnOnce() -> serde_json::Value) {
-        if self.json {
-            println!("{}", value());
+        let mut t = if self.json {
+            value().to_string()
         } else {
-            let t = text();
-            if t.ends_with('\n') {
-                print!("{t}");
-            } else {
-                println!("{t}");
-            }
+            text()
+        };
+        if !t.ends_with('\n') {
+            t.push('\n');
         }
+        self.print(&t);
     }
 
-    /// Reports a failure.
+    /// A note for people on stderr (`ota: ...`), best effort: a closed stderr is ignored.
+    pub fn note(&self, message: impl std::fmt::Display) {
+        let _ = writeln!(std::io::stderr().lock(), "ota: {message}");
+    }
+
+    /// Reports a failure: on stderr, and with `--json` also as JSON on stdout.
     pub fn fail(&self, fail: &Fail) {
         if self.json {
-            println!(
-                "{}",
-                serde_json::json!({"ok": false, "error": fail.kind(), "message": fail.message()})
-            );
+            let doc =
+                serde_json::json!({"ok": false, "error": fail.kind(), "message": fail.message()});
+            self.print(&format!("{doc}\n"));
         }
-        eprintln!("ota: {}", fail.message());
+        self.note(fail.message());
     }
 
     /// A spinner for long work of unknown length (diffing), shown only when stderr is a terminal

@@ -84,14 +84,14 @@ fn generate(a: &GenerateArgs, out: &Out) -> CmdResult {
 
 /// A private key from a PKCS#8 PEM file.
 pub fn load_secret(path: &Path) -> CmdResult<SecretKey> {
-    let text = files::read_text(path)?;
+    let text = files::read_text_limited(path, files::KEY)?;
     SecretKey::from_pkcs8_pem(&text)
         .map_err(|e| Fail::in_file(path, format!("not an Ed25519 PKCS#8 PEM private key: {e}")))
 }
 
 /// A public key from an SPKI PEM file, or the public half of a PKCS#8 PEM private key.
 pub fn load_public(path: &Path) -> CmdResult<PublicKey> {
-    let text = files::read_text(path)?;
+    let text = files::read_text_limited(path, files::KEY)?;
     if text.contains("PRIVATE KEY") {
         return SecretKey::from_pkcs8_pem(&text)
             .map(|k| k.public_key())

@@ -50,14 +50,8 @@ pub struct ShowArgs {
     file: PathBuf,
 }
 
-/// The install decision for one device.
-///
-/// DEVICE.json: {"vendor": "<hex>", "class": "<hex>", "hardware": "2.1.0", "installed":
-/// [{"id": "fw", "version": "1.0.0", "sha256": "<hex>"}], "security_counter": 0,
-/// "last_sequence": 41, "now": 1764000000, "active_slot": "A"} ("now" defaults to this machine's
-/// clock). Exit 0 with the plan, or 1 with the rule that refused and the component it names.
-///
-/// Example: ota plan --manifest manifest.cose --root root.signed --device device.json
+// The help text, with DEVICE.json, is on `Command::Plan` in cmd.rs (a variant's doc comment
+// overrides the struct's).
 #[derive(Debug, Args)]
 pub struct PlanArgs {
     /// The manifest: CBOR, JSON, or a signed envelope.
@@ -142,9 +136,9 @@ fn fill_from_images(spec: &mut Value, dir: &Path, spec_path: &Path) -> CmdResult
                 let (Some(from_file), Some(patch_file)) = (from_file, patch_file) else {
                     continue;
                 };
-                let from = files::read(&dir.join(&from_file))?;
-                let patch = files::read(&dir.join(&patch_file))?;
-                let algorithm = if patch.starts_with(b"BSDIFF40") {
+                let (_, from_sha256, _) = digest_file(&dir.join(&from_file))?;
+                let (patch_size, patch_sha256, magic) = digest_file(&dir.join(&patch_file))?;
+                let algorithm = if magic.starts_with(b"BSDIFF40") {
                     DeltaAlgorithm::Bsdiff40
                 } else {
                     DeltaAlgorithm::OtaDelta
@@ -155,7 +149,13 @@ fn fill_from_images(spec: &mut Value, dir: &Path, spec_path: &Path) -> CmdResult
                     .unwrap_or("");
                 let from_version = Version::parse(from_version)
                     .map_err(|e| Fail::in_file(spec_path, format!("delta `from_version`: {e}")))?;
-                let ds = DeltaSource::from_patch(from_version, &from, &patch, algorithm);
+                let ds = DeltaSource {
+                    from_version,
+                    from_sha256,
+                    patch_size,
+                    patch_sha256,
+                    algorithm,
+                };
                 let filled = to_value(&ds)?;
                 if let Value::Object(m) = filled {
                     for (k, v) in m {
@@ -168,8 +168,36 @@ fn fill_from_images(spec: &mut Value, dir: &Path, spec_path: &Path) -> CmdResult
     Ok(())
 }
 
+/// The size, SHA-256 and first 8 bytes of a file, streamed (images may be far larger than
+/// memory should hold).
+fn digest_file(path: &Path) -> CmdResult<(u64, Sha256, Vec<u8>)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Fail::in_file(path, e))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    let mut magic = Vec::with_capacity(8);
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Fail::in_file(path, e)),
+        };
+        let chunk = buf.get(..n).unwrap_or_default();
+        if magic.len() < 8 {
+            let want = (8 - magic.len()).min(n);
+            magic.extend_from_slice(chunk.get(..want).unwrap_or_default());
+        }
+        hasher.update(chunk);
+        size += n as u64;
+    }
+    Ok((size, Sha256(hasher.finalize().into()), magic))
+}
+
 fn build(a: &BuildArgs, out: &Out) -> CmdResult {
-    let mut spec: Value = files::read_json(&a.spec)?;
+    let mut spec: Value = files::read_json_limited(&a.spec, files::RELEASE_SPEC)?;
     if let Some(dir) = &a.images {
         fill_from_images(&mut spec, dir, &a.spec)?;
     }
@@ -202,7 +230,7 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
 /// A manifest from CBOR, JSON or the payload of a COSE envelope; the flag says whether it came
 /// out of an envelope (whose signature this function does not check).
 fn load_any(path: &Path) -> CmdResult<(Manifest, bool, Vec<u8>)> {
-    let bytes = files::read(path)?;
+    let bytes = files::read_limited(path, files::MANIFEST)?;
     if let Ok(m) = Manifest::from_cbor(&bytes) {
         return Ok((m, false, bytes));
     }
@@ -238,7 +266,7 @@ fn show(a: &ShowArgs, out: &Out) -> CmdResult {
     let json_text = m.to_json().map_err(|e| Fail::in_file(&a.file, e))?;
     let doc: Value = serde_json::from_str(&json_text).map_err(Fail::input)?;
     if enveloped {
-        eprintln!("ota: note: the envelope's signature was not checked (use `ota verify`)");
+        out.note("note: the envelope's signature was not checked (use `ota verify`)");
     }
     out.result(
         || serde_json::to_string_pretty(&doc).unwrap_or(json_text.clone()),
@@ -278,7 +306,7 @@ struct InstalledJson {
 }
 
 fn device_state(path: &Path) -> CmdResult<DeviceState> {
-    let d: DeviceJson = files::read_json(path)?;
+    let d: DeviceJson = files::read_json_limited(path, files::DEVICE_STATE)?;
     let bad =
         |field: &str, e: &dyn std::fmt::Display| Fail::in_file(path, format!("`{field}`: {e}"));
     let installed = d
@@ -311,13 +339,14 @@ fn device_state(path: &Path) -> CmdResult<DeviceState> {
 pub fn plan(a: &PlanArgs, out: &Out) -> CmdResult {
     let device = device_state(&a.device)?;
     let (manifest, enveloped, bytes) = load_any(&a.manifest)?;
-    match (&a.root, enveloped) {
+    let signed_sequence = match (&a.root, enveloped) {
         (Some(root_path), true) => {
             let root = load_trusted(root_path)?;
             let policy = ota_verify::Policy::new(device.now, device.last_sequence.unwrap_or(0));
-            root.verify(&bytes, None, &policy).map_err(|e| {
+            let verified = root.verify(&bytes, None, &policy).map_err(|e| {
                 Fail::refused(format!("{}: not verified: {e}", a.manifest.display()))
             })?;
+            Some(verified.sequence)
         }
         (Some(_), false) => {
             return Err(Fail::refused(format!(
@@ -325,7 +354,30 @@ pub fn plan(a: &PlanArgs, out: &Out) -> CmdResult {
                 a.manifest.display()
             )));
         }
-        (None, _) => {}
+        (None, true) => {
+            out.note(format!(
+                "note: {}: the envelope's signature was not checked (give --root to check it)",
+                a.manifest.display()
+            ));
+            let env = ota_verify::Envelope::decode(&bytes)
+                .map_err(|e| Fail::in_file(&a.manifest, format!("not a COSE envelope: {e}")))?;
+            Some(env.headers().sequence.ok_or_else(|| {
+                Fail::refused(format!(
+                    "{}: the envelope has no sequence header",
+                    a.manifest.display()
+                ))
+            })?)
+        }
+        (None, false) => None,
+    };
+    // The envelope's sequence is what anti-rollback checked; the manifest's is what the plan
+    // records. A device must refuse a release where they differ (as the demo's agent does).
+    if let Some(seq) = signed_sequence.filter(|s| *s != manifest.sequence) {
+        return Err(Fail::refused(format!(
+            "{}: the envelope's sequence {seq} differs from the manifest's sequence {}",
+            a.manifest.display(),
+            manifest.sequence
+        )));
     }
     let plan = manifest.plan(&device).map_err(|r| {
         Fail::refused(format!(

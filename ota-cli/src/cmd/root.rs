@@ -126,7 +126,7 @@ fn role_name(r: Role) -> Value {
 }
 
 fn build(a: &BuildArgs, out: &Out) -> CmdResult {
-    let spec: Spec = files::read_json(&a.spec)?;
+    let spec: Spec = files::read_json_limited(&a.spec, files::ROOT)?;
     let base = a.spec.parent().unwrap_or(Path::new("."));
     let mut builder = TrustRoot::builder(spec.version, spec.expires);
     for r in &spec.roles {
@@ -156,7 +156,7 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
 }
 
 fn sign(a: &SignArgs, out: &Out) -> CmdResult {
-    let bytes = files::read(&a.root)?;
+    let bytes = files::read_limited(&a.root, files::ROOT)?;
     let root = TrustRoot::decode(&bytes).map_err(|e| Fail::in_file(&a.root, e))?;
     let keys: Vec<SecretKey> = a
         .keys
@@ -194,9 +194,31 @@ pub fn now_or(explicit: Option<u64>) -> CmdResult<u64> {
 
 /// A signed trust root loaded as the trust anchor (its own root keys must have signed it).
 pub fn load_trusted(path: &Path) -> CmdResult<TrustRoot> {
-    let bytes = files::read(path)?;
-    TrustRoot::from_signed(&bytes)
-        .map_err(|e| Fail::in_file(path, format!("not a valid signed trust root: {e}")))
+    let bytes = files::read_limited(path, files::ROOT)?;
+    trusted_from_bytes(path, &bytes)
+}
+
+/// A signed trust root from its bytes. A signature that does not hold is a refusal (exit 1, as
+/// for any bad signature); bytes that are not a signed trust root at all are bad input (exit 2).
+fn trusted_from_bytes(path: &Path, bytes: &[u8]) -> CmdResult<TrustRoot> {
+    TrustRoot::from_signed(bytes).map_err(|e| {
+        let message = format!("not a valid signed trust root: {e}");
+        if is_signature_failure(&e) {
+            Fail::refused(format!("{}: {message}", path.display()))
+        } else {
+            Fail::in_file(path, message)
+        }
+    })
+}
+
+/// The errors that say a signature does not hold, as opposed to bytes that do not decode.
+pub fn is_signature_failure(e: &ota_verify::Error) -> bool {
+    matches!(
+        e,
+        ota_verify::Error::BadSignature
+            | ota_verify::Error::BelowThreshold { .. }
+            | ota_verify::Error::UnknownKey
+    )
 }
 
 fn update(a: &UpdateArgs, out: &Out) -> CmdResult {
@@ -204,7 +226,7 @@ fn update(a: &UpdateArgs, out: &Out) -> CmdResult {
     let now = now_or(a.now)?;
     let mut current = trusted;
     for p in &a.chain {
-        let bytes = files::read(p)?;
+        let bytes = files::read_limited(p, files::ROOT)?;
         current = current
             .rotate(&bytes)
             .map_err(|e| Fail::refused(format!("{}: rotation refused: {e}", p.display())))?;
@@ -226,10 +248,17 @@ fn update(a: &UpdateArgs, out: &Out) -> CmdResult {
 }
 
 fn show(a: &ShowArgs, out: &Out) -> CmdResult {
-    let bytes = files::read(&a.root)?;
-    let (root, signed) = match TrustRoot::decode(&bytes) {
-        Ok(r) => (r, false),
-        Err(_) => (load_trusted(&a.root)?, true),
+    // Read once; which form it is shows in the first byte. An unsigned root is a CBOR map
+    // (major type 5); a signed one is a COSE_Sign (tag 98, or an untagged array). Each form
+    // reports its own decoder's error, so a non-canonical unsigned root says what is wrong with
+    // it rather than why it is not a COSE structure.
+    let bytes = files::read_limited(&a.root, files::ROOT)?;
+    let (root, signed) = if bytes.first().is_some_and(|b| b >> 5 == 5) {
+        let root = TrustRoot::decode(&bytes)
+            .map_err(|e| Fail::in_file(&a.root, format!("not a valid unsigned trust root: {e}")))?;
+        (root, false)
+    } else {
+        (trusted_from_bytes(&a.root, &bytes)?, true)
     };
     let roles: Vec<Value> = root
         .roles()

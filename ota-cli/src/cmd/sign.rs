@@ -11,12 +11,7 @@ use serde_json::json;
 use sha2::Digest;
 use std::path::PathBuf;
 
-/// Signs FILE's exact bytes into a COSE envelope (COSE_Sign1 for one key, COSE_Sign for
-/// several) with a sequence number (anti-rollback) and an expiry (anti-freeze).
-///
-/// When FILE is an ota manifest, the sequence number and expiry default to the manifest's own.
-///
-/// Example: ota sign --key release.pem manifest.cbor --out manifest.cose
+// The help text is on `Command::Sign` in cmd.rs (a variant's doc comment overrides the struct's).
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The file to sign (its bytes are signed as they are, never re-encoded).
@@ -41,11 +36,7 @@ pub struct SignArgs {
     detached: bool,
 }
 
-/// Verifies a COSE envelope against a trust root: a threshold of release keys, not expired,
-/// and newer than what was last accepted. Exit 0 and print what was verified, or exit 1 and
-/// print why not.
-///
-/// Example: ota verify --root root.signed --min-sequence 8 manifest.cose
+// The help text is on `Command::Verify` in cmd.rs.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The envelope.
@@ -68,7 +59,7 @@ pub struct VerifyArgs {
 }
 
 pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
-    let payload = files::read(&a.file)?;
+    let payload = files::read_limited(&a.file, files::PAYLOAD)?;
     let from_manifest = ota_manifest::Manifest::from_cbor(&payload).ok();
     let sequence = match (a.sequence, &from_manifest) {
         (Some(s), Some(m)) if s != m.sequence => {
@@ -135,8 +126,12 @@ pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
 
 pub fn verify(a: &VerifyArgs, out: &Out) -> CmdResult {
     let root = load_trusted(&a.root)?;
-    let envelope = files::read(&a.file)?;
-    let detached = a.payload.as_ref().map(|p| files::read(p)).transpose()?;
+    let envelope = files::read_limited(&a.file, files::ENVELOPE)?;
+    let detached = a
+        .payload
+        .as_ref()
+        .map(|p| files::read_limited(p, files::PAYLOAD))
+        .transpose()?;
     let now = now_or(a.now)?;
     let policy = Policy::new(now, a.min_sequence.saturating_sub(1));
     let verified = root

@@ -66,7 +66,7 @@ pub fn run(cmd: TwinCmd, out: &Out) -> CmdResult {
 }
 
 fn read_object(path: &Path) -> CmdResult<serde_json::Map<String, Value>> {
-    match files::read_json::<Value>(path)? {
+    match files::read_json_limited::<Value>(path, files::TWIN_DOCUMENT)? {
         Value::Object(map) => Ok(map),
         other => Err(Fail::in_file(
             path,
@@ -109,13 +109,13 @@ fn delta(a: &DeltaArgs, out: &Out) -> CmdResult {
 }
 
 fn diff(a: &DiffArgs, out: &Out) -> CmdResult {
-    let from: Value = files::read_json(&a.a)?;
-    let to: Value = files::read_json(&a.b)?;
+    let from: Value = files::read_json_limited(&a.a, files::TWIN_DOCUMENT)?;
+    let to: Value = files::read_json_limited(&a.b, files::TWIN_DOCUMENT)?;
     let (kind, patch) = if a.merge_patch {
         match ota_twin::diff_merge_patch(&from, &to) {
             Ok(p) => ("merge-patch", p),
             Err(e) if a.fallback => {
-                eprintln!("ota: {e}; falling back to a JSON Patch");
+                out.note(format!("{e}; falling back to a JSON Patch"));
                 ("json-patch", ota_twin::diff(&from, &to).to_value())
             }
             Err(e) => {
@@ -137,8 +137,8 @@ fn diff(a: &DiffArgs, out: &Out) -> CmdResult {
 }
 
 fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {
-    let mut doc: Value = files::read_json(&a.doc)?;
-    let patch: Value = files::read_json(&a.patch)?;
+    let mut doc: Value = files::read_json_limited(&a.doc, files::TWIN_DOCUMENT)?;
+    let patch: Value = files::read_json_limited(&a.patch, files::TWIN_DOCUMENT)?;
     let kind = match &patch {
         Value::Array(_) => {
             let p = ota_twin::Patch::from_value(&patch).map_err(|e| Fail::in_file(&a.patch, e))?;
