@@ -377,3 +377,61 @@ fn a_closed_stdout_is_a_quiet_normal_end() {
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("missing.pem"), "{err}");
 }
+
+/// A JSON Patch of 1.4 KB whose copies double the document 40 times (2^40 elements) is refused
+/// once its copies pass their limit; copies within it still apply, and a failing operation is
+/// named by its index in the whole patch.
+#[test]
+fn a_json_patch_copy_bomb_is_refused_at_the_limit() {
+    let dir = fixtures();
+    let d = dir.path();
+    std::fs::write(d.join("one.json"), "[0]").unwrap();
+    let bomb: Vec<_> = (0..40)
+        .map(|_| serde_json::json!({"op": "copy", "from": "", "path": "/-"}))
+        .collect();
+    std::fs::write(
+        d.join("bomb.json"),
+        serde_json::Value::from(bomb).to_string(),
+    )
+    .unwrap();
+    let out = ota(d, &["twin", "apply", "one.json", "bomb.json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "(copy from \"\") is over the 1048576-byte (1 MiB) limit of what a patch's copies add"
+        ),
+        "{err}"
+    );
+
+    std::fs::write(d.join("d.json"), r#"{"a": [1, 2], "b": {"c": 1}}"#).unwrap();
+    std::fs::write(
+        d.join("p.json"),
+        r#"[{"op": "copy", "from": "/a", "path": "/x"}, {"op": "test", "path": "/x", "value": [1, 2]},
+            {"op": "remove", "path": "/b/c"}]"#,
+    )
+    .unwrap();
+    let out = ota(d, &["--json", "twin", "apply", "d.json", "p.json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["document"],
+        serde_json::json!({"a": [1, 2], "b": {}, "x": [1, 2]})
+    );
+    std::fs::write(
+        d.join("p2.json"),
+        r#"[{"op": "copy", "from": "/a", "path": "/x"}, {"op": "remove", "path": "/zz"}]"#,
+    )
+    .unwrap();
+    let out = ota(
+        d,
+        &["twin", "apply", "d.json", "p2.json", "--out", "r.json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("operation 1 (remove) failed at \"/zz\""),
+        "{err}"
+    );
+    assert!(!d.join("r.json").exists());
+}
