@@ -18,8 +18,8 @@ use crate::rng::hash_label;
 
 /// Ring names, in order.
 pub const RING_NAMES: [&str; 3] = ["canary", "early", "everyone"];
-/// Cumulative ring fractions.
-pub const RING_FRACTIONS: [f64; 3] = [0.01, 0.10, 1.0];
+/// Each ring's own share of the fleet: the guide's 1% / 10% / the remaining 89%.
+pub const RING_SHARES: [f64; 3] = ota_rollout::DEFAULT_RING_SHARES;
 /// Simulation step.
 pub const TICK: u64 = 5 * MINUTE;
 /// A rollout that has not finished after this long is stopped (and the report says so).
@@ -47,11 +47,11 @@ pub fn rollout_plan(salt: &str) -> Plan {
     };
     let rings = RING_NAMES
         .iter()
-        .zip(RING_FRACTIONS)
+        .zip(RING_SHARES)
         .zip([2, 4, 0])
-        .map(|((name, fraction), soak)| Ring {
+        .map(|((name, share), soak)| Ring {
             name: (*name).to_owned(),
-            fraction,
+            share,
             gate: gate(soak),
         })
         .collect();
@@ -274,21 +274,8 @@ pub fn run(
         })
         .collect();
     let assignment = plan.assign_fleet(&rdevs)?;
-    let index: HashMap<&str, usize> = world
-        .fleet
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
-        .collect();
-    let rings: Vec<Vec<usize>> = assignment
-        .rings
-        .iter()
-        .map(|r| {
-            r.iter()
-                .filter_map(|id| index.get(id.as_str()).copied())
-                .collect()
-        })
-        .collect();
+    // Indices into `rdevs`, which is the fleet in order: they index `world.fleet` directly.
+    let rings: Vec<Vec<usize>> = assignment.rings.clone();
     let mut rollout = Rollout::new(plan, &assignment.ring_sizes(), start)?;
     let mut rep = ScenarioReport {
         rings: rings

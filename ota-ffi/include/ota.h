@@ -205,7 +205,8 @@ enum ota_status
   OTA_STATUS_DELTA_OTHER = 399,
   // The rollout plan or install policy JSON is malformed, invalid or over a limit.
   OTA_STATUS_ROLLOUT_PLAN_INVALID = 400,
-  // The device is in no ring yet (beyond the last ring's fraction).
+  // The device is in no ring yet (the plan's ring shares add up to less than the whole fleet
+  // and its position is beyond them).
   OTA_STATUS_ROLLOUT_NOT_YET = 401,
   // The plan excludes the device.
   OTA_STATUS_ROLLOUT_EXCLUDED = 402,
@@ -844,6 +845,10 @@ ota_status ota_rollout_plan_explain(const struct ota_rollout_plan *plan,
 void ota_rollout_plan_free(struct ota_rollout_plan *plan);
 
 // Decodes and validates a rollout plan from JSON `(ptr, len)` with the default limits.
+//
+// Each ring gives its own `share` of the eligible fleet, not a cumulative bound: the guide's
+// 1% / 10% / 89% rings are `"share": 0.01`, `0.10`, `0.89`. Shares adding up to more than 1, or
+// a ring with the former cumulative `fraction` field, give `OTA_STATUS_ROLLOUT_PLAN_INVALID`.
 //
 // # Safety
 // `json` readable for `len` bytes; `out` writable.

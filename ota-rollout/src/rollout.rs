@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::gate::{Outcome, RingStats, SprtDecision, Verdict, Why};
+use crate::gate::{Outcome, RingStats, SprtDecision, SprtProgress, Verdict, Why};
+use crate::limits::Limits;
 use crate::plan::Plan;
-use crate::selector::Limits;
 
 /// What a device reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,6 +301,18 @@ impl Rollout {
     /// The state of each ring.
     pub fn rings(&self) -> &[RingState] {
         &self.rings
+    }
+
+    /// What ring `ring`'s SPRT gate has seen so far (counts, log-likelihood ratio, bounds and
+    /// decision), e.g. after each report; `None` for a ring that does not exist or whose gate is
+    /// not an SPRT.
+    pub fn sprt_progress(&self, ring: usize) -> Option<SprtProgress> {
+        let state = self.rings.get(ring)?;
+        self.plan
+            .rings
+            .get(ring)?
+            .gate
+            .sprt_progress(&state.stats, state.sprt)
     }
 
     /// Devices started over all rings.
