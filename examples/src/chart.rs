@@ -97,10 +97,7 @@ fn gate_panel(s: &ScenarioRun) -> Panel {
         // The test starts at 0 before the first report.
         let points = std::iter::once((0.0, 0.0)).chain(points).collect();
         series.push(Series {
-            name: format!(
-                "{} gate: log-likelihood ratio",
-                RING_NAMES.get(k).unwrap_or(&"?")
-            ),
+            name: format!("{} gate LLR", RING_NAMES.get(k).unwrap_or(&"?")),
             color: RING_COLORS[k % RING_COLORS.len()],
             points,
             style: Style::Dots,

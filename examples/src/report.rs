@@ -264,6 +264,19 @@ fn render_scenario(s: &mut String, sc: &ScenarioRun) {
     for g in &rep.gates {
         let _ = writeln!(s, "    {}  {:<26} {}", format_elapsed(g.at), g.what, g.why);
     }
+    if rep.aborted && !rep.sprt_path.is_empty() {
+        // What the gate saw on its way to the abort (the chart draws the same path).
+        let path: Vec<String> = rep
+            .sprt_path
+            .iter()
+            .map(|p| format!("{:.2}", p.llr))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  SPRT log-likelihood ratio after each report: {}",
+            path.join(" ")
+        );
+    }
     let _ = writeln!(
         s,
         "  status: {} after {}",

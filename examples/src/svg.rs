@@ -32,7 +32,7 @@ pub enum Style {
 pub struct Level {
     /// Where on the y axis.
     pub y: f64,
-    /// Short label, written above the line at its right end.
+    /// Short label, written above the line at its left end.
     pub label: String,
     /// CSS colour.
     pub color: &'static str,
@@ -155,7 +155,8 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
             .flat_map(|l| l.points.iter().map(|pt| pt.1))
             .chain(p.levels.iter().map(|l| l.y))
     };
-    let (x_max, x_step) = nice_axis(x_max_raw);
+    // A little room on the right, so the last point and its marker are not on the border.
+    let (x_max, x_step) = nice_axis(x_max_raw * 1.05);
     let (y_min, y_max, y_step) = if p.signed {
         nice_range(ys().fold(0.0, f64::min), ys().fold(0.0, f64::max))
     } else {
@@ -211,26 +212,33 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
         esc(&p.y_label)
     );
     for (k, m) in p.markers.iter().enumerate() {
+        // Labels of markers in the right third go to the left of their line.
+        let (dx, anchor) = if px(m.x) > LEFT + plot_w * 0.66 {
+            (-3.0, "end")
+        } else {
+            (3.0, "start")
+        };
         let _ = writeln!(
             s,
-            r#"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="{3}" stroke-dasharray="4 3"/><text x="{4:.1}" y="{5:.1}" fill="{3}" font-size="10">{6}</text>"#,
+            r#"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="{3}" stroke-dasharray="4 3"/><text x="{4:.1}" y="{5:.1}" fill="{3}" font-size="10" text-anchor="{7}">{6}</text>"#,
             px(m.x),
             y0 + TOP,
             y0 + TOP + plot_h,
             m.color,
-            px(m.x) + 3.0,
+            px(m.x) + dx,
             y0 + TOP + 10.0 + 12.0 * (k % 4) as f64,
-            esc(&m.label)
+            esc(&m.label),
+            anchor
         );
     }
     for l in &p.levels {
         let _ = writeln!(
             s,
-            r#"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{2}" stroke-width="1.5" stroke-dasharray="8 4"/><text x="{3:.1}" y="{4:.1}" fill="{2}" font-size="11" text-anchor="end">{5}</text>"#,
+            r#"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{2}" stroke-width="1.5" stroke-dasharray="8 4"/><text x="{3:.1}" y="{4:.1}" fill="{2}" font-size="11">{5}</text>"#,
             py(l.y),
             LEFT + plot_w,
             l.color,
-            LEFT + plot_w - 4.0,
+            LEFT + 6.0,
             py(l.y) - 5.0,
             esc(&l.label)
         );

@@ -163,6 +163,10 @@ fn scenarios_show_what_they_claim() {
         ota_examples::table::count(a)
     );
     assert!(text.contains(&refused), "{text}");
+    assert!(
+        text.contains("SPRT log-likelihood ratio after each report: "),
+        "{text}"
+    );
 }
 
 /// Each scenario's rings are the plan's shares of the fleet: 1% (at least one canary per
