@@ -3,6 +3,7 @@
 
 mod assign;
 mod error;
+mod event;
 mod gate;
 mod limits;
 mod plan;
@@ -20,6 +21,7 @@ pub mod states {}
 
 pub use assign::{Assigner, Assignment, FleetAssignment};
 pub use error::{Error, Result};
+pub use event::{Decision, Event, Report, Status};
 pub use gate::{
     FailAction, Gate, Inconclusive, Outcome, RingStats, Rule, Sprt, SprtDecision, SprtProgress,
     Threshold, Verdict, Why,
@@ -28,7 +30,7 @@ pub use limits::Limits;
 pub use plan::{Device, Plan, Ring};
 pub use position::{position_hash, salt_seed};
 pub use rate::{Exponential, RateIncreaseCriteria, RateLimit};
-pub use rollout::{Decision, Event, Report, RingState, Rollout, Status};
+pub use rollout::{RingState, Rollout};
 pub use selector::{Attributes, Ineligible, Mismatch, Selector};
 pub use window::{Blocker, DeviceContext, InstallPolicy, MayStart, Weekday, Window};
 

@@ -16,9 +16,10 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::event::{Decision, Event, Report, Status};
 use crate::gate::{Gate, Outcome, RingStats, Rule, SprtDecision};
 use crate::plan::Plan;
-use crate::rollout::{Decision, Event, Report, Rollout, Status};
+use crate::rollout::Rollout;
 
 /// SplitMix64: small, fast, statistically sound for simulation (not for secrets).
 #[derive(Debug, Clone)]
