@@ -6,10 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ota_rollout::position::{position_hash, salt_seed};
 use ota_rollout::{
     Device, Event, Gate, Limits, Plan, Report, Ring, RingStats, Rollout, Rule, Selector, Sprt,
-    SprtDecision, Threshold,
+    SprtDecision, Threshold, position_hash, salt_seed,
 };
 use sha2::{Digest, Sha256};
 
@@ -24,12 +23,12 @@ fn plan() -> Plan {
     });
     Plan::new(
         "release-2.4.0",
-        [0.01, 0.1, 1.0]
+        ota_rollout::DEFAULT_RING_SHARES
             .iter()
             .enumerate()
             .map(|(i, &f)| Ring {
                 name: format!("r{i}"),
-                fraction: f,
+                share: f,
                 gate: Gate::new(sprt),
             })
             .collect(),

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use ota_examples::{args, demo};
+use ota_examples::{args, demo, report};
 
 fn main() -> ExitCode {
     let opts = match args::parse(std::env::args().skip(1)) {
@@ -30,11 +30,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let path = opts.svg.clone().unwrap_or_else(demo::default_svg_path);
+    let path = opts.svg.clone().unwrap_or_else(report::default_svg_path);
     let shown = match std::fs::write(&path, &report.svg) {
         Ok(()) => path.display().to_string(),
         Err(e) => format!("not written ({}: {e})", path.display()),
     };
-    print!("{}", demo::render_text(&report, &shown));
+    print!("{}", report::render_text(&report, &shown));
     ExitCode::SUCCESS
 }

@@ -29,17 +29,17 @@ pub fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     let rings = vec![
         Ring {
             name: "canary".into(),
-            fraction: 0.01,
+            share: 0.01,
             gate: gate(3600),
         },
         Ring {
             name: "early".into(),
-            fraction: 0.10,
+            share: 0.10,
             gate: gate(3600),
         },
         Ring {
             name: "everyone".into(),
-            fraction: 1.0,
+            share: 0.89,
             gate: gate(0),
         },
     ];
@@ -53,8 +53,7 @@ pub fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     writeln!(out, "ring sizes: {:?}", assignment.ring_sizes())?;
     let canary_hw: std::collections::BTreeSet<&str> = assignment.rings[0]
         .iter()
-        .filter_map(|id| fleet.iter().find(|d| &d.id == id))
-        .filter_map(|d| d.attributes.get("hw").map(String::as_str))
+        .filter_map(|&i| fleet[i].attributes.get("hw").map(String::as_str))
         .collect();
     writeln!(out, "canary revisions: {canary_hw:?}")?;
 

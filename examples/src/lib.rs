@@ -9,19 +9,25 @@
 //! - [`fleet`]: the devices;
 //! - [`release`]: the vendor side (keys, trust root, manifests, deltas, signatures);
 //! - [`agent`]: the device side (verify, decide, download, apply, trial boot, fall back);
-//! - [`scenario`]: one rollout driven by ota-rollout's state machine;
-//! - [`demo`]: the three scenarios, the device replacement and the report;
-//! - [`table`], [`svg`], [`args`]: output and options.
+//! - [`scenario`]: one rollout driven by ota-rollout's state machine, [`tally`] what it found;
+//! - [`demo`]: the story: the three scenarios (`wrong_hardware`, `bad_release`,
+//!   `good_release`), then [`replacement`], a device replaced in the field;
+//! - [`report`] (the terminal report), [`chart`] (what the chart shows), [`table`] and [`svg`]
+//!   (how they are drawn), [`args`]: output and options.
 
 pub mod agent;
 pub mod args;
 pub mod catalog;
+pub mod chart;
 pub mod clock;
 pub mod demo;
 pub mod fleet;
 pub mod images;
 pub mod release;
+pub mod replacement;
+pub mod report;
 pub mod rng;
 pub mod scenario;
 pub mod svg;
 pub mod table;
+pub mod tally;

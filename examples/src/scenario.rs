@@ -1,7 +1,7 @@
 //! One release rolled out over the fleet: the server side (ota-rollout's assignment, rate limit
 //! and health gates) driving the agents (see [`crate::agent`]) on a simulated clock.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use ota_rollout::{
     Decision, DeviceContext, Event, FailAction, Gate, Inconclusive, InstallPolicy, MayStart, Plan,
@@ -12,14 +12,15 @@ use ota_verify::TrustRoot;
 
 use crate::agent::{self, Attempt, ContentStore, Outcome};
 use crate::clock::{HOUR, MINUTE, SimClock};
-use crate::fleet::{Device, HwRev, Link};
+use crate::fleet::{Device, Link};
 use crate::release::{BoxError, Release};
 use crate::rng::hash_label;
+use crate::tally::{GateKind, GateLine, ScenarioReport, SprtPoint};
 
 /// Ring names, in order.
 pub const RING_NAMES: [&str; 3] = ["canary", "early", "everyone"];
-/// Cumulative ring fractions.
-pub const RING_FRACTIONS: [f64; 3] = [0.01, 0.10, 1.0];
+/// Each ring's own share of the fleet: the guide's 1% / 10% / the remaining 89%.
+pub const RING_SHARES: [f64; 3] = ota_rollout::DEFAULT_RING_SHARES;
 /// Simulation step.
 pub const TICK: u64 = 5 * MINUTE;
 /// A rollout that has not finished after this long is stopped (and the report says so).
@@ -47,11 +48,11 @@ pub fn rollout_plan(salt: &str) -> Plan {
     };
     let rings = RING_NAMES
         .iter()
-        .zip(RING_FRACTIONS)
+        .zip(RING_SHARES)
         .zip([2, 4, 0])
-        .map(|((name, fraction), soak)| Ring {
+        .map(|((name, share), soak)| Ring {
             name: (*name).to_owned(),
-            fraction,
+            share,
             gate: gate(soak),
         })
         .collect();
@@ -89,102 +90,6 @@ pub fn device_context(dev: &Device, now: u64, offered_at: u64) -> DeviceContext 
     }
 }
 
-/// Per-ring counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RingRow {
-    /// Devices assigned to the ring.
-    pub devices: u64,
-    /// Devices the server offered the release to.
-    pub offered: u64,
-    /// Installed and healthy.
-    pub installed: u64,
-    /// Already up to date.
-    pub up_to_date: u64,
-    /// Refused by a rule of the manifest's install decision.
-    pub refused: u64,
-    /// Rejected the signed envelope.
-    pub rejected: u64,
-    /// Trial boot failed, fell back.
-    pub rolled_back: u64,
-    /// Download or apply failed.
-    pub failed: u64,
-    /// Offered but still waiting (window, charger) when the rollout stopped.
-    pub withdrawn: u64,
-}
-
-/// A gate decision, with when and why.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GateLine {
-    /// Seconds since the scenario began.
-    pub at: u64,
-    /// What was decided (`promote canary -> early`, `abort at canary`, `complete`).
-    pub what: String,
-    /// The gate's reason with its numbers.
-    pub why: String,
-    /// Promote/abort/pause/complete.
-    pub kind: GateKind,
-}
-
-/// Kinds of gate decisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateKind {
-    /// A ring opened.
-    Promote,
-    /// Stopped for good.
-    Abort,
-    /// Waiting for a human.
-    Pause,
-    /// Everyone reported.
-    Complete,
-}
-
-/// The result of one scenario.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioReport {
-    /// Counts per ring.
-    pub rings: Vec<RingRow>,
-    /// Gate decisions in order.
-    pub gates: Vec<GateLine>,
-    /// Reports the gate had counted when it aborted (devices already installing then finish).
-    pub abort_after_reports: Option<u64>,
-    /// Final status: `completed`, `aborted at canary`...
-    pub status: String,
-    /// True when the rollout aborted.
-    pub aborted: bool,
-    /// Seconds from the first offer to the end.
-    pub duration: u64,
-    /// Bytes sent to devices.
-    pub bytes_sent: u64,
-    /// Bytes the same installs would have needed as full images.
-    pub bytes_full: u64,
-    /// Components installed from a delta / from a full image.
-    pub deltas: u64,
-    /// Components installed from a full image.
-    pub fulls: u64,
-    /// Interrupted downloads that resumed from their cursor.
-    pub resumed: u64,
-    /// Refusal and rejection reasons with their counts.
-    pub refusals: BTreeMap<String, u64>,
-    /// Rollback reasons with their counts.
-    pub rollbacks: BTreeMap<String, u64>,
-    /// Failure reasons with their counts.
-    pub failures: BTreeMap<String, u64>,
-    /// Healthy installs per hardware revision (A, B, C).
-    pub installed_by_hw: [u64; 3],
-    /// Refusals per hardware revision.
-    pub refused_by_hw: [u64; 3],
-    /// Rollbacks per hardware revision.
-    pub rolled_back_by_hw: [u64; 3],
-    /// Install attempts on battery devices.
-    pub battery_attempts: u64,
-    /// Of those, attempts made while on the charger.
-    pub battery_attempts_charging: u64,
-    /// Battery devices that had to wait for their charger at least one tick.
-    pub battery_waited: u64,
-    /// Cumulative healthy installs per ring over time: (seconds since start, per ring).
-    pub timeline: Vec<(u64, Vec<u64>)>,
-}
-
 /// What the scenario does besides installing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
@@ -192,10 +97,6 @@ pub struct Options {
     pub interrupt_per_mille: u64,
     /// Set each offered device's twin `desired` to the release before it installs.
     pub set_desired: bool,
-}
-
-fn hw_index(hw: HwRev) -> usize {
-    hw as usize
 }
 
 /// Everything a scenario runs against.
@@ -244,6 +145,59 @@ pub fn sync_twin(dev: &mut Device, twin: &mut Twin, now: u64) -> Result<(), BoxE
     Ok(())
 }
 
+/// An offered device not started yet: its ring, its index in the ring, its index in the fleet,
+/// when it was offered, and whether it has waited (for a window or its charger).
+#[derive(Debug, Clone, Copy)]
+struct Offer {
+    ring: usize,
+    index: u64,
+    device: usize,
+    offered_at: u64,
+    waited: bool,
+}
+
+/// A device starting its install this tick, with the attempt at which its download is cut.
+#[derive(Debug, Clone, Copy)]
+struct Start {
+    offer: Offer,
+    cut: Option<u32>,
+}
+
+/// The server side of one rollout: the state machine, the rings (fleet indices in start order),
+/// the offers waiting for their device, and the report being written.
+struct Server {
+    rollout: Rollout,
+    rings: Vec<Vec<usize>>,
+    pending: Vec<Offer>,
+    installed: Vec<u64>,
+    rep: ScenarioReport,
+    start: u64,
+}
+
+/// Exact, stratified ring assignment of the fleet under `plan`: each ring as fleet indices, in
+/// start order.
+///
+/// # Errors
+/// What `Plan::assign_fleet` refuses (a duplicate id: a bug in the fleet generator).
+pub fn assign_rings(fleet: &[Device], plan: &Plan) -> Result<Vec<Vec<usize>>, BoxError> {
+    let devices: Vec<ota_rollout::Device> = fleet
+        .iter()
+        .map(|d| {
+            let power = if d.power.is_battery() {
+                "battery"
+            } else {
+                "mains"
+            };
+            ota_rollout::Device::new(d.id.clone())
+                .with("hw", d.hw.name())
+                .with("region", d.region().name)
+                .with("power", power)
+        })
+        .collect();
+    // Indices into `devices`, which is the fleet in order: they index the fleet directly.
+    Ok(plan.assign_fleet(&devices)?.rings)
+}
+
 /// Rolls `release` out over the fleet until it completes, aborts or runs out of time.
 ///
 /// # Errors
@@ -256,123 +210,112 @@ pub fn run(
 ) -> Result<ScenarioReport, BoxError> {
     let start = world.clock.now();
     let plan = rollout_plan(salt);
-    let rdevs: Vec<ota_rollout::Device> = world
-        .fleet
-        .iter()
-        .map(|d| {
-            ota_rollout::Device::new(d.id.clone())
-                .with("hw", d.hw.name())
-                .with("region", d.region().name)
-                .with(
-                    "power",
-                    if d.power.is_battery() {
-                        "battery"
-                    } else {
-                        "mains"
-                    },
-                )
-        })
-        .collect();
-    let assignment = plan.assign_fleet(&rdevs)?;
-    let index: HashMap<&str, usize> = world
-        .fleet
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
-        .collect();
-    let rings: Vec<Vec<usize>> = assignment
-        .rings
-        .iter()
-        .map(|r| {
-            r.iter()
-                .filter_map(|id| index.get(id.as_str()).copied())
-                .collect()
-        })
-        .collect();
-    let mut rollout = Rollout::new(plan, &assignment.ring_sizes(), start)?;
-    let mut rep = ScenarioReport {
-        rings: rings
-            .iter()
-            .map(|r| RingRow {
-                devices: r.len() as u64,
-                ..Default::default()
-            })
-            .collect(),
-        gates: Vec::new(),
-        abort_after_reports: None,
-        status: String::new(),
-        aborted: false,
-        duration: 0,
-        bytes_sent: 0,
-        bytes_full: 0,
-        deltas: 0,
-        fulls: 0,
-        resumed: 0,
-        refusals: BTreeMap::new(),
-        rollbacks: BTreeMap::new(),
-        failures: BTreeMap::new(),
-        installed_by_hw: [0; 3],
-        refused_by_hw: [0; 3],
-        rolled_back_by_hw: [0; 3],
-        battery_attempts: 0,
-        battery_attempts_charging: 0,
-        battery_waited: 0,
-        timeline: vec![(0, vec![0; rings.len()])],
+    let rings = assign_rings(world.fleet, &plan)?;
+    let sizes: Vec<u64> = rings.iter().map(|r| r.len() as u64).collect();
+    let mut server = Server {
+        rollout: Rollout::new(plan, &sizes, start)?,
+        rep: ScenarioReport::new(&rings.iter().map(Vec::len).collect::<Vec<_>>()),
+        installed: vec![0; rings.len()],
+        rings,
+        pending: Vec::new(),
+        start,
     };
-    // Offered devices not started yet: (ring, index in ring, device, offered at, waited).
-    let mut pending: Vec<(usize, u64, usize, u64, bool)> = Vec::new();
-    let mut installed = vec![0u64; rings.len()];
-    let mut decisions = rollout.handle(Event::Tick, start)?;
+    let mut decisions = server.rollout.handle(Event::Tick, start)?;
     loop {
         let now = world.clock.now();
-        if note_decisions(
-            &decisions,
-            &rings,
-            now - start,
-            &mut pending,
-            &mut rep,
-            world,
-            release,
-            opts,
-            now,
-        )? {
+        let mut offers = Vec::new();
+        let stopped = server.note_decisions(&decisions, &mut offers, world, release, opts, now)?;
+        server.pending.append(&mut offers);
+        if stopped {
             break;
         }
-        // The devices: each offered one installs when its policy lets it. Devices that start
-        // in the same tick install concurrently (as real devices do); their reports reach the
-        // server in start order.
-        let mut waiting = Vec::with_capacity(pending.len());
+        let starting = server.ready_devices(world, salt, opts, now);
+        // Devices that start in the same tick install concurrently (as real devices do); their
+        // reports reach the server in start order.
+        let results = install_all(world, release, &starting, now)?;
+        server.hear_reports(world, release, opts, &starting, results, now)?;
+        let stopped = !matches!(
+            server.rollout.status(),
+            Status::Running | Status::Paused { .. }
+        );
+        server
+            .rep
+            .timeline
+            .push((now - start, server.installed.clone()));
+        if stopped || now - start >= MAX_DURATION {
+            break;
+        }
+        world.clock.advance(TICK);
+        decisions = server.rollout.handle(Event::Tick, world.clock.now())?;
+    }
+    Ok(server.finish(world.clock.now()))
+}
+
+impl Server {
+    /// The offered devices whose install policy lets them start now (the others keep waiting).
+    fn ready_devices(
+        &mut self,
+        world: &World<'_>,
+        salt: &str,
+        opts: Options,
+        now: u64,
+    ) -> Vec<Start> {
+        let mut waiting = Vec::with_capacity(self.pending.len());
         let mut starting = Vec::new();
-        for (ring, idx, dev_i, offered_at, waited) in pending.iter().copied() {
-            let dev = &world.fleet[dev_i];
-            let ctx = device_context(dev, now, offered_at);
+        for offer in self.pending.drain(..) {
+            let dev = &world.fleet[offer.device];
+            let ctx = device_context(dev, now, offer.offered_at);
             if let MayStart::No { .. } = install_policy(dev).may_start(&ctx, now, false) {
-                waiting.push((ring, idx, dev_i, offered_at, true));
+                waiting.push(Offer {
+                    waited: true,
+                    ..offer
+                });
                 continue;
             }
             if dev.power.is_battery() {
-                rep.battery_attempts += 1;
-                rep.battery_attempts_charging += u64::from(ctx.charging);
-                rep.battery_waited += u64::from(waited);
+                self.rep.battery_attempts += 1;
+                self.rep.battery_attempts_charging += u64::from(ctx.charging);
+                self.rep.battery_waited += u64::from(offer.waited);
             }
             // The first device of each ring, and a share of the others, lose their link in the
             // middle of the firmware download.
             let cut = (opts.interrupt_per_mille > 0
-                && (idx == 0
+                && (offer.index == 0
                     || hash_label(world.seed, &format!("cut/{salt}/{}", dev.id)) % 1000
                         < opts.interrupt_per_mille))
                 .then(|| 1 + (hash_label(world.seed, &dev.id) % 3) as u32);
-            starting.push((ring, idx, dev_i, cut));
+            starting.push(Start { offer, cut });
         }
-        let results = install_all(world, release, &starting, now)?;
+        self.pending = waiting;
+        starting
+    }
+
+    /// Counts each attempt and reports it to the rollout, in start order, recording the path
+    /// of the SPRT gate after each report.
+    fn hear_reports(
+        &mut self,
+        world: &mut World<'_>,
+        release: &Release,
+        opts: Options,
+        starting: &[Start],
+        results: Vec<Attempt>,
+        now: u64,
+    ) -> Result<(), BoxError> {
         let mut later = Vec::new();
-        for ((ring, idx, dev_i, _), attempt) in starting.iter().copied().zip(results) {
-            if count_attempt(&attempt, world.fleet[dev_i].hw, ring, &mut rep) {
-                installed[ring] += 1;
+        for (s, attempt) in starting.iter().zip(results) {
+            let Offer { ring, index, .. } = s.offer;
+            if self
+                .rep
+                .count_attempt(&attempt, world.fleet[s.offer.device].hw, ring)
+            {
+                self.installed[ring] += 1;
             }
-            if !matches!(rollout.status(), Status::Running | Status::Paused { .. }) {
+            if !matches!(
+                self.rollout.status(),
+                Status::Running | Status::Paused { .. }
+            ) {
                 // Stopped by an earlier report of this tick: nobody listens any more (the
-                // device did install; the report above counts it).
+                // device did install; the count above has it).
                 continue;
             }
             // ota-rollout has no "rejected" report: a refusal leaves the device healthy and
@@ -382,61 +325,151 @@ pub fn run(
                 Outcome::RolledBack(_) | Outcome::Failed(_) => Report::Failed,
                 _ => Report::Succeeded,
             };
-            let decisions = rollout.handle(
-                Event::Report {
+            let report = Event::Report {
+                ring,
+                index,
+                outcome,
+            };
+            let decisions = self.rollout.handle(report, now)?;
+            if let Some(p) = self.rollout.sprt_progress(ring) {
+                self.rep.sprt_path.push(SprtPoint {
+                    at: now - self.start,
                     ring,
-                    index: idx,
-                    outcome,
-                },
-                now,
-            )?;
+                    reports: p.failures + p.successes,
+                    failures: p.failures,
+                    llr: p.llr,
+                    lower: p.lower,
+                    upper: p.upper,
+                });
+            }
             // Devices offered by a promotion mid-tick start from the next tick on.
-            note_decisions(
-                &decisions,
-                &rings,
-                now - start,
-                &mut later,
-                &mut rep,
-                world,
-                release,
-                opts,
-                now,
-            )?;
+            self.note_decisions(&decisions, &mut later, world, release, opts, now)?;
         }
-        if !matches!(rollout.status(), Status::Running | Status::Paused { .. }) {
-            // Stopped: the server withdraws the offer from everyone still waiting.
-            waiting.append(&mut later);
-        }
-        pending = waiting;
-        pending.extend(later);
-        rep.timeline.push((now - start, installed.clone()));
-        if matches!(rollout.status(), Status::Aborted { .. } | Status::Completed)
-            || now - start >= MAX_DURATION
-        {
-            break;
-        }
-        world.clock.advance(TICK);
-        decisions = rollout.handle(Event::Tick, world.clock.now())?;
+        // Still waiting (or, when the rollout stopped, withdrawn: `finish` counts them).
+        self.pending.append(&mut later);
+        Ok(())
     }
-    let end = world.clock.now();
-    rep.duration = end - start;
-    for (ring, ..) in &pending {
-        if let Some(r) = rep.rings.get_mut(*ring) {
-            r.withdrawn += 1;
+
+    /// The report, once the rollout ended (or ran out of time) at `end`.
+    fn finish(mut self, end: u64) -> ScenarioReport {
+        let rep = &mut self.rep;
+        rep.duration = end - self.start;
+        for offer in &self.pending {
+            if let Some(r) = rep.rings.get_mut(offer.ring) {
+                r.withdrawn += 1;
+            }
         }
+        let name = |r: &usize| RING_NAMES.get(*r).copied().unwrap_or("?");
+        rep.status = match self.rollout.status() {
+            Status::Completed => "completed".to_owned(),
+            Status::Aborted { ring, .. } => format!("aborted at ring {}", name(ring)),
+            Status::Paused { ring, .. } => format!("paused at ring {}", name(ring)),
+            Status::Running => "stopped: time limit".to_owned(),
+        };
+        rep.aborted = matches!(self.rollout.status(), Status::Aborted { .. });
+        self.rep
     }
-    rep.status = match rollout.status() {
-        Status::Completed => "completed".to_owned(),
-        Status::Aborted { ring, .. } => {
-            format!("aborted at ring {}", RING_NAMES.get(*ring).unwrap_or(&"?"))
+
+    /// Records gate decisions and turns starts into offers; returns true when the rollout
+    /// stopped.
+    fn note_decisions(
+        &mut self,
+        decisions: &[Decision],
+        offers: &mut Vec<Offer>,
+        world: &mut World<'_>,
+        release: &Release,
+        opts: Options,
+        now: u64,
+    ) -> Result<bool, BoxError> {
+        let at = now - self.start;
+        let name = |r: usize| RING_NAMES.get(r).copied().unwrap_or("?");
+        let mut gate = |what: String, why: String, kind| {
+            self.rep.gates.push(GateLine {
+                at,
+                what,
+                why,
+                kind,
+            });
+        };
+        let mut stopped = false;
+        let mut started = Vec::new();
+        for d in decisions {
+            match d {
+                Decision::Start { ring, first, count } => started.push((*ring, *first, *count)),
+                Decision::Promote { from, to, verdict } => gate(
+                    format!("promote {} -> {}", name(*from), name(*to)),
+                    verdict.to_string(),
+                    GateKind::Promote,
+                ),
+                Decision::Abort { ring, verdict } => {
+                    gate(
+                        format!("ABORT at {}", name(*ring)),
+                        verdict.to_string(),
+                        GateKind::Abort,
+                    );
+                    self.rep.abort_after_reports = Some(verdict.reports);
+                    stopped = true;
+                }
+                Decision::Pause { ring, verdict } => {
+                    gate(
+                        format!("pause at {}", name(*ring)),
+                        verdict.to_string(),
+                        GateKind::Pause,
+                    );
+                    stopped = true;
+                }
+                Decision::Complete => {
+                    gate(
+                        "complete".to_owned(),
+                        "every device of every ring reported".to_owned(),
+                        GateKind::Complete,
+                    );
+                    stopped = true;
+                }
+                _ => {}
+            }
         }
-        Status::Paused { ring, .. } => {
-            format!("paused at ring {}", RING_NAMES.get(*ring).unwrap_or(&"?"))
+        for (ring, first, count) in started {
+            self.offer(ring, first, count, offers, world, release, opts, now)?;
         }
-        Status::Running => "stopped: time limit".to_owned(),
-    };
-    rep.aborted = matches!(rollout.status(), Status::Aborted { .. });
-    Ok(rep)
+        Ok(stopped)
+    }
+
+    /// Offers the release to devices `first..first + count` of `ring`.
+    #[allow(clippy::too_many_arguments)]
+    fn offer(
+        &mut self,
+        ring: usize,
+        first: u64,
+        count: u64,
+        offers: &mut Vec<Offer>,
+        world: &mut World<'_>,
+        release: &Release,
+        opts: Options,
+        now: u64,
+    ) -> Result<(), BoxError> {
+        if let Some(row) = self.rep.rings.get_mut(ring) {
+            row.offered += count;
+        }
+        let desired = desired_versions(release);
+        for index in first..first + count {
+            let Some(&device) = self.rings.get(ring).and_then(|r| r.get(index as usize)) else {
+                continue;
+            };
+            offers.push(Offer {
+                ring,
+                index,
+                device,
+                offered_at: now,
+                waited: false,
+            });
+            if opts.set_desired {
+                // The server records what it wants in each offered device's twin.
+                world.twins[device].apply_update(&Update::desired(desired.clone())?, now)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Runs the installs of one tick on all cores. Every device's work depends only on its own
@@ -444,13 +477,13 @@ pub fn run(
 fn install_all(
     world: &mut World<'_>,
     release: &Release,
-    starting: &[(usize, u64, usize, Option<u32>)],
+    starting: &[Start],
     now: u64,
 ) -> Result<Vec<Attempt>, BoxError> {
     let slot: HashMap<usize, (usize, Option<u32>)> = starting
         .iter()
         .enumerate()
-        .map(|(k, s)| (s.2, (k, s.3)))
+        .map(|(k, s)| (s.offer.device, (k, s.cut)))
         .collect();
     let mut jobs: Vec<(usize, Option<u32>, &mut Device, &mut Twin)> = world
         .fleet
@@ -490,95 +523,6 @@ fn install_all(
     Ok(out.into_iter().map(|(_, a)| a).collect())
 }
 
-fn push_started(
-    pending: &mut Vec<(usize, u64, usize, u64, bool)>,
-    rings: &[Vec<usize>],
-    ring: usize,
-    first: u64,
-    count: u64,
-    now: u64,
-) {
-    if let Some(r) = rings.get(ring) {
-        for idx in first..first + count {
-            if let Some(&dev_i) = r.get(idx as usize) {
-                pending.push((ring, idx, dev_i, now, false));
-            }
-        }
-    }
-}
-
-/// Records gate decisions and offers; returns true when the rollout stopped.
-#[allow(clippy::too_many_arguments)]
-fn note_decisions(
-    decisions: &[Decision],
-    rings: &[Vec<usize>],
-    at: u64,
-    pending: &mut Vec<(usize, u64, usize, u64, bool)>,
-    rep: &mut ScenarioReport,
-    world: &mut World<'_>,
-    release: &Release,
-    opts: Options,
-    now: u64,
-) -> Result<bool, BoxError> {
-    let name = |r: usize| RING_NAMES.get(r).copied().unwrap_or("?");
-    let mut stopped = false;
-    for d in decisions {
-        match d {
-            Decision::Start { ring, first, count } => {
-                push_started(pending, rings, *ring, *first, *count, now);
-                if let Some(row) = rep.rings.get_mut(*ring) {
-                    row.offered += count;
-                }
-                if opts.set_desired {
-                    // The server records what it wants in each offered device's twin.
-                    let desired = desired_versions(release);
-                    for idx in *first..first + count {
-                        if let Some(&i) = rings.get(*ring).and_then(|r| r.get(idx as usize)) {
-                            world.twins[i].apply_update(&Update::desired(desired.clone())?, now)?;
-                        }
-                    }
-                }
-            }
-            Decision::Promote { from, to, verdict } => rep.gates.push(GateLine {
-                at,
-                what: format!("promote {} -> {}", name(*from), name(*to)),
-                why: verdict.to_string(),
-                kind: GateKind::Promote,
-            }),
-            Decision::Abort { ring, verdict } => {
-                rep.abort_after_reports = Some(verdict.reports);
-                rep.gates.push(GateLine {
-                    at,
-                    what: format!("ABORT at {}", name(*ring)),
-                    why: verdict.to_string(),
-                    kind: GateKind::Abort,
-                });
-                stopped = true;
-            }
-            Decision::Pause { ring, verdict } => {
-                rep.gates.push(GateLine {
-                    at,
-                    what: format!("pause at {}", name(*ring)),
-                    why: verdict.to_string(),
-                    kind: GateKind::Pause,
-                });
-                stopped = true;
-            }
-            Decision::Complete => {
-                rep.gates.push(GateLine {
-                    at,
-                    what: "complete".to_owned(),
-                    why: "every device of every ring reported".to_owned(),
-                    kind: GateKind::Complete,
-                });
-                stopped = true;
-            }
-            _ => {}
-        }
-    }
-    Ok(stopped)
-}
-
 /// The `desired` versions a release asks for, by component id.
 pub fn desired_versions(release: &Release) -> serde_json::Value {
     let mut m = serde_json::Map::new();
@@ -589,50 +533,4 @@ pub fn desired_versions(release: &Release) -> serde_json::Value {
         );
     }
     serde_json::Value::Object(m)
-}
-
-/// Adds one attempt to the counts; true when the device ended healthy on the new release.
-fn count_attempt(a: &Attempt, hw: HwRev, ring: usize, rep: &mut ScenarioReport) -> bool {
-    let h = hw_index(hw);
-    rep.bytes_sent += a.bytes_sent;
-    rep.bytes_full += a.bytes_full;
-    rep.deltas += u64::from(a.deltas);
-    rep.fulls += u64::from(a.fulls);
-    rep.resumed += u64::from(a.resumed);
-    let Some(row) = rep.rings.get_mut(ring) else {
-        return false;
-    };
-    match &a.outcome {
-        Outcome::Installed => {
-            row.installed += 1;
-            rep.installed_by_hw[h] += 1;
-            true
-        }
-        Outcome::UpToDate => {
-            row.up_to_date += 1;
-            true
-        }
-        Outcome::Refused(r) => {
-            row.refused += 1;
-            rep.refused_by_hw[h] += 1;
-            *rep.refusals.entry(r.to_string()).or_default() += 1;
-            false
-        }
-        Outcome::Rejected(why) => {
-            row.rejected += 1;
-            *rep.refusals.entry(format!("envelope: {why}")).or_default() += 1;
-            false
-        }
-        Outcome::RolledBack(why) => {
-            row.rolled_back += 1;
-            rep.rolled_back_by_hw[h] += 1;
-            *rep.rollbacks.entry(why.clone()).or_default() += 1;
-            false
-        }
-        Outcome::Failed(why) => {
-            row.failed += 1;
-            *rep.failures.entry(why.clone()).or_default() += 1;
-            false
-        }
-    }
 }

@@ -1,5 +1,6 @@
-//! A small SVG line-chart writer (plain SVG text, no dependency): one panel per scenario, one
-//! step line per ring, vertical markers for gate decisions.
+//! A small SVG line-chart writer (plain SVG text, no dependency): stacked panels of step lines or
+//! dotted paths, vertical markers (gate decisions) and horizontal reference lines (a test's
+//! bounds).
 
 use std::fmt::Write as _;
 
@@ -12,6 +13,29 @@ pub struct Series {
     pub color: &'static str,
     /// Points (x, y), x increasing.
     pub points: Vec<(f64, f64)>,
+    /// How the points are joined.
+    pub style: Style,
+}
+
+/// How a series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Style {
+    /// A step line: the value holds until the next point (counts over time).
+    #[default]
+    Steps,
+    /// Straight segments with a dot on every point (one point per event).
+    Dots,
+}
+
+/// A horizontal reference line with a label (a test's bound).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Level {
+    /// Where on the y axis.
+    pub y: f64,
+    /// Short label, written above the line at its left end.
+    pub label: String,
+    /// CSS colour.
+    pub color: &'static str,
 }
 
 /// A vertical marker with a label (a gate decision).
@@ -38,6 +62,11 @@ pub struct Panel {
     pub series: Vec<Series>,
     /// Markers.
     pub markers: Vec<Marker>,
+    /// Horizontal reference lines.
+    pub levels: Vec<Level>,
+    /// The y axis always includes 0 and the series; set this to include negative values too
+    /// (the axis then spans the points, the levels and 0).
+    pub signed: bool,
 }
 
 /// Colours of the rings, in ring order.
@@ -66,6 +95,16 @@ fn tick(v: f64) -> String {
     } else {
         format!("{r}")
     }
+}
+
+/// A "nice" axis `(min, max, step)` covering `lo..=hi` (and 0).
+fn nice_range(lo: f64, hi: f64) -> (f64, f64, f64) {
+    let lo = if lo.is_finite() { lo.min(0.0) } else { 0.0 };
+    let hi = if hi.is_finite() { hi.max(0.0) } else { 0.0 };
+    let (_, step) = nice_axis((hi - lo).max(f64::MIN_POSITIVE));
+    let min = (lo / step).floor() * step;
+    let max = ((hi / step).ceil() * step).max(min + step);
+    (min, max, step)
 }
 
 /// A "nice" axis maximum and tick step for values up to `max`.
@@ -110,15 +149,22 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
         .flat_map(|l| l.points.iter().map(|pt| pt.0))
         .chain(p.markers.iter().map(|m| m.x))
         .fold(0.0, f64::max);
-    let y_max_raw = p
-        .series
-        .iter()
-        .flat_map(|l| l.points.iter().map(|pt| pt.1))
-        .fold(0.0, f64::max);
-    let (x_max, x_step) = nice_axis(x_max_raw);
-    let (y_max, y_step) = nice_axis(y_max_raw);
+    let ys = || {
+        p.series
+            .iter()
+            .flat_map(|l| l.points.iter().map(|pt| pt.1))
+            .chain(p.levels.iter().map(|l| l.y))
+    };
+    // A little room on the right, so the last point and its marker are not on the border.
+    let (x_max, x_step) = nice_axis(x_max_raw * 1.05);
+    let (y_min, y_max, y_step) = if p.signed {
+        nice_range(ys().fold(0.0, f64::min), ys().fold(0.0, f64::max))
+    } else {
+        let (max, step) = nice_axis(ys().fold(0.0, f64::max));
+        (0.0, max, step)
+    };
     let px = |x: f64| LEFT + x / x_max * plot_w;
-    let py = |y: f64| y0 + TOP + plot_h - y / y_max * plot_h;
+    let py = |y: f64| y0 + TOP + plot_h - (y - y_min) / (y_max - y_min) * plot_h;
     let _ = writeln!(
         s,
         r#"<text x="{LEFT}" y="{:.1}" font-size="14" font-weight="bold">{}</text>"#,
@@ -126,7 +172,7 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
         esc(&p.title)
     );
     // Grid and ticks.
-    let mut y = 0.0;
+    let mut y = y_min;
     while y <= y_max + y_step / 2.0 {
         let _ = writeln!(
             s,
@@ -166,46 +212,43 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
         esc(&p.y_label)
     );
     for (k, m) in p.markers.iter().enumerate() {
+        // Labels of markers in the right third go to the left of their line.
+        let (dx, anchor) = if px(m.x) > LEFT + plot_w * 0.66 {
+            (-3.0, "end")
+        } else {
+            (3.0, "start")
+        };
         let _ = writeln!(
             s,
-            r#"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="{3}" stroke-dasharray="4 3"/><text x="{4:.1}" y="{5:.1}" fill="{3}" font-size="10">{6}</text>"#,
+            r#"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="{3}" stroke-dasharray="4 3"/><text x="{4:.1}" y="{5:.1}" fill="{3}" font-size="10" text-anchor="{7}">{6}</text>"#,
             px(m.x),
             y0 + TOP,
             y0 + TOP + plot_h,
             m.color,
-            px(m.x) + 3.0,
+            px(m.x) + dx,
             y0 + TOP + 10.0 + 12.0 * (k % 4) as f64,
-            esc(&m.label)
+            esc(&m.label),
+            anchor
+        );
+    }
+    for l in &p.levels {
+        let _ = writeln!(
+            s,
+            r#"<line x1="{LEFT}" y1="{0:.1}" x2="{1:.1}" y2="{0:.1}" stroke="{2}" stroke-width="1.5" stroke-dasharray="8 4"/><text x="{3:.1}" y="{4:.1}" fill="{2}" font-size="11">{5}</text>"#,
+            py(l.y),
+            LEFT + plot_w,
+            l.color,
+            LEFT + 6.0,
+            py(l.y) - 5.0,
+            esc(&l.label)
         );
     }
     for (k, l) in p.series.iter().enumerate() {
-        // A step line: the count holds until the next sample.
-        let mut d = String::new();
-        let mut last_y = 0.0;
-        for (j, &(x, y)) in l.points.iter().enumerate() {
-            // Keep only the points where the value changes (and the last one).
-            if j > 0 && y == last_y && j + 1 < l.points.len() {
-                continue;
-            }
-            if j == 0 {
-                let _ = write!(d, "M{:.1},{:.1}", px(x), py(y));
-            } else {
-                let _ = write!(
-                    d,
-                    " L{:.1},{:.1} L{:.1},{:.1}",
-                    px(x),
-                    py(last_y),
-                    px(x),
-                    py(y)
-                );
-            }
-            last_y = y;
+        if l.style == Style::Dots {
+            dotted(s, l, &px, &py);
+        } else {
+            steps(s, l, &px, &py);
         }
-        let _ = writeln!(
-            s,
-            r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"/>"#,
-            l.color
-        );
         let ly = y0 + TOP + 14.0 + 18.0 * k as f64;
         let lx = LEFT + plot_w + 14.0;
         let _ = writeln!(
@@ -219,6 +262,64 @@ fn render_panel(s: &mut String, p: &Panel, y0: f64) {
             esc(&l.name)
         );
     }
+}
+
+/// Straight segments through the points, a dot on each.
+fn dotted(s: &mut String, l: &Series, px: &impl Fn(f64) -> f64, py: &impl Fn(f64) -> f64) {
+    let mut d = String::new();
+    for (j, &(x, y)) in l.points.iter().enumerate() {
+        let _ = write!(
+            d,
+            "{}{:.1},{:.1}",
+            if j == 0 { "M" } else { " L" },
+            px(x),
+            py(y)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"/>"#,
+        l.color
+    );
+    for &(x, y) in &l.points {
+        let _ = writeln!(
+            s,
+            r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#,
+            px(x),
+            py(y),
+            l.color
+        );
+    }
+}
+
+/// A step line: the value holds until the next point.
+fn steps(s: &mut String, l: &Series, px: &impl Fn(f64) -> f64, py: &impl Fn(f64) -> f64) {
+    let mut d = String::new();
+    let mut last_y = 0.0;
+    for (j, &(x, y)) in l.points.iter().enumerate() {
+        // Keep only the points where the value changes (and the last one).
+        if j > 0 && y == last_y && j + 1 < l.points.len() {
+            continue;
+        }
+        if j == 0 {
+            let _ = write!(d, "M{:.1},{:.1}", px(x), py(y));
+        } else {
+            let _ = write!(
+                d,
+                " L{:.1},{:.1} L{:.1},{:.1}",
+                px(x),
+                py(last_y),
+                px(x),
+                py(y)
+            );
+        }
+        last_y = y;
+    }
+    let _ = writeln!(
+        s,
+        r#"<path d="{d}" fill="none" stroke="{}" stroke-width="2"/>"#,
+        l.color
+    );
 }
 
 #[cfg(test)]
@@ -236,11 +337,13 @@ mod tests {
                     name: "canary".into(),
                     color: RING_COLORS[0],
                     points: vec![(0.0, 0.0), (1.0, 20.0), (2.0, 30.0)],
+                    style: Style::Steps,
                 },
                 Series {
                     name: "rest".into(),
                     color: RING_COLORS[2],
                     points: vec![(0.0, 0.0), (5.0, 1000.0)],
+                    style: Style::Steps,
                 },
             ],
             markers: vec![Marker {
@@ -248,6 +351,7 @@ mod tests {
                 label: "promote".into(),
                 color: "#555",
             }],
+            ..Panel::default()
         };
         let svg = render(&[p.clone(), p]);
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
@@ -256,6 +360,56 @@ mod tests {
         assert!(svg.contains("Scenario &lt;3&gt;"));
         assert_eq!(svg.matches(">promote<").count(), 2);
         assert_eq!(svg.matches('<').count(), svg.matches('>').count());
+    }
+
+    #[test]
+    fn signed_panel_draws_levels_dots_and_a_negative_axis() {
+        let p = Panel {
+            title: "gate".into(),
+            series: vec![Series {
+                name: "llr".into(),
+                color: RING_COLORS[0],
+                points: vec![(1.0, -0.5), (2.0, 1.2), (3.0, 3.1)],
+                style: Style::Dots,
+            }],
+            levels: vec![
+                Level {
+                    y: 2.9,
+                    label: "upper".into(),
+                    color: "#d62728",
+                },
+                Level {
+                    y: -2.25,
+                    label: "lower".into(),
+                    color: "#2ca02c",
+                },
+            ],
+            signed: true,
+            ..Panel::default()
+        };
+        let svg = render(&[p]);
+        assert_eq!(svg.matches("<circle ").count(), 3);
+        assert!(svg.contains(">upper<") && svg.contains(">lower<"));
+        // The axis reaches below the lower bound: its lowest tick label is under -2.25.
+        let lowest = svg
+            .split(r#"text-anchor="end">"#)
+            .skip(1)
+            .filter_map(|t| t.split('<').next()?.parse::<f64>().ok())
+            .fold(f64::INFINITY, f64::min);
+        assert!(lowest <= -2.25, "{lowest}");
+        assert_eq!(svg.matches('<').count(), svg.matches('>').count());
+    }
+
+    #[test]
+    fn nice_range_covers_both_signs() {
+        for (lo, hi) in [(-2.25, 4.1), (0.0, 3.0), (-5.0, 0.0), (-0.1, 0.1)] {
+            let (min, max, step) = nice_range(lo, hi);
+            assert!(
+                min <= lo && max >= hi && step > 0.0,
+                "{lo} {hi}: {min} {max} {step}"
+            );
+            assert!((max - min) / step <= 12.0);
+        }
     }
 
     #[test]

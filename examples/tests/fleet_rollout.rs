@@ -3,7 +3,8 @@
 
 use ota_examples::args::Options;
 use ota_examples::demo::{self, DemoReport};
-use ota_examples::scenario::GateKind;
+use ota_examples::report;
+use ota_examples::tally::GateKind;
 
 /// 2,000 devices in release builds. Test builds keep the workspace's own crates (ota-delta's
 /// apply loop, the twins, this simulation) at opt-level 0, so they check the same invariants on
@@ -134,15 +135,77 @@ fn scenarios_show_what_they_claim() {
     assert_eq!(r.twins_converged, n);
     assert_eq!(r.final_firmware, vec![("4.2.1".to_owned(), n)]);
 
-    // The chart has one panel per scenario and one line per ring.
-    assert_eq!(r.svg.matches("<path ").count(), 9);
-    assert!(r.svg.contains("ABORT at canary"));
-    let text = demo::render_text(&r, "chart.svg");
+    // The chart: scenarios 1 and 3 draw one line per ring; scenario 2 draws what the canary
+    // gate saw, its log-likelihood ratio after each report (a dot each) against both bounds.
+    assert_eq!(r.svg.matches("<path ").count(), 3 + 1 + 3);
+    assert!(r.svg.contains("what the gate saw"));
+    assert!(r.svg.contains("upper bound ln((1-beta)/alpha) = "));
+    assert!(r.svg.contains("lower bound ln(beta/(1-alpha)) = "));
+    let path = &s2.sprt_path;
+    assert_eq!(r.svg.matches("<circle ").count(), path.len() + 1);
+    assert!(path.iter().all(|p| p.ring == 0), "only the canary gate ran");
+    let last = path.last().unwrap();
+    assert!(last.llr >= last.upper, "{last:?}");
+    assert_eq!(Some(last.reports), s2.abort_after_reports);
+    for (k, p) in path.iter().enumerate() {
+        assert_eq!(p.reports, k as u64 + 1, "one point per report");
+        if k + 1 < path.len() {
+            assert!(p.lower < p.llr && p.llr < p.upper, "{p:?}");
+        }
+    }
+    assert!(r.svg.contains(&format!(
+        "ABORT: {} failures in {} reports",
+        last.failures, last.reports
+    )));
+    let text = report::render_text(&r, "chart.svg");
     let refused = format!(
         "refused {} x  release: hardware revision `A` is not accepted",
         ota_examples::table::count(a)
     );
     assert!(text.contains(&refused), "{text}");
+    assert!(
+        text.contains("SPRT log-likelihood ratio after each report: "),
+        "{text}"
+    );
+}
+
+/// Each scenario's rings are the plan's shares of the fleet: 1% (at least one canary per
+/// stratum), then 10%, then the remaining 89%.
+#[test]
+fn ring_sizes_are_the_plans_shares() {
+    let r = run(DEVICES, 7);
+    let n = DEVICES as u64;
+    for sc in &r.scenarios {
+        let sizes: Vec<u64> = sc.report.rings.iter().map(|x| x.devices).collect();
+        assert_eq!(sizes.iter().sum::<u64>(), n);
+        // ceil(1% of N), or more when there are more strata than that.
+        assert!(sizes[0] >= n.div_ceil(100), "{sizes:?}");
+        // Rings 0 and 1 hold ceil(11% of N) unless the stratified canaries alone hold more.
+        assert_eq!(
+            sizes[0] + sizes[1],
+            (11 * n).div_ceil(100).max(sizes[0]),
+            "{sizes:?}"
+        );
+    }
+}
+
+/// The default run's rings: 200 / 2,000 / 17,800 of 20,000 devices (assignment only; the
+/// rollout itself is exercised above at a smaller size).
+#[test]
+fn default_fleet_rings_are_200_2000_17800() {
+    use ota_examples::{catalog::Catalog, fleet, scenario};
+    let catalog = Catalog::new(1);
+    let fw = |v: &str| catalog.firmware(v).unwrap().clone();
+    let initial = fleet::Initial {
+        firmware: vec![(fw("3.9.0"), 3), (fw("4.0.2"), 22), (fw("4.1.0"), 75)],
+        app: catalog.app[0].clone(),
+        model: catalog.model[0].clone(),
+    };
+    let devices = fleet::generate(20_000, 1, &initial);
+    let plan = scenario::rollout_plan("firmware-4.2.0");
+    let rings = scenario::assign_rings(&devices, &plan).unwrap();
+    let sizes: Vec<usize> = rings.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [200, 2_000, 17_800]);
 }
 
 #[test]
@@ -152,8 +215,8 @@ fn same_seed_same_report() {
     let a = run(200, 11);
     let b = run(200, 11);
     assert_eq!(
-        demo::render_text(&a, "x.svg"),
-        demo::render_text(&b, "x.svg")
+        report::render_text(&a, "x.svg"),
+        report::render_text(&b, "x.svg")
     );
     assert_eq!(a.svg, b.svg);
 }

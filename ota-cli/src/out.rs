@@ -59,6 +59,11 @@ impl Out {
         self.stdout_error.borrow_mut().take()
     }
 
+    /// Whether `--json` was given (for commands that stream their output themselves).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Prints a result: `text` for people, or `value` as one line of JSON.
     pub fn result(&self, text: impl FnOnce() -> String, value: impl FnOnce() -> serde_json::Value) {
         let mut t = if self.json {

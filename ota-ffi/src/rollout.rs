@@ -137,6 +137,10 @@ unsafe fn device_in(d: &ota_rollout_device) -> Result<Device, Status> {
 
 /// Decodes and validates a rollout plan from JSON `(ptr, len)` with the default limits.
 ///
+/// Each ring gives its own `share` of the eligible fleet, not a cumulative bound: the guide's
+/// 1% / 10% / 89% rings are `"share": 0.01`, `0.10`, `0.89`. Shares adding up to more than 1, or
+/// a ring with the former cumulative `fraction` field, give `OTA_STATUS_ROLLOUT_PLAN_INVALID`.
+///
 /// # Safety
 /// `json` readable for `len` bytes; `out` writable.
 #[unsafe(no_mangle)]

@@ -120,7 +120,8 @@ pub enum Status {
     DeltaOther = 399,
     /// The rollout plan or install policy JSON is malformed, invalid or over a limit.
     RolloutPlanInvalid = 400,
-    /// The device is in no ring yet (beyond the last ring's fraction).
+    /// The device is in no ring yet (the plan's ring shares add up to less than the whole fleet
+    /// and its position is beyond them).
     RolloutNotYet = 401,
     /// The plan excludes the device.
     RolloutExcluded = 402,

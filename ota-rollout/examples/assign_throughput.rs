@@ -11,11 +11,11 @@ fn main() {
     let rounds: u64 = std::env::args().nth(1).map_or(50, |s| s.parse().unwrap());
     let plan = Plan::new(
         "release-2.4.0",
-        [0.01, 0.1, 1.0]
+        ota_rollout::DEFAULT_RING_SHARES
             .iter()
             .map(|&f| Ring {
                 name: "r".into(),
-                fraction: f,
+                share: f,
                 gate: Gate::new(Rule::Manual),
             })
             .collect(),

@@ -133,17 +133,17 @@ fn plan(rule: Rule, rate: RateLimit) -> Plan {
         vec![
             Ring {
                 name: "canary".into(),
-                fraction: 0.01,
+                share: 0.01,
                 gate: gate(3600),
             },
             Ring {
                 name: "early".into(),
-                fraction: 0.10,
+                share: 0.10,
                 gate: gate(3600),
             },
             Ring {
                 name: "everyone".into(),
-                fraction: 1.0,
+                share: 0.89,
                 gate: gate(0),
             },
         ],
@@ -180,7 +180,7 @@ fn rollouts(a: &Args) {
         min_executions: 100,
     });
     println!(
-        "### Whole rollouts: rings 1% / 10% / 100%, seed {}\n",
+        "### Whole rollouts: rings 1% / 10% / 89%, seed {}\n",
         a.seed
     );
     println!(

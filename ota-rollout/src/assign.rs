@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::plan::{Device, Plan};
-use crate::position::{fraction_to_ppb, position53, ppb_count, ppb_threshold, salt_seed};
+use crate::position::{POSITIONS, position53, ppb_count, ppb_threshold, salt_seed};
 use crate::selector::Ineligible;
 
 /// Where a device stands in a rollout.
@@ -17,7 +17,7 @@ pub enum Assignment {
     Ring(usize),
     /// In this ring because the plan pins it there.
     Pinned(usize),
-    /// Not in any ring: its position is beyond the last ring's fraction.
+    /// Not in any ring: the shares add up to less than 1 and its position is beyond them.
     NotYet,
     /// The plan excludes it.
     Excluded,
@@ -51,6 +51,12 @@ impl Assigner {
         self.thresholds.iter().position(|&t| p < t)
     }
 
+    /// A device's position in this plan's order, in `[0, 1)` (exact: 53 bits). A device is in
+    /// ring `k` when its position is below the cumulative share of rings `0..=k`.
+    pub fn position(&self, device_id: &str) -> f64 {
+        position53(self.seed, device_id) as f64 / POSITIONS as f64
+    }
+
     /// The seed of the plan's salt.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -63,9 +69,9 @@ impl Plan {
         Assigner {
             seed: salt_seed(&self.salt),
             thresholds: self
-                .rings
-                .iter()
-                .map(|r| ppb_threshold(fraction_to_ppb(r.fraction)))
+                .cumulative_ppb()
+                .into_iter()
+                .map(ppb_threshold)
                 .collect(),
         }
     }
@@ -101,20 +107,22 @@ impl Plan {
     ///
     /// The eligible, non-excluded devices (`N` of them) are ordered by their hash position (the
     /// same order as stateless mode; ties by id). Pinned devices go to their ring. Ring `k`
-    /// and the rings before it then hold exactly `ceil(f_k * N)` devices (more only when pins
-    /// alone exceed that), filled in position order, so growing a fraction only moves devices
-    /// into the rollout or to an earlier ring.
+    /// and the rings before it then hold exactly `ceil(c_k * N)` devices, `c_k` being the sum
+    /// of the shares of rings `0..=k` (more only when pins alone exceed that), filled in
+    /// position order, so growing a share only moves devices into the rollout or to an earlier
+    /// ring. With the shares 1% / 10% / 89% and `N = 20,000` the rings hold 200, 2,000 and
+    /// 17,800 devices.
     ///
     /// With `strata`, the first ring is chosen per stratum (each distinct combination of the
     /// strata attributes' values, a missing attribute being its own value): every stratum gets
     /// at least one canary, the remaining canary seats go by the Adams divisor method (which
     /// never takes a seat away when the canary ring grows), and each stratum's canaries are its
     /// lowest positions. The canary ring grows to the number of strata when that is larger.
-    /// Later rings keep their exact sizes; growing the *canary* fraction of a stratified plan can
+    /// Later rings keep their exact sizes; growing the *canary* share of a stratified plan can
     /// then move a device from a later ring one ring further out (exact sizes and stratification
-    /// cannot both be monotone in that one fraction); growing any other fraction stays monotone.
+    /// cannot both be monotone in that one share); growing any other share stays monotone.
     ///
-    /// Each ring lists its devices in start order (position order).
+    /// Each ring lists its devices (as indices into `devices`) in start order (position order).
     ///
     /// # Errors
     ///
@@ -139,13 +147,13 @@ impl Plan {
         let mut candidates: Vec<(u64, usize, Option<usize>)> = Vec::with_capacity(devices.len());
         for (i, d) in devices.iter().enumerate() {
             if self.excluded.contains(&d.id) {
-                out.excluded.push(d.id.clone());
+                out.excluded.push(i);
                 continue;
             }
             if let Some(sel) = &self.eligibility
                 && let Err(why) = sel.explain(&d.attributes)
             {
-                out.ineligible.push((d.id.clone(), why));
+                out.ineligible.push((i, why));
                 continue;
             }
             let pin = self.pinned.get(&d.id).copied().filter(|&r| r < nrings);
@@ -164,9 +172,9 @@ impl Plan {
             }
         }
         let targets: Vec<u64> = self
-            .rings
-            .iter()
-            .map(|r| ppb_count(fraction_to_ppb(r.fraction), n))
+            .cumulative_ppb()
+            .into_iter()
+            .map(|c| ppb_count(c, n))
             .collect();
 
         if !self.strata.is_empty() && nrings > 0 {
@@ -189,10 +197,9 @@ impl Plan {
             }
         }
         for (ci, c) in candidates.iter().enumerate() {
-            let id = devices[c.1].id.clone();
             match out.rings.get_mut(placed[ci]) {
-                Some(ring) => ring.push(id),
-                None => out.not_yet.push(id),
+                Some(ring) => ring.push(c.1),
+                None => out.not_yet.push(c.1),
             }
         }
         Ok(out)
@@ -280,17 +287,19 @@ impl Plan {
     }
 }
 
-/// The result of exact assignment.
+/// The result of exact assignment. Every device is named by its index in the slice given to
+/// [`Plan::assign_fleet`], so a caller maps back to its own records without an id lookup:
+/// device `rings[k][i]` is the one [`crate::Event::Report`] calls `ring: k, index: i`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FleetAssignment {
-    /// The devices of each ring, in start order.
-    pub rings: Vec<Vec<String>>,
-    /// Eligible devices beyond the last ring's fraction.
-    pub not_yet: Vec<String>,
-    /// Devices the plan excludes.
-    pub excluded: Vec<String>,
-    /// Devices the selector refuses, with the reason.
-    pub ineligible: Vec<(String, Ineligible)>,
+    /// The devices of each ring, in start order (indices into the input).
+    pub rings: Vec<Vec<usize>>,
+    /// Eligible devices beyond the last ring (when the shares add up to less than 1).
+    pub not_yet: Vec<usize>,
+    /// Devices the plan excludes, in input order.
+    pub excluded: Vec<usize>,
+    /// Devices the selector refuses, with the reason, in input order.
+    pub ineligible: Vec<(usize, Ineligible)>,
 }
 
 impl FleetAssignment {
@@ -299,11 +308,26 @@ impl FleetAssignment {
         self.rings.iter().map(|r| r.len() as u64).collect()
     }
 
-    /// The ring of a device id, if it is in one (linear search; build a map for many lookups).
-    pub fn ring_of(&self, id: &str) -> Option<(usize, u64)> {
+    /// The ring and start index of the device at `device` in the input, if it is in a ring
+    /// (linear search; for every device at once use [`FleetAssignment::ring_by_device`]).
+    pub fn ring_of(&self, device: usize) -> Option<(usize, u64)> {
         self.rings
             .iter()
             .enumerate()
-            .find_map(|(k, r)| r.iter().position(|d| d == id).map(|i| (k, i as u64)))
+            .find_map(|(k, r)| r.iter().position(|&d| d == device).map(|i| (k, i as u64)))
+    }
+
+    /// For each of the `devices` input devices, its ring and start index (`None` when in no
+    /// ring).
+    pub fn ring_by_device(&self, devices: usize) -> Vec<Option<(usize, u64)>> {
+        let mut out = vec![None; devices];
+        for (k, ring) in self.rings.iter().enumerate() {
+            for (i, &d) in ring.iter().enumerate() {
+                if let Some(slot) = out.get_mut(d) {
+                    *slot = Some((k, i as u64));
+                }
+            }
+        }
+        out
     }
 }

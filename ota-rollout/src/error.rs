@@ -42,7 +42,7 @@ pub enum Error {
     /// A field of the plan has a value the engine cannot work with.
     #[error("invalid plan: {field}: {reason}")]
     InvalidPlan {
-        /// JSON-pointer-like path of the field, e.g. `/rings/1/fraction`.
+        /// JSON-pointer-like path of the field, e.g. `/rings/1/share`.
         field: String,
         /// Why the value is refused.
         reason: String,

@@ -99,6 +99,25 @@ pub enum SprtDecision {
     RejectBaseline,
 }
 
+/// What an SPRT gate has seen so far: the evidence, the log-likelihood ratio and Wald's two
+/// bounds. Read it after each report ([`crate::Rollout::sprt_progress`]) to draw the test's
+/// path up to its decision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SprtProgress {
+    /// Failures counted (this ring's plus any carried from an earlier undecided ring).
+    pub failures: u64,
+    /// Successes counted (likewise).
+    pub successes: u64,
+    /// The log-likelihood ratio of H1 (failure rate `p1`) against H0 (`p0`).
+    pub llr: f64,
+    /// Wald's lower bound `ln(beta/(1-alpha))`: at or below it the release is accepted.
+    pub lower: f64,
+    /// Wald's upper bound `ln((1-beta)/alpha)`: at or above it the release is rejected.
+    pub upper: f64,
+    /// The test's latched decision.
+    pub decision: SprtDecision,
+}
+
 /// The counts a gate looks at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RingStats {
@@ -394,6 +413,24 @@ impl Gate {
             }
             Rule::Manual => Ok(()),
         }
+    }
+
+    /// The SPRT's evidence, log-likelihood ratio and bounds at these counts, with the latched
+    /// decision `latched`; `None` when the gate's rule is not an SPRT.
+    pub fn sprt_progress(&self, stats: &RingStats, latched: SprtDecision) -> Option<SprtProgress> {
+        let Rule::Sprt(sprt) = &self.rule else {
+            return None;
+        };
+        let (lower, upper) = sprt.bounds();
+        let (failures, successes) = stats.sprt_counts();
+        Some(SprtProgress {
+            failures,
+            successes,
+            llr: sprt.llr(failures, successes),
+            lower,
+            upper,
+            decision: latched,
+        })
     }
 
     /// Evaluates the gate.

@@ -3,29 +3,37 @@
 
 mod assign;
 mod error;
+mod event;
 mod gate;
+mod limits;
 mod plan;
-pub mod position;
+mod position;
 mod rate;
 mod rollout;
-pub mod selector;
+mod selector;
+mod window;
+
+#[cfg(feature = "sim")]
 pub mod sim;
-pub mod window;
 
 #[doc = include_str!("../STATES.md")]
 pub mod states {}
 
 pub use assign::{Assigner, Assignment, FleetAssignment};
 pub use error::{Error, Result};
+pub use event::{Decision, Event, Report, Status};
 pub use gate::{
-    FailAction, Gate, Inconclusive, Outcome, RingStats, Rule, Sprt, SprtDecision, Threshold,
-    Verdict, Why,
+    FailAction, Gate, Inconclusive, Outcome, RingStats, Rule, Sprt, SprtDecision, SprtProgress,
+    Threshold, Verdict, Why,
 };
+pub use limits::Limits;
 pub use plan::{Device, Plan, Ring};
+pub use position::{position_hash, salt_seed};
 pub use rate::{Exponential, RateIncreaseCriteria, RateLimit};
-pub use rollout::{Decision, Event, Report, RingState, Rollout, Status};
-pub use selector::{Attributes, Ineligible, Limits, Mismatch, Selector};
+pub use rollout::{RingState, Rollout};
+pub use selector::{Attributes, Ineligible, Mismatch, Selector};
 pub use window::{Blocker, DeviceContext, InstallPolicy, MayStart, Weekday, Window};
 
-/// The default cumulative ring fractions: a 1% canary ring, then 10%, then everyone.
-pub const DEFAULT_RING_FRACTIONS: [f64; 3] = [0.01, 0.10, 1.0];
+/// The default ring **shares** (each ring's own part of the eligible fleet, not cumulative):
+/// a 1% canary ring, a 10% early ring, and the remaining 89%.
+pub const DEFAULT_RING_SHARES: [f64; 3] = [0.01, 0.10, 0.89];

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::gate::Gate;
+use crate::limits::Limits;
+use crate::position::{PPB, fraction_to_ppb};
 use crate::rate::RateLimit;
-use crate::selector::{Attributes, Limits, Selector};
+use crate::selector::{Attributes, Selector};
 
 /// A device as the plan sees it: an id and its attributes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,14 +39,22 @@ impl Device {
 }
 
 /// One ring of a rollout.
+///
+/// A ring's size is its **share** of the eligible fleet, the ring's own part, not a cumulative
+/// bound: the guide's canary rings 1% / 10% / the remaining 89% are the shares `0.01`, `0.10`,
+/// `0.89` (see [`DEFAULT_RING_SHARES`](crate::DEFAULT_RING_SHARES)). The shares of a plan add up
+/// to at most 1; when they add up to less, the rest of the fleet is "not yet" (in no ring).
+/// Internally ring `k` covers the positions below the sum of the shares of rings `0..=k`
+/// ([`Plan::cumulative_shares`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ring {
     /// A name for people ("canary", "early", "everyone").
     pub name: String,
-    /// Cumulative fraction of the eligible fleet covered by this ring and the ones before it, in
-    /// `(0, 1]`, resolved to parts per billion. Non-decreasing from ring to ring.
-    pub fraction: f64,
+    /// This ring's own share of the eligible fleet, in `[0, 1]`, resolved to parts per billion
+    /// (so `0.07` of 100 devices is exactly 7). Not cumulative: `[0.01, 0.10, 0.89]` is 1%, then
+    /// 10%, then the remaining 89%. A share of 0 makes a ring of pinned devices only.
+    pub share: f64,
     /// The health gate that must pass before the next ring opens.
     pub gate: Gate,
 }
@@ -91,6 +101,28 @@ impl Plan {
         }
     }
 
+    /// The cumulative bound of each ring: the sum of the shares of rings `0..=k`, as fractions
+    /// of the eligible fleet (exact in parts per billion; the last is 1.0 when the shares cover
+    /// the whole fleet).
+    pub fn cumulative_shares(&self) -> Vec<f64> {
+        self.cumulative_ppb()
+            .into_iter()
+            .map(|c| c as f64 / PPB as f64)
+            .collect()
+    }
+
+    /// The cumulative bounds in parts per billion (capped at one billion).
+    pub(crate) fn cumulative_ppb(&self) -> Vec<u64> {
+        let mut sum = 0u64;
+        self.rings
+            .iter()
+            .map(|r| {
+                sum = sum.saturating_add(fraction_to_ppb(r.share)).min(PPB);
+                sum
+            })
+            .collect()
+    }
+
     /// Decodes and validates a plan from JSON.
     ///
     /// # Errors
@@ -103,7 +135,19 @@ impl Plan {
                 actual: bytes.len(),
             });
         }
-        let plan: Plan = serde_json::from_slice(bytes).map_err(|e| Error::json(&e))?;
+        let plan: Plan = serde_json::from_slice(bytes).map_err(|e| {
+            let mut err = Error::json(&e);
+            // Plans written for the earlier cumulative `fraction` field: say what replaced it.
+            if let Error::Json { message, .. } = &mut err
+                && message.contains("unknown field `fraction`")
+            {
+                message.push_str(
+                    " (rings now give their own `share` of the fleet, not a cumulative `fraction`: \
+                     1%, 10%, the rest is 0.01, 0.10, 0.89)",
+                );
+            }
+            err
+        })?;
         plan.validate(limits)?;
         Ok(plan)
     }
@@ -117,8 +161,8 @@ impl Plan {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidPlan`] naming the field: no rings or too many, a fraction outside
-    /// `(0, 1]` or smaller than the previous ring's, a gate parameter out of range, a pin to a
+    /// [`Error::InvalidPlan`] naming the field: no rings or too many, a share outside
+    /// `[0, 1]` or shares adding up to more than 1, a gate parameter out of range, a pin to a
     /// ring that does not exist, a device both pinned and excluded, too many overrides, an
     /// over-long string, a bad rate limit; [`Error::TooDeep`] / [`Error::TooManyNodes`] for the
     /// selector.
@@ -136,27 +180,29 @@ impl Plan {
                 format!("more than {} rings", limits.max_rings),
             ));
         }
-        let mut previous = 0.0f64;
+        let mut total = 0u64;
         for (i, ring) in self.rings.iter().enumerate() {
             if long(&ring.name) {
                 return Err(Error::plan(format!("/rings/{i}/name"), "too long"));
             }
-            let f = ring.fraction;
-            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
+            let f = ring.share;
+            if !(f.is_finite() && (0.0..=1.0).contains(&f)) {
                 return Err(Error::plan(
-                    format!("/rings/{i}/fraction"),
-                    format!("{f} is not in (0, 1]"),
+                    format!("/rings/{i}/share"),
+                    format!("{f} is not in [0, 1]"),
                 ));
             }
-            if f < previous {
+            total += fraction_to_ppb(f);
+            if total > PPB {
                 return Err(Error::plan(
-                    format!("/rings/{i}/fraction"),
+                    format!("/rings/{i}/share"),
                     format!(
-                        "{f} is smaller than the previous ring's {previous} (fractions are cumulative)"
+                        "the shares of rings 0..={i} add up to {}, more than the whole fleet \
+                         (a share is the ring's own part, not a cumulative bound)",
+                        total as f64 / PPB as f64
                     ),
                 ));
             }
-            previous = f;
             ring.gate.validate(&format!("/rings/{i}/gate"))?;
         }
         if self.pinned.len() + self.excluded.len() > limits.max_overrides {

@@ -1,27 +1,7 @@
 //! The stable position of a device in a rollout: a salted 64-bit hash mapped to `[0, 1)`.
 //!
-//! # The hash, and why it is stable
-//!
-//! `position_hash(seed, id)` is defined entirely in terms of little-endian 8-byte reads of the id
-//! bytes and wrapping `u64` arithmetic (multiply, xor, rotate), so it gives the same result on
-//! every platform, word size and endianness, and in every release of this crate: a change would
-//! re-draw every fleet, so `tests/position.rs` pins known answers. The seed is the same hash of
-//! the rollout's salt, so two rollouts with different salts draw independent orders, and one
-//! rollout keeps its order for as long as its salt is unchanged.
-//!
-//! The structure is the one of the small-input path of xxHash64: the length is folded in first,
-//! each 8-byte word is multiplied by an odd constant, rotated and multiplied again before it is
-//! xored into the state, and the last partial word is zero-padded (the length already separates
-//! `"a"` from `"a\0"`). The state goes through the MurmurHash3 64-bit finaliser (`fmix64`), whose
-//! avalanche is well studied: every input bit flips every output bit with probability close to
-//! 1/2. The tests check the distribution with a chi-square test over sequential ids
-//! (`device-000000`, `device-000001`, ...), the worst realistic case for a weak hash.
-//!
-//! It is not a cryptographic hash, and does not need to be: the salt is not secret, and a device
-//! owner who could choose ids to land in the canary ring gains nothing the operator's pinning
-//! does not already allow. It was chosen by measurement against SHA-256 and FNV-1a (see
-//! `benches/results/rollout.md`): at a few nanoseconds per id it keeps assignment well above the
-//! 10 million devices per second the issue asks for, where SHA-256 alone costs ~200-300 ns.
+//! Internal: the hash and the salt's seed are re-exported at the crate root (their definition
+//! is part of the crate's contract); positions, parts per billion and thresholds stay here.
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;
 const P2: u64 = 0xC2B2_AE3D_27D4_EB4F;
@@ -43,7 +23,35 @@ fn fmix64(mut h: u64) -> u64 {
     h
 }
 
-/// The stable 64-bit hash of `bytes` under `seed` (see the module docs for its definition).
+/// The stable 64-bit hash of `bytes` under `seed`: the hash behind every device's ring.
+///
+/// A device's position in a rollout is the top 53 bits of `position_hash(salt_seed(salt), id)`,
+/// read as a point in `[0, 1)`; a ring covers the positions below its cumulative bound. It is
+/// public so that another implementation (a C server, a device that wants to know its ring)
+/// can reproduce it bit for bit; the crate's own tests pin known answers.
+///
+/// # The hash, and why it is stable
+///
+/// `position_hash(seed, id)` is defined entirely in terms of little-endian 8-byte reads of the id
+/// bytes and wrapping `u64` arithmetic (multiply, xor, rotate), so it gives the same result on
+/// every platform, word size and endianness, and in every release of this crate: a change would
+/// re-draw every fleet, so `tests/position.rs` pins known answers. The seed is the same hash of
+/// the rollout's salt, so two rollouts with different salts draw independent orders, and one
+/// rollout keeps its order for as long as its salt is unchanged.
+///
+/// The structure is the one of the small-input path of xxHash64: the length is folded in first,
+/// each 8-byte word is multiplied by an odd constant, rotated and multiplied again before it is
+/// xored into the state, and the last partial word is zero-padded (the length already separates
+/// `"a"` from `"a\0"`). The state goes through the MurmurHash3 64-bit finaliser (`fmix64`), whose
+/// avalanche is well studied: every input bit flips every output bit with probability close to
+/// 1/2. The tests check the distribution with a chi-square test over sequential ids
+/// (`device-000000`, `device-000001`, ...), the worst realistic case for a weak hash.
+///
+/// It is not a cryptographic hash, and does not need to be: the salt is not secret, and a device
+/// owner who could choose ids to land in the canary ring gains nothing the operator's pinning
+/// does not already allow. It was chosen by measurement against SHA-256 and FNV-1a (see
+/// `benches/results/rollout.md`): at a few nanoseconds per id it keeps assignment well above the
+/// 10 million devices per second the issue asks for, where SHA-256 alone costs ~200-300 ns.
 #[inline]
 pub fn position_hash(seed: u64, bytes: &[u8]) -> u64 {
     let mut h = seed.wrapping_add(P3) ^ (bytes.len() as u64).wrapping_mul(P4);
@@ -64,7 +72,7 @@ pub fn position_hash(seed: u64, bytes: &[u8]) -> u64 {
     fmix64(h)
 }
 
-/// The seed derived from a rollout's salt.
+/// The seed of a rollout's salt, for [`position_hash`]: `position_hash(0, salt)`.
 #[inline]
 pub fn salt_seed(salt: &str) -> u64 {
     position_hash(0, salt.as_bytes())
@@ -72,15 +80,15 @@ pub fn salt_seed(salt: &str) -> u64 {
 
 /// A device's position: the top 53 bits of its hash. `position / 2^53` is its point in `[0, 1)`.
 #[inline]
-pub fn position53(seed: u64, device_id: &str) -> u64 {
+pub(crate) fn position53(seed: u64, device_id: &str) -> u64 {
     position_hash(seed, device_id.as_bytes()) >> 11
 }
 
 /// `2^53`, the number of distinct positions.
-pub const POSITIONS: u64 = 1 << 53;
+pub(crate) const POSITIONS: u64 = 1 << 53;
 
 /// One billionth: fractions are resolved to parts per billion so that `0.07` means exactly 7%.
-pub const PPB: u64 = 1_000_000_000;
+pub(crate) const PPB: u64 = 1_000_000_000;
 
 /// Converts a fraction in `[0, 1]` to parts per billion, rounding to the nearest.
 pub(crate) fn fraction_to_ppb(fraction: f64) -> u64 {
@@ -102,14 +110,9 @@ pub(crate) fn ppb_threshold(ppb: u64) -> u64 {
     num.div_ceil(den) as u64
 }
 
-/// `ceil(ppb * n / 1e9)`: the exact-mode size of a cumulative fraction of `n` devices.
+/// `ceil(ppb * n / 1e9)`: the exact-mode size of a cumulative bound over `n` devices.
 pub(crate) fn ppb_count(ppb: u64, n: u64) -> u64 {
     (u128::from(ppb) * u128::from(n)).div_ceil(u128::from(PPB)) as u64
-}
-
-/// The point in `[0, 1)` of a device, for display and statistics.
-pub fn position_fraction(seed: u64, device_id: &str) -> f64 {
-    position53(seed, device_id) as f64 / POSITIONS as f64
 }
 
 #[cfg(test)]

@@ -3,129 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::gate::{Outcome, RingStats, SprtDecision, Verdict, Why};
+use crate::event::{Decision, Event, Report, Status};
+use crate::gate::{Outcome, RingStats, SprtDecision, SprtProgress, Verdict, Why};
+use crate::limits::Limits;
 use crate::plan::Plan;
-use crate::selector::Limits;
-
-/// What a device reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Report {
-    /// Installed and healthy.
-    Succeeded,
-    /// Install or health check failed.
-    Failed,
-    /// Did not report in time (counted as a failure).
-    TimedOut,
-}
-
-/// An input to [`Rollout::handle`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Event {
-    /// Time passed.
-    Tick,
-    /// Device `index` of `ring` reported.
-    Report {
-        /// Ring index.
-        ring: usize,
-        /// Device index within the ring (start order).
-        index: u64,
-        /// What it reported.
-        outcome: Report,
-    },
-    /// A human promotes the active ring now (also ends a pause).
-    Approve,
-    /// A human ends a pause without promoting.
-    Resume,
-    /// A human pauses the rollout.
-    Pause {
-        /// Why.
-        note: String,
-    },
-    /// A human aborts the rollout.
-    Abort {
-        /// Why.
-        note: String,
-    },
-}
-
-/// An output of [`Rollout::handle`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Decision {
-    /// Offer the release to devices `first..first + count` of `ring`.
-    Start {
-        /// Ring index.
-        ring: usize,
-        /// First device index.
-        first: u64,
-        /// How many.
-        count: u64,
-    },
-    /// Ring `to` is open.
-    Promote {
-        /// The ring whose gate passed.
-        from: usize,
-        /// The ring opened.
-        to: usize,
-        /// Why.
-        verdict: Verdict,
-    },
-    /// No more devices start until a human acts.
-    Pause {
-        /// The ring concerned.
-        ring: usize,
-        /// Why.
-        verdict: Verdict,
-    },
-    /// The rollout is stopped for good.
-    Abort {
-        /// The ring concerned.
-        ring: usize,
-        /// Why.
-        verdict: Verdict,
-    },
-    /// Every device reported; the rollout is done.
-    Complete,
-}
-
-/// Where the rollout stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Starting devices and watching gates.
-    Running,
-    /// Waiting for a human.
-    Paused {
-        /// The ring concerned.
-        ring: usize,
-        /// Why.
-        verdict: Verdict,
-    },
-    /// Stopped for good.
-    Aborted {
-        /// The ring concerned.
-        ring: usize,
-        /// Why.
-        verdict: Verdict,
-    },
-    /// Done.
-    Completed,
-}
-
-impl Status {
-    fn name(&self) -> &'static str {
-        match self {
-            Status::Running => "running",
-            Status::Paused { .. } => "paused",
-            Status::Aborted { .. } => "aborted",
-            Status::Completed => "completed",
-        }
-    }
-}
 
 /// The state of one ring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -301,6 +182,18 @@ impl Rollout {
     /// The state of each ring.
     pub fn rings(&self) -> &[RingState] {
         &self.rings
+    }
+
+    /// What ring `ring`'s SPRT gate has seen so far (counts, log-likelihood ratio, bounds and
+    /// decision), e.g. after each report; `None` for a ring that does not exist or whose gate is
+    /// not an SPRT.
+    pub fn sprt_progress(&self, ring: usize) -> Option<SprtProgress> {
+        let state = self.rings.get(ring)?;
+        self.plan
+            .rings
+            .get(ring)?
+            .gate
+            .sprt_progress(&state.stats, state.sprt)
     }
 
     /// Devices started over all rings.

@@ -1,18 +1,4 @@
 //! The eligibility selector language: which devices may get a release at all.
-//!
-//! A [`Selector`] is a small tree over device attributes (string key/value pairs). In JSON:
-//!
-//! ```json
-//! {"all": [
-//!   {"equals": {"attr": "model", "value": "gw-200"}},
-//!   {"in": {"attr": "region", "values": ["eu", "us"]}},
-//!   {"version": {"attr": "firmware", "req": ">=2.1.0, <3"}},
-//!   {"not": {"exists": {"attr": "lab"}}}
-//! ]}
-//! ```
-//!
-//! `all: []` is true and `any: []` is false. A device that does not match gets an
-//! [`Ineligible`] naming the first failing node (as a path such as `/all/2/version`) and why.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,11 +6,26 @@ use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 
 /// Device attributes: hardware revision, region, firmware version, ...
 pub type Attributes = BTreeMap<String, String>;
 
-/// An eligibility rule over device attributes.
+/// An eligibility rule over device attributes: which devices may get a release at all.
+///
+/// A [`Selector`] is a small tree over device attributes (string key/value pairs). In JSON:
+///
+/// ```json
+/// {"all": [
+///   {"equals": {"attr": "model", "value": "gw-200"}},
+///   {"in": {"attr": "region", "values": ["eu", "us"]}},
+///   {"version": {"attr": "firmware", "req": ">=2.1.0, <3"}},
+///   {"not": {"exists": {"attr": "lab"}}}
+/// ]}
+/// ```
+///
+/// `all: []` is true and `any: []` is false. A device that does not match gets an
+/// [`Ineligible`] naming the first failing node (as a path such as `/all/2/version`) and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 #[non_exhaustive]
@@ -156,36 +157,6 @@ impl core::fmt::Display for Ineligible {
                 ),
                 None => write!(f, "{}: empty `any` never matches", self.path),
             },
-        }
-    }
-}
-
-/// Limits on a decoded selector or plan ("endless data" protection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Largest accepted input, in bytes.
-    pub max_bytes: usize,
-    /// Deepest selector nesting (a leaf is depth 1).
-    pub max_depth: usize,
-    /// Most selector nodes.
-    pub max_nodes: usize,
-    /// Most rings in a plan.
-    pub max_rings: usize,
-    /// Most pinned plus excluded devices in a plan.
-    pub max_overrides: usize,
-    /// Longest string (salt, ids, attribute names and values), in bytes.
-    pub max_string: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_bytes: 1 << 20,
-            max_depth: 32,
-            max_nodes: 4096,
-            max_rings: 16,
-            max_overrides: 10_000,
-            max_string: 256,
         }
     }
 }

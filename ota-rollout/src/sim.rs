@@ -1,4 +1,7 @@
-//! A deterministic Monte Carlo simulator of gates and whole rollouts.
+//! A deterministic Monte Carlo simulator of gates and whole rollouts (cargo feature `sim`).
+//!
+//! A separate namespace on purpose: it is a measuring tool beside the policy, with its own
+//! randomness, and a server running rollouts does not need it.
 //!
 //! The policy code stays pure; randomness lives only here, in a small PRNG seeded by the caller
 //! ([`SplitMix64`], Steele, Lea and Flood 2014: a 64-bit counter advanced by the golden-ratio
@@ -13,9 +16,10 @@ use std::collections::BinaryHeap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::event::{Decision, Event, Report, Status};
 use crate::gate::{Gate, Outcome, RingStats, Rule, SprtDecision};
 use crate::plan::Plan;
-use crate::rollout::{Decision, Event, Report, Rollout, Status};
+use crate::rollout::Rollout;
 
 /// SplitMix64: small, fast, statistically sound for simulation (not for secrets).
 #[derive(Debug, Clone)]

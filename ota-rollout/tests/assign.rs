@@ -3,26 +3,51 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ota_rollout::position::{position53, salt_seed};
-use ota_rollout::{Assignment, Device, Error, Gate, Limits, Plan, Ring, Rule, Selector};
+use ota_rollout::{
+    Assignment, Device, Error, FleetAssignment, Gate, Limits, Plan, Ring, Rule, Selector,
+};
 use proptest::prelude::*;
 
-fn plan_with(salt: &str, fractions: &[f64]) -> Plan {
+/// A plan whose rings have these shares (each ring's own part of the fleet).
+fn plan_shares(salt: &str, shares: &[f64]) -> Plan {
     Plan::new(
         salt,
-        fractions
+        shares
             .iter()
             .enumerate()
             .map(|(i, &f)| Ring {
                 name: format!("ring{i}"),
-                fraction: f,
+                share: f,
                 gate: Gate::new(Rule::Manual),
             })
             .collect(),
     )
 }
 
-/// Sorted cumulative fractions in (0, 1], and a grown copy (each fraction >= the old one).
+/// A plan whose rings end at these non-decreasing cumulative bounds (the property tests speak
+/// of bounds, which any change of shares moves).
+fn plan_with(salt: &str, bounds: &[f64]) -> Plan {
+    let mut prev = 0.0;
+    let shares: Vec<f64> = bounds
+        .iter()
+        .map(|&b| {
+            let s = b - prev;
+            prev = b;
+            s
+        })
+        .collect();
+    plan_shares(salt, &shares)
+}
+
+/// The ids of each ring.
+fn ring_ids(fa: &FleetAssignment, fleet: &[Device]) -> Vec<Vec<String>> {
+    fa.rings
+        .iter()
+        .map(|r| r.iter().map(|&i| fleet[i].id.clone()).collect())
+        .collect()
+}
+
+/// Sorted cumulative bounds in (0, 1], and a grown copy (each bound >= the old one).
 fn fractions_and_growth() -> impl Strategy<Value = (Vec<f64>, Vec<f64>)> {
     (1usize..5)
         .prop_flat_map(|k| {
@@ -56,7 +81,7 @@ fn ring_rank(a: Option<usize>, rings: usize) -> usize {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
-    /// Growing any fraction never moves a device out of the rollout or to a later ring.
+    /// Growing any cumulative bound (any share, the others unchanged) never moves a device out of the rollout or to a later ring.
     #[test]
     fn stateless_is_monotone((old, new) in fractions_and_growth(), salt in "[a-z0-9]{0,12}") {
         let a = plan_with(&salt, &old).assigner();
@@ -84,11 +109,11 @@ proptest! {
             }
             prop_assert_eq!(cum as usize + fa.not_yet.len(), n);
         }
-        let rank = |fa: &ota_rollout::FleetAssignment, id: &str, rings: usize| {
-            ring_rank(fa.ring_of(id).map(|r| r.0), rings)
+        let rank = |fa: &FleetAssignment, i: usize, rings: usize| {
+            ring_rank(fa.ring_of(i).map(|r| r.0), rings)
         };
-        for d in &fleet {
-            prop_assert!(rank(&b, &d.id, new.len()) <= rank(&a, &d.id, old.len()));
+        for i in 0..fleet.len() {
+            prop_assert!(rank(&b, i, new.len()) <= rank(&a, i, old.len()));
         }
     }
 
@@ -102,16 +127,18 @@ proptest! {
         rotated.rotate_left(rot % n);
         let again = Plan::from_json(plan.to_json().as_bytes(), &Limits::default()).unwrap();
         let x = plan.assign_fleet(&fleet).unwrap();
-        prop_assert_eq!(&x, &again.assign_fleet(&rotated).unwrap());
+        prop_assert_eq!(&x, &again.assign_fleet(&fleet).unwrap());
+        let y = again.assign_fleet(&rotated).unwrap();
+        prop_assert_eq!(ring_ids(&x, &fleet), ring_ids(&y, &rotated));
         for d in &fleet {
             prop_assert_eq!(plan.assign(d), again.assign(d));
         }
         // Exact rings are consecutive runs of the position order.
-        let seed = salt_seed("det");
-        let mut last = 0u64;
+        let assigner = plan.assigner();
+        let mut last = 0.0f64;
         for ring in &x.rings {
-            for id in ring {
-                let p = position53(seed, id);
+            for &i in ring {
+                let p = assigner.position(&fleet[i].id);
                 prop_assert!(p >= last);
                 last = p;
             }
@@ -149,8 +176,8 @@ proptest! {
         let fa = plan.assign_fleet(&fleet).unwrap();
         let seats = (((f0 * 1e9).round() as u128 * n as u128).div_ceil(1_000_000_000)) as u64;
         let mut per: BTreeMap<String, u64> = BTreeMap::new();
-        for id in &fa.rings[0] {
-            let s = id.split('-').next().unwrap().to_string();
+        for &i in &fa.rings[0] {
+            let s = fleet[i].id.split('-').next().unwrap().to_string();
             *per.entry(s).or_default() += 1;
         }
         prop_assert_eq!(per.len(), sizes.len(), "a stratum has no canary");
@@ -163,11 +190,11 @@ proptest! {
         }
         // The rest of the fleet is in ring 1; nobody is lost or doubled.
         prop_assert_eq!(fa.rings[0].len() + fa.rings[1].len(), fleet.len());
-        let all: BTreeSet<&String> = fa.rings.iter().flatten().collect();
+        let all: BTreeSet<&usize> = fa.rings.iter().flatten().collect();
         prop_assert_eq!(all.len(), fleet.len());
     }
 
-    /// With strata, growing fractions other than the canary's stays monotone.
+    /// With strata, growing shares other than the canary's stays monotone.
     #[test]
     fn strata_monotone_in_later_fractions(f1 in 0.05f64..0.5, grow in 0.0f64..0.5) {
         let fleet: Vec<Device> = (0..500)
@@ -180,8 +207,8 @@ proptest! {
         };
         let a = mk(f1);
         let b = mk((f1 + grow).min(1.0));
-        for d in &fleet {
-            prop_assert!(b.ring_of(&d.id).unwrap().0 <= a.ring_of(&d.id).unwrap().0);
+        for i in 0..fleet.len() {
+            prop_assert!(b.ring_of(i).unwrap().0 <= a.ring_of(i).unwrap().0);
         }
     }
 }
@@ -210,9 +237,13 @@ fn overrides_and_eligibility() {
         .collect();
     fleet.extend([lab, old, vip]);
     let fa = plan.assign_fleet(&fleet).unwrap();
-    assert!(fa.rings[0].contains(&"lab-1".to_string()));
-    assert_eq!(fa.excluded, ["vip-1"]);
+    assert!(
+        fa.rings[0].contains(&1000),
+        "lab-1 is pinned to the canary ring"
+    );
+    assert_eq!(fa.excluded, [1002], "vip-1");
     assert_eq!(fa.ineligible.len(), 1);
+    assert_eq!(fa.ineligible[0].0, 1001, "old-1");
     // N = 1001 eligible: ring 0 holds ceil(10.01) = 11 including the pinned device.
     assert_eq!(fa.rings[0].len(), 11);
     assert_eq!(fa.rings[0].len() + fa.rings[1].len(), 501);
@@ -247,7 +278,50 @@ fn different_salts_draw_different_canaries() {
     let a = plan_with("r1", &[0.01, 1.0]).assign_fleet(&fleet).unwrap();
     let b = plan_with("r2", &[0.01, 1.0]).assign_fleet(&fleet).unwrap();
     let sa: BTreeSet<_> = a.rings[0].iter().collect();
+    // (Indices into the same fleet, so they compare as ids.)
     let overlap = b.rings[0].iter().filter(|d| sa.contains(d)).count();
     // Independent draws of 100 out of 10,000 overlap by 1 on average.
     assert!(overlap <= 8, "overlap {overlap}");
+}
+
+/// The guide's rings: 1% / 10% / the remaining 89% of 20,000 devices are 200 / 2,000 / 17,800,
+/// and the default shares say exactly that.
+#[test]
+fn default_shares_are_the_guides_rings() {
+    assert_eq!(ota_rollout::DEFAULT_RING_SHARES, [0.01, 0.10, 0.89]);
+    let plan = plan_shares("guide", &ota_rollout::DEFAULT_RING_SHARES);
+    assert_eq!(plan.cumulative_shares(), [0.01, 0.11, 1.0]);
+    let fleet: Vec<Device> = (0..20_000).map(|i| Device::new(format!("d{i}"))).collect();
+    let fa = plan.assign_fleet(&fleet).unwrap();
+    assert_eq!(fa.ring_sizes(), [200, 2_000, 17_800]);
+    assert!(fa.not_yet.is_empty());
+    // Every device once, and `ring_by_device` agrees with the rings.
+    let by = fa.ring_by_device(fleet.len());
+    for (k, ring) in fa.rings.iter().enumerate() {
+        for (i, &d) in ring.iter().enumerate() {
+            assert_eq!(by[d], Some((k, i as u64)));
+        }
+    }
+    assert!(by.iter().all(Option::is_some));
+}
+
+/// The slip the old cumulative field invited: shares written as cumulative bounds add up to
+/// more than the fleet, and the plan says so instead of silently shrinking the last ring.
+#[test]
+fn cumulative_bounds_written_as_shares_are_refused() {
+    let err = plan_shares("slip", &[0.01, 0.10, 1.0])
+        .validate(&Limits::default())
+        .unwrap_err();
+    match err {
+        Error::InvalidPlan { field, reason } => {
+            assert_eq!(field, "/rings/2/share");
+            assert!(reason.contains("not a cumulative bound"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let old = br#"{"salt":"s","rings":[{"name":"all","fraction":1.0,"gate":{"rule":{"kind":"manual"}}}]}"#;
+    match Plan::from_json(old, &Limits::default()).unwrap_err() {
+        Error::Json { message, .. } => assert!(message.contains("`share`"), "{message}"),
+        other => panic!("{other:?}"),
+    }
 }

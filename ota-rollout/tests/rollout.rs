@@ -16,16 +16,16 @@ const SPRT: Sprt = Sprt {
 };
 
 fn plan(rules: &[Rule], soak: u64) -> Plan {
-    let fractions = [0.01, 0.1, 1.0];
+    let shares = ota_rollout::DEFAULT_RING_SHARES;
     Plan::new(
         "t",
         rules
             .iter()
-            .zip(fractions)
+            .zip(shares)
             .enumerate()
             .map(|(i, (&rule, f))| Ring {
                 name: format!("r{i}"),
-                fraction: f,
+                share: f,
                 gate: Gate {
                     min_soak_secs: soak,
                     ..Gate::new(rule)
@@ -84,6 +84,45 @@ fn bad_canary_aborts_with_numbers_and_nothing_after() {
     );
     assert_eq!(r, before);
     assert_eq!(r.started(), 100);
+}
+
+/// `sprt_progress` shows the path the gate followed: after each report the log-likelihood ratio
+/// is the test's at those counts, strictly inside the bounds while undecided, at or beyond the
+/// upper bound on the report that aborts.
+#[test]
+fn sprt_progress_follows_each_report_to_the_abort() {
+    let p = plan(&[Rule::Sprt(SPRT), Rule::Manual, Rule::Manual], 0);
+    let mut r = Rollout::new(p, &[100, 900, 9000], 0).unwrap();
+    r.handle(Event::Tick, 0).unwrap();
+    let (lower, upper) = SPRT.bounds();
+    let start = r.sprt_progress(0).unwrap();
+    assert_eq!((start.failures, start.successes, start.llr), (0, 0, 0.0));
+    assert_eq!((start.lower, start.upper), (lower, upper));
+    assert_eq!(r.sprt_progress(1), None, "a manual gate has no SPRT");
+    assert_eq!(r.sprt_progress(7), None);
+    // One success, then failures until the gate aborts.
+    let mut path = Vec::new();
+    let mut index = 0;
+    loop {
+        let d = report(&mut r, 0, index, index == 0, 10 + index);
+        let at = r.sprt_progress(0).unwrap();
+        assert_eq!(at.llr, SPRT.llr(at.failures, at.successes));
+        path.push(at);
+        index += 1;
+        if matches!(d.first(), Some(Decision::Abort { .. })) {
+            break;
+        }
+        assert!(lower < at.llr && at.llr < upper, "{at:?}");
+        assert_eq!(at.decision, SprtDecision::Continue);
+    }
+    let last = path.last().unwrap();
+    assert!(last.llr >= upper);
+    assert_eq!(last.decision, SprtDecision::RejectBaseline);
+    assert_eq!((last.failures, last.successes), (index - 1, 1));
+    assert!(
+        path.windows(2).all(|w| w[1].llr > w[0].llr),
+        "failures raise it"
+    );
 }
 
 #[test]
@@ -391,7 +430,7 @@ fn corrupted_state_is_refused() {
     assert!(corrupt(&["rings", "0", "reported"], json!([0])).is_err());
     assert!(corrupt(&["rings", "2", "reported"], json!([])).is_err());
     assert!(corrupt(&["rings"], json!([])).is_err());
-    assert!(corrupt(&["plan", "rings", "0", "fraction"], json!(2.0)).is_err());
+    assert!(corrupt(&["plan", "rings", "0", "share"], json!(2.0)).is_err());
     let (v, _) = Gate::new(Rule::Manual).evaluate(
         &ota_rollout::RingStats::default(),
         0,

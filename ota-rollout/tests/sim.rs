@@ -75,11 +75,11 @@ fn rollout_simulation_stops_a_bad_release_early() {
     };
     let mut plan = Plan::new(
         "sim",
-        [0.01, 0.1, 1.0]
+        ota_rollout::DEFAULT_RING_SHARES
             .iter()
             .map(|&f| Ring {
                 name: "r".into(),
-                fraction: f,
+                share: f,
                 gate: gate.clone(),
             })
             .collect(),

@@ -4,9 +4,9 @@
 
 static const char PLAN[] =
     "{\"salt\":\"release-2.0.0\","
-    "\"rings\":[{\"name\":\"canary\",\"fraction\":0.05,\"gate\":{\"rule\":{\"kind\":\"threshold\","
+    "\"rings\":[{\"name\":\"canary\",\"share\":0.05,\"gate\":{\"rule\":{\"kind\":\"threshold\","
     "\"max_failure_percent\":5.0,\"min_executions\":10}}},"
-    "{\"name\":\"half\",\"fraction\":0.5,\"gate\":{\"rule\":{\"kind\":\"threshold\","
+    "{\"name\":\"half\",\"share\":0.45,\"gate\":{\"rule\":{\"kind\":\"threshold\","
     "\"max_failure_percent\":5.0,\"min_executions\":10}}}],"
     "\"eligibility\":{\"all\":[{\"equals\":{\"attr\":\"model\",\"value\":\"gw-200\"}}]},"
     "\"pinned\":{\"lab-1\":0},"
