@@ -237,9 +237,9 @@ typedef uint32_t ota_status;
 // A chunk-by-chunk download check against a chunk table. One thread at a time.
 typedef struct ota_chunk_verifier ota_chunk_verifier;
 
-// An apply in progress. Made by `ota_delta_apply_new`, advanced by `ota_delta_apply_next_frame`,
-// freed by `ota_delta_apply_free`. One thread at a time (the callbacks' contexts are the
-// caller's).
+// An apply in progress. Made by `ota_delta_apply_new` or `ota_delta_resume`, advanced by
+// `ota_delta_apply_next_frame`, freed by `ota_delta_apply_free`. One thread at a time (the
+// callbacks' contexts are the caller's).
 typedef struct ota_delta_apply ota_delta_apply;
 
 // A streaming SHA-256 + size check. One thread at a time.
@@ -305,7 +305,9 @@ typedef struct ota_delta_source {
 // returns 0 on success, any other value on failure.
 typedef int (*ota_patch_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
 
-// The patch stream, read sequentially through a callback from the patch's first byte.
+// A byte stream read sequentially through a callback: the patch (from its first byte for
+// `ota_delta_apply_new`, from the cursor's patch offset for `ota_delta_resume`), or the target
+// bytes already stored (read back by `ota_delta_resume`).
 typedef struct ota_delta_patch {
   // The read callback.
   ota_patch_read_fn read;
@@ -571,23 +573,17 @@ ota_status ota_delta_apply_info(const struct ota_delta_apply *apply, struct ota_
 
 // Opens a native patch: reads and checks its header through `patch` (positioned at the
 // patch's first byte) and checks the source's size and, with `verify_source`, its SHA-256
-// (read once through `source`). Without `cursor` (NULL, 0) the apply starts at the first frame;
-// with a 64-byte cursor from `ota_delta_apply_next_frame` it resumes after the frames that
-// cursor covers: the patch stream must still start at byte 0 (the skipped bytes are read and
-// discarded, they may be zeros from a range request) and the target must hold exactly the
-// cursor's `target_offset` bytes (see `ota_delta_cursor_parse`). Nothing is written to the
-// target here.
+// (read once through `source`). Nothing is written to the target here. To continue an
+// interrupted apply, use `ota_delta_resume`.
 //
 // The callbacks and their contexts must stay valid until `ota_delta_apply_free`, and a callback
 // must not call `ota_delta_apply_*` on the handle it serves (no re-entry).
 //
 // # Safety
 // `source` and `patch` NULL or valid structs whose callbacks honour their documented
-// contracts; `cursor` NULL or readable for `cursor_len` bytes; `out` writable.
+// contracts; `out` writable.
 ota_status ota_delta_apply_new(const struct ota_delta_source *source,
                                const struct ota_delta_patch *patch,
-                               const uint8_t *cursor,
-                               size_t cursor_len,
                                bool verify_source,
                                struct ota_delta_apply **out);
 
@@ -623,6 +619,38 @@ ota_status ota_delta_cursor_parse(const uint8_t *cursor,
 // # Safety
 // `patch` readable for `len` bytes; `out` writable.
 ota_status ota_delta_read_header(const uint8_t *patch, size_t len, struct ota_delta_info *out);
+
+// Continues an interrupted apply from a 64-byte cursor persisted after
+// `ota_delta_apply_next_frame`, without the patch bytes the cursor already covers:
+//
+// - `(header, header_len)`: the patch's first `OTA_DELTA_HEADER_LEN` bytes (more are ignored),
+//   kept by the device or fetched again;
+// - `rest`: the patch from the cursor's `patch_offset` on (`ota_delta_cursor_parse`), e.g. an
+//   HTTP range request; the bytes between the header and that offset are never needed;
+// - `stored`: reads back the target bytes already written, from the target's first byte. The
+//   first `target_offset` of them are hashed again and must match the cursor, so bytes that
+//   changed in storage since they were written are refused with
+//   `OTA_STATUS_DELTA_TARGET_MISMATCH` (also when fewer are stored). It is called only during
+//   this call.
+//
+// The target must then continue right after those `target_offset` bytes (truncate it there).
+// For a cursor taken after the last frame, the whole stored target is checked and the first
+// `ota_delta_apply_next_frame` reports `done`. `source` and `verify_source` as for
+// `ota_delta_apply_new`; `rest`'s callback must stay valid until `ota_delta_apply_free`.
+//
+// # Safety
+// `source`, `rest` and `stored` NULL or valid structs whose callbacks honour their documented
+// contracts; `header` NULL or readable for `header_len` bytes; `cursor` NULL or readable for
+// `cursor_len` bytes; `out` writable.
+ota_status ota_delta_resume(const struct ota_delta_source *source,
+                            const uint8_t *header,
+                            size_t header_len,
+                            const struct ota_delta_patch *rest,
+                            const uint8_t *cursor,
+                            size_t cursor_len,
+                            const struct ota_delta_patch *stored,
+                            bool verify_source,
+                            struct ota_delta_apply **out);
 
 // Checks size and digest: `OTA_STATUS_OK`, `OTA_STATUS_SIZE_MISMATCH` (too short) or
 // `OTA_STATUS_DIGEST_MISMATCH`. The verifier is spent afterwards (`OTA_STATUS_INVALID_STATE`
