@@ -30,9 +30,15 @@ fn offtout(v: i64) -> [u8; 8] {
     a
 }
 
-/// One bzip2 stream read incrementally: at most one 64 KiB buffer of it is in memory.
-struct BzStream<'a> {
-    seg: &'a [u8],
+/// One bzip2 stream, a byte range of the patch read by position and decoded incrementally:
+/// 64 KiB of input and 64 KiB of output in memory, plus the decoder's state.
+struct BzStream<'a, P: ?Sized> {
+    src: &'a P,
+    pos: u64,
+    end: u64,
+    input: Vec<u8>,
+    in_lo: usize,
+    in_hi: usize,
     d: bzip2::Decompress,
     buf: Vec<u8>,
     lo: usize,
@@ -40,10 +46,15 @@ struct BzStream<'a> {
     ended: bool,
 }
 
-impl<'a> BzStream<'a> {
-    fn new(seg: &'a [u8]) -> Self {
+impl<'a, P: Source + ?Sized> BzStream<'a, P> {
+    fn new(src: &'a P, start: u64, end: u64) -> Self {
         Self {
-            seg,
+            src,
+            pos: start,
+            end,
+            input: vec![0u8; 64 << 10],
+            in_lo: 0,
+            in_hi: 0,
             d: bzip2::Decompress::new(false),
             buf: vec![0u8; 64 << 10],
             lo: 0,
@@ -52,26 +63,33 @@ impl<'a> BzStream<'a> {
         }
     }
 
-    /// Refills the buffer; false once the stream has ended and everything was handed out.
+    /// Refills the output buffer; false once the stream has ended and everything was handed out.
     fn fill(&mut self) -> Result<bool> {
         let bad = Error::ClassicMalformed;
         while self.lo == self.hi {
             if self.ended {
                 return Ok(false);
             }
+            if self.in_lo == self.in_hi && self.pos < self.end {
+                let n = (self.end - self.pos).min(self.input.len() as u64) as usize;
+                self.src.read_exact_at(self.pos, &mut self.input[..n])?;
+                self.pos += n as u64;
+                (self.in_lo, self.in_hi) = (0, n);
+            }
             let (ti, to) = (self.d.total_in(), self.d.total_out());
-            let input = self.seg.get(ti as usize..).unwrap_or_default();
             let st = self
                 .d
-                .decompress(input, &mut self.buf)
+                .decompress(&self.input[self.in_lo..self.in_hi], &mut self.buf)
                 .map_err(|_| bad("invalid bzip2 data"))?;
+            let used = (self.d.total_in() - ti) as usize;
             let made = (self.d.total_out() - to) as usize;
+            self.in_lo += used;
             if st == bzip2::Status::StreamEnd {
-                if self.d.total_in() != self.seg.len() as u64 {
+                if self.in_lo != self.in_hi || self.pos != self.end {
                     return Err(bad("bytes after a bzip2 stream"));
                 }
                 self.ended = true;
-            } else if self.d.total_in() == ti && made == 0 {
+            } else if used == 0 && made == 0 {
                 return Err(bad("bzip2 stream truncated"));
             }
             (self.lo, self.hi) = (0, made);
@@ -125,36 +143,38 @@ impl<'a> BzStream<'a> {
 /// Validates a classic patch for `old` and rebuilds the new file into `sink` in one pass:
 /// every header length, every control triple against the source and target sizes, exact
 /// consumption of the diff and extra streams. `on_op` sees each control triple once it is
-/// checked. Nothing is held whole: the source is read by position, the three streams are
-/// decoded as the target is written, so memory is three 64 KiB buffers, one for the source and
-/// the bzip2 state. The declared target size is checked against `max_classic_target` before
+/// checked. Nothing is held whole: the source and the patch are read by position, the three
+/// streams are decoded as the target is written, so memory is a few 64 KiB buffers and the
+/// three bzip2 decoders. The declared target size is checked against `max_classic_target` before
 /// anything is decoded. On error the sink holds a partial target. Returns the target size.
-fn rebuild<S: Source + ?Sized, W: Write + ?Sized>(
+fn rebuild<S: Source + ?Sized, P: Source + ?Sized, W: Write + ?Sized>(
     old: &S,
-    patch: &[u8],
+    patch: &P,
     limits: &Limits,
     sink: &mut W,
     mut on_op: impl FnMut(Op) -> Result<()>,
 ) -> Result<u64> {
     let bad = Error::ClassicMalformed;
-    if patch.len() < 32 {
-        return Err(
-            if patch.get(..8).is_some_and(|m| m != MAGIC) || patch.is_empty() {
-                Error::BadMagic {
-                    expected: "BSDIFF40",
-                }
-            } else {
-                bad("header truncated")
-            },
-        );
+    let mut head = [0u8; 32];
+    let got = (patch.size().min(32)) as usize;
+    patch.read_exact_at(0, &mut head[..got])?;
+    if got < 32 {
+        return Err(if head[..got.min(8)] != MAGIC[..got.min(8)] || got == 0 {
+            Error::BadMagic {
+                expected: "BSDIFF40",
+            }
+        } else {
+            bad("header truncated")
+        });
     }
-    if &patch[..8] != MAGIC {
+    if &head[..8] != MAGIC {
         return Err(Error::BadMagic {
             expected: "BSDIFF40",
         });
     }
+    let patch_len = patch.size();
     let field = |i: usize, name: &'static str| -> Result<u64> {
-        let v = offtin(&patch[i..i + 8]).ok_or(bad(name))?;
+        let v = offtin(&head[i..i + 8]).ok_or(bad(name))?;
         u64::try_from(v).map_err(|_| bad(name))
     };
     let ctrl_len = field(8, "negative control block length")?;
@@ -167,17 +187,15 @@ fn rebuild<S: Source + ?Sized, W: Write + ?Sized>(
             limit: limits.max_classic_target,
         });
     }
-    let body = (patch.len() - 32) as u64;
+    let body = patch_len - 32;
     if ctrl_len > body || diff_len > body - ctrl_len {
-        return Err(Error::Truncated {
-            offset: patch.len() as u64,
-        });
+        return Err(Error::Truncated { offset: patch_len });
     }
-    let c_end = 32 + ctrl_len as usize;
-    let d_end = c_end + diff_len as usize;
-    let mut ctrl = BzStream::new(&patch[32..c_end]);
-    let mut diff = BzStream::new(&patch[c_end..d_end]);
-    let mut extra = BzStream::new(&patch[d_end..]);
+    let c_end = 32 + ctrl_len;
+    let d_end = c_end + diff_len;
+    let mut ctrl = BzStream::new(patch, 32, c_end);
+    let mut diff = BzStream::new(patch, c_end, d_end);
+    let mut extra = BzStream::new(patch, d_end, patch_len);
     let old_size = old.size();
     let mut obuf = vec![0u8; 64 << 10];
     let mut written = 0u64;
@@ -260,8 +278,8 @@ fn declared_size(patch: &[u8]) -> u64 {
 /// target is returned only when every part of the patch was valid.
 ///
 /// Memory: the target (its declared size is checked against `limits.max_classic_target`
-/// before anything is decoded, and it grows only as bytes are produced) plus about 200 KiB;
-/// the diff and extra streams are decoded as the target is built, never held whole.
+/// before anything is decoded) plus what [`apply_bsdiff_to`] needs; the diff and extra streams
+/// are decoded as the target is built, never held whole.
 /// An add range that reaches outside `old` is refused (stock `bspatch` reads zeros there;
 /// bsdiff itself never writes such a patch).
 ///
@@ -277,24 +295,27 @@ pub fn apply_bsdiff(old: &[u8], patch: &[u8], limits: &Limits) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// Applies a classic BSDIFF40 patch, streaming: the source is read by position and the target
-/// written to `sink` as it is rebuilt, so memory is about 200 KiB whatever the sizes (the
-/// patch itself is a slice: its three streams start at offsets the header gives). Returns the
-/// target size.
+/// Applies a classic BSDIFF40 patch, streaming: the source and the patch are read by position
+/// (the patch's three streams start at offsets its header gives; a slice or a [`FileSource`]
+/// will do) and the target is written to `sink` as it is rebuilt. Memory does not depend on
+/// the sizes: a few 64 KiB buffers and three bzip2 decoders (up to about 3.6 MiB each, for
+/// bzip2's largest blocks). Returns the target size.
 ///
 /// The classic format has no checksums, and the patch is validated as it goes: **on error the
 /// sink holds a partial, unusable target** that the caller must discard (write to a temporary
 /// file and rename it on success).
 ///
+/// [`FileSource`]: crate::FileSource
+///
 /// # Errors
-/// As [`apply_bsdiff`], and I/O errors of the source and the sink.
-pub fn apply_bsdiff_to<S: Source, W: Write>(
+/// As [`apply_bsdiff`], and I/O errors of the source, the patch and the sink.
+pub fn apply_bsdiff_to<S: Source, P: Source, W: Write>(
     old: S,
-    patch: &[u8],
+    patch: P,
     limits: &Limits,
     mut sink: W,
 ) -> Result<u64> {
-    let n = rebuild(&old, patch, limits, &mut sink, |_| Ok(()))?;
+    let n = rebuild(&old, &patch, limits, &mut sink, |_| Ok(()))?;
     sink.flush()?;
     Ok(n)
 }

@@ -325,10 +325,41 @@ fn resume_fail(a: &ApplyArgs, partial: &Path, e: ota_delta::Error) -> Fail {
     delta_fail(&a.patch, e)
 }
 
-/// Largest classic patch read: it is held in memory (its three streams start at offsets the
-/// header gives), and bzip2 makes incompressible data at most about 1% larger.
+/// Largest classic patch read from a pipe: it is held in memory there (its three streams start
+/// at offsets the header gives), and bzip2 makes incompressible data at most about 1% larger. A
+/// patch in a regular file is read by position instead, whatever its size.
 fn classic_patch_limit(limits: &Limits) -> u64 {
     limits.max_classic_target + limits.max_classic_target / 8 + (1 << 20)
+}
+
+/// A classic patch, readable by position.
+enum ClassicPatch {
+    File(FileSource),
+    Piped(Vec<u8>),
+}
+
+fn classic_patch(path: &Path, patch: PatchStream, limits: &Limits) -> CmdResult<ClassicPatch> {
+    let (head, file) = patch.into_inner();
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if regular {
+        return Ok(ClassicPatch::File(
+            FileSource::new(file).map_err(|e| Fail::in_file(path, e))?,
+        ));
+    }
+    let cap = classic_patch_limit(limits);
+    let mut bytes = Vec::new();
+    head.chain(file)
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Fail::in_file(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(Fail::refused(format!(
+            "{}: a BSDIFF40 patch on a pipe is held in memory; the limit is {cap} bytes \
+             (give it as a file to lift it)",
+            path.display()
+        )));
+    }
+    Ok(ClassicPatch::Piped(bytes))
 }
 
 fn apply_classic(a: &ApplyArgs, patch: PatchStream, out: &Out) -> CmdResult {
@@ -338,24 +369,17 @@ fn apply_classic(a: &ApplyArgs, patch: PatchStream, out: &Out) -> CmdResult {
         ));
     }
     let limits = Limits::default();
-    let cap = classic_patch_limit(&limits);
-    let mut bytes = Vec::new();
-    patch
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Fail::in_file(&a.patch, e))?;
-    if bytes.len() as u64 > cap {
-        return Err(Fail::refused(format!(
-            "{}: a BSDIFF40 patch is held in memory; the limit is {cap} bytes",
-            a.patch.display()
-        )));
-    }
+    let patch = classic_patch(&a.patch, patch, &limits)?;
     let source = FileSource::open(&a.old).map_err(|e| Fail::in_file(&a.old, e))?;
     // Streamed into the staging file, renamed only once the whole patch proved valid.
     let partial = partial_path(&a.out);
     let file = File::create(&partial).map_err(|e| Fail::in_file(&partial, e))?;
     let mut sink = BufWriter::with_capacity(64 << 10, file);
-    let written = ota_delta::apply_bsdiff_to(&source, &bytes, &limits, &mut sink).and_then(|n| {
+    let written = match &patch {
+        ClassicPatch::File(f) => ota_delta::apply_bsdiff_to(&source, f, &limits, &mut sink),
+        ClassicPatch::Piped(b) => ota_delta::apply_bsdiff_to(&source, &b[..], &limits, &mut sink),
+    }
+    .and_then(|n| {
         let file = sink.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         Ok(n)
