@@ -69,13 +69,23 @@ pub fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         cursor.target_offset()
     )?;
 
-    // After the reboot: keep exactly the bytes the cursor vouches for, and resume. The patch
-    // stream starts again at its first byte; frames before the cursor are skipped, not decoded.
+    // After the reboot: keep exactly the bytes the cursor vouches for, and resume from the
+    // header and the patch's bytes after the cursor (a range request); the slot is read back and
+    // re-hashed, so bytes that changed in flash since they were written are refused.
     slot.truncate(usize::try_from(cursor.target_offset())?);
+    let header: &[u8; ota_delta::HEADER_LEN] = patch
+        .get(..ota_delta::HEADER_LEN)
+        .ok_or("short patch")?
+        .try_into()?;
+    let rest = patch
+        .get(usize::try_from(cursor.patch_offset())?..)
+        .ok_or("cursor past the patch")?;
     let mut job = Apply::resume(
-        patch.as_slice(),
+        header,
+        rest,
         old.as_slice(),
         &cursor,
+        slot.as_slice(),
         &ApplyOptions::default(),
     )?;
     job.run(&mut slot)?; // checks every frame and, at the end, the target's size and SHA-256

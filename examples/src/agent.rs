@@ -242,16 +242,17 @@ fn apply_delta(
             // Whatever the failed frame wrote past the cursor is discarded (the slot is truncated
             // to the cursor's target offset), then the download resumes at the cursor.
             slot.truncate(cursor.target_offset() as usize);
-            let header = patch.get(..ota_delta::HEADER_LEN).ok_or("short patch")?;
+            let header: &[u8; ota_delta::HEADER_LEN] = patch
+                .get(..ota_delta::HEADER_LEN)
+                .and_then(|h| h.try_into().ok())
+                .ok_or("short patch")?;
+            // Only the header and the bytes from the cursor's patch offset on are sent again
+            // (a range request). The slot is read back and re-hashed against the cursor, so a
+            // bit that flipped in flash across the power cut is refused, not called verified.
             let tail = patch
                 .get(cursor.patch_offset() as usize..)
                 .ok_or("cursor past the patch")?;
-            // `Apply::resume` reads the stream from the patch's first byte and skips what the
-            // cursor says was applied; those skipped bytes are not re-sent (range request), so
-            // zeros stand in for them.
-            let skipped = cursor.patch_offset() - ota_delta::HEADER_LEN as u64;
-            let stream = header.chain(std::io::repeat(0).take(skipped)).chain(tail);
-            let mut job = Apply::resume(stream, source, &cursor, &opts)
+            let mut job = Apply::resume(header, tail, source, &cursor, &slot[..], &opts)
                 .map_err(|e| format!("resume: {e}"))?;
             job.run(&mut slot)
                 .map_err(|e| format!("apply after resume: {e}"))?;

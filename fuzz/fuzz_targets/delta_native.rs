@@ -99,13 +99,36 @@ fuzz_target!(|data: &[u8]| {
             last = Some(c);
         }
         if let Some(c) = last {
-            let _ = Apply::resume(&patch[..], &source[..], &c, &opts);
+            let _ = resume(&patch, &source, &c, &out, &opts);
         }
     }
     // Cursors from arbitrary bytes must not panic either.
     if let Ok(b) = <[u8; 64]>::try_from(rest.get(..64).unwrap_or_default()) {
         if let Ok(c) = Cursor::from_bytes(&b) {
-            let _ = Apply::resume(&patch[..], &source[..], &c, &opts);
+            let _ = resume(&patch, &source, &c, &out, &opts);
         }
     }
 });
+
+/// Resumes from the header, the patch after the cursor and the target written so far.
+fn resume(
+    patch: &[u8],
+    source: &[u8],
+    c: &Cursor,
+    stored: &[u8],
+    opts: &ApplyOptions,
+) -> ota_delta::Result<()> {
+    let Some(header) = patch.get(..ota_delta::HEADER_LEN) else {
+        return Ok(());
+    };
+    let Ok(header) = <&[u8; ota_delta::HEADER_LEN]>::try_from(header) else {
+        return Ok(());
+    };
+    let rest = usize::try_from(c.patch_offset())
+        .ok()
+        .and_then(|o| patch.get(o..))
+        .unwrap_or_default();
+    let mut job = Apply::resume(header, rest, source, c, stored, opts)?;
+    job.run(&mut Vec::new())?;
+    Ok(())
+}

@@ -204,3 +204,138 @@ fn classic_bsdiff_format_applies_with_bspatch() {
         }
     }
 }
+
+/// Makes a full-mode patch with 64 KiB frames and runs an apply cut half way through it with
+/// `--resume c.bin`: leaves `got.bin.partial` and the cursor. Returns the full patch.
+fn interrupted_half_way(d: &Path) -> Vec<u8> {
+    ota()
+        .current_dir(d)
+        .args([
+            "delta", "make", "old.bin", "new.bin", "--out", "p.patch", "--mode", "full",
+        ])
+        .args(["--frame-size", "65536"])
+        .assert()
+        .success();
+    let full = std::fs::read(d.join("p.patch")).unwrap();
+    std::fs::write(d.join("dl.patch"), &full[..full.len() / 2]).unwrap();
+    ota()
+        .current_dir(d)
+        .args([
+            "delta", "apply", "old.bin", "dl.patch", "--out", "got.bin", "--resume", "c.bin",
+        ])
+        .assert()
+        .code(1);
+    assert!(d.join("c.bin").exists() && d.join("got.bin.partial").exists());
+    std::fs::write(d.join("dl.patch"), &full).unwrap();
+    full
+}
+
+/// Issue 15 §1: a byte of NEW.partial flipped between the interruption and the resume made the
+/// rerun exit 0 with "SHA-256 ... verified" on a wrong file. Now the stored prefix is re-hashed.
+#[test]
+fn resume_refuses_a_partial_file_changed_since_the_interruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, new) = setup(d);
+    interrupted_half_way(d);
+    let mut partial = std::fs::read(d.join("got.bin.partial")).unwrap();
+    partial[1000] ^= 0x01;
+    std::fs::write(d.join("got.bin.partial"), &partial).unwrap();
+    let args = [
+        "delta", "apply", "old.bin", "dl.patch", "--out", "got.bin", "--resume", "c.bin",
+    ];
+    let out = ota().current_dir(d).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stored target differs"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("verified"));
+    assert!(!d.join("got.bin").exists());
+    // The damaged staging file and its cursor are gone: the same command starts over.
+    assert!(!d.join("got.bin.partial").exists() && !d.join("c.bin").exists());
+    ota().current_dir(d).args(args).assert().success();
+    assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
+}
+
+/// Issue 15 §3: a crash between the final rename and the cursor's removal left a cursor
+/// without its partial file; the rerun failed with "cannot resume: No such file".
+#[test]
+fn leftover_cursor_without_its_partial_file_starts_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, new) = setup(d);
+    interrupted_half_way(d);
+    std::fs::remove_file(d.join("got.bin.partial")).unwrap();
+    ota()
+        .current_dir(d)
+        .args([
+            "delta", "apply", "old.bin", "dl.patch", "--out", "got.bin", "--resume", "c.bin",
+        ])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
+    assert!(!d.join("c.bin").exists());
+}
+
+/// Issue 15 §3: patches on a pipe. The magic was read, then the file reopened ("bad magic");
+/// `info` seeked back ("Illegal seek").
+#[test]
+fn patches_from_a_pipe_apply_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, new) = setup(d);
+    ota()
+        .current_dir(d)
+        .args(["delta", "make", "old.bin", "new.bin", "--out", "p.patch"])
+        .assert()
+        .success();
+    ota()
+        .current_dir(d)
+        .args(["delta", "make", "old.bin", "new.bin", "--out", "c.patch"])
+        .args(["--format", "bsdiff"])
+        .assert()
+        .success();
+    for name in ["p.patch", "c.patch"] {
+        let patch = std::fs::read(d.join(name)).unwrap();
+        ota()
+            .current_dir(d)
+            .args([
+                "delta",
+                "apply",
+                "old.bin",
+                "/dev/stdin",
+                "--out",
+                "got.bin",
+            ])
+            .write_stdin(patch.clone())
+            .assert()
+            .success();
+        assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new, "{name}");
+        std::fs::remove_file(d.join("got.bin")).unwrap();
+        let (code, v) = run_json(
+            ota()
+                .current_dir(d)
+                .args(["--json", "delta", "info", "/dev/stdin"])
+                .write_stdin(patch),
+        );
+        assert_eq!(code, 0, "{name}: {v}");
+    }
+    // A resume reads past the covered frames of a piped patch instead of seeking.
+    interrupted_half_way(d);
+    let full = std::fs::read(d.join("p.patch")).unwrap();
+    ota()
+        .current_dir(d)
+        .args([
+            "delta",
+            "apply",
+            "old.bin",
+            "/dev/stdin",
+            "--out",
+            "got.bin",
+            "--resume",
+            "c.bin",
+        ])
+        .write_stdin(full)
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
+}

@@ -42,9 +42,9 @@ pub struct ApplyOptions {
 /// checks it, and only then writes its target bytes to the sink and returns the [`Cursor`] to
 /// persist. The target's SHA-256 is checked before the last frame is released.
 #[derive(Debug)]
-pub struct Apply<'s, R, S: ?Sized> {
+pub struct Apply<R, S> {
     reader: R,
-    source: &'s S,
+    source: S,
     header: Header,
     digest: [u8; 32],
     index: u32,
@@ -56,30 +56,57 @@ pub struct Apply<'s, R, S: ?Sized> {
     finished: bool,
 }
 
-impl<'s, R: Read, S: Source + ?Sized> Apply<'s, R, S> {
+impl<R: Read, S: Source> Apply<R, S> {
     /// Reads and validates the header from `patch` (positioned at the patch's first byte) and
     /// checks the source's size and, unless told otherwise, its SHA-256. Nothing is written.
+    ///
+    /// The source is taken by value: pass `&source` (every `&S` is a [`Source`] too) to keep it.
     ///
     /// # Errors
     /// Any header error ([`Error::BadMagic`], [`Error::HeaderCorrupt`], [`Error::InvalidField`],
     /// [`Error::LimitExceeded`], [`Error::Truncated`]), [`Error::SourceSizeMismatch`],
     /// [`Error::SourceDigestMismatch`], or an I/O error.
-    pub fn new(patch: R, source: &'s S, opts: &ApplyOptions) -> Result<Self> {
-        let mut job = Self::open(patch, source, opts)?;
+    pub fn new(mut patch: R, source: S, opts: &ApplyOptions) -> Result<Self> {
+        let mut hb = [0u8; HEADER_LEN];
+        read_full(&mut patch, &mut hb, 0)?;
+        let mut job = Self::open(&hb, patch, source, opts)?;
+        job.check_source(opts)?;
         if job.header.frame_count == 0 {
             job.finish_checks()?;
         }
         Ok(job)
     }
 
-    /// Continues an interrupted apply from `cursor`. `patch` must again start at the patch's first
-    /// byte (the frames before the cursor are read and skipped, not decoded); the sink must hold
-    /// exactly the first [`Cursor::target_offset`] target bytes and continue from there.
+    /// Continues an interrupted apply from `cursor`.
+    ///
+    /// - `header`: the patch's first [`HEADER_LEN`] bytes (kept by the device, or fetched again);
+    /// - `rest`: the patch from byte [`Cursor::patch_offset`] on (a range request); the bytes
+    ///   between the header and the cursor are not needed;
+    /// - `stored`: reads back the target bytes already written, from the target's first byte.
+    ///   Its first [`Cursor::target_offset`] bytes are hashed again and must give the cursor's
+    ///   hash state, so bytes that changed in storage since they were written (a flash bit flip
+    ///   across a power cut, a tampered staging file) are refused here rather than covered by
+    ///   the final digest check, which only sees the bytes this process produced. This costs one
+    ///   read of the stored prefix per resume, nothing on an uninterrupted apply.
+    ///
+    /// The sink given to [`Apply::next_frame`] must then continue right after those
+    /// `target_offset` bytes. With a final cursor (after the last frame) nothing is left to
+    /// write: the whole stored target is checked against the header's digest and the job is
+    /// finished.
     ///
     /// # Errors
-    /// As [`Apply::new`], and [`Error::BadCursor`] when the cursor is not one of this patch's.
-    pub fn resume(patch: R, source: &'s S, cursor: &Cursor, opts: &ApplyOptions) -> Result<Self> {
-        let mut job = Self::open(patch, source, opts)?;
+    /// As [`Apply::new`], [`Error::BadCursor`] when the cursor is not one of this patch's, and
+    /// [`Error::StoredTargetMismatch`] when the stored bytes are shorter than the cursor says or
+    /// differ from what was written.
+    pub fn resume<T: Read>(
+        header: &[u8; HEADER_LEN],
+        rest: R,
+        source: S,
+        cursor: &Cursor,
+        mut stored: T,
+        opts: &ApplyOptions,
+    ) -> Result<Self> {
+        let mut job = Self::open(header, rest, source, opts)?;
         let h = &job.header;
         if cursor.patch_id != job.digest[..4] {
             return Err(Error::BadCursor("cursor belongs to another patch"));
@@ -92,58 +119,40 @@ impl<'s, R: Read, S: Source + ?Sized> Apply<'s, R, S> {
         if cursor.target_offset != expect_off || cursor.patch_offset < HEADER_LEN as u64 {
             return Err(Error::BadCursor("offsets inconsistent with the patch"));
         }
-        if cursor.frame_index == h.frame_count {
-            if cursor.hash_state != h.target_sha256 {
-                return Err(Error::BadCursor(
-                    "final cursor does not carry the target digest",
-                ));
-            }
-            job.index = h.frame_count;
-            job.finished = true;
-            return Ok(job);
+        let last = cursor.frame_index == h.frame_count;
+        if last && cursor.hash_state != h.target_sha256 {
+            return Err(Error::BadCursor(
+                "final cursor does not carry the target digest",
+            ));
         }
-        job.hasher = RunningSha256::from_chaining_state(cursor.hash_state, cursor.target_offset)
-            .ok_or(Error::BadCursor("target offset not on a 64-byte boundary"))?;
-        let skip = cursor.patch_offset - job.offset;
-        let skipped = std::io::copy(&mut (&mut job.reader).take(skip), &mut std::io::sink())?;
-        job.offset += skipped;
-        if skipped != skip {
-            return Err(Error::Truncated { offset: job.offset });
+        // What storage holds now, not what the cursor says was written.
+        job.hasher = rehash_stored(&mut stored, cursor.target_offset)?;
+        if !last && job.hasher.chaining_state() != Some(cursor.hash_state) {
+            return Err(Error::StoredTargetMismatch {
+                offset: cursor.target_offset,
+            });
         }
+        job.check_source(opts)?;
         job.index = cursor.frame_index;
+        job.offset = cursor.patch_offset;
+        if last {
+            // A mismatch here can only be the stored bytes: the cursor carries the digest.
+            if job.hasher.clone().finalize() != job.header.target_sha256 {
+                return Err(Error::StoredTargetMismatch {
+                    offset: cursor.target_offset,
+                });
+            }
+            job.finish_checks()?;
+        }
         Ok(job)
     }
 
-    fn open(mut reader: R, source: &'s S, opts: &ApplyOptions) -> Result<Self> {
-        let mut hb = [0u8; HEADER_LEN];
-        read_full(&mut reader, &mut hb, 0)?;
-        let header = Header::parse(&hb, &opts.limits)?;
-        if header.mode != Mode::Full {
-            if source.size() != header.source_size {
-                return Err(Error::SourceSizeMismatch {
-                    expected: header.source_size,
-                    actual: source.size(),
-                });
-            }
-            if opts.source_check == SourceCheck::Verify {
-                let mut h = RunningSha256::new();
-                let mut buf = vec![0u8; 64 << 10];
-                let mut off = 0u64;
-                while off < header.source_size {
-                    let n = (header.source_size - off).min(buf.len() as u64) as usize;
-                    source.read_exact_at(off, &mut buf[..n])?;
-                    h.update(&buf[..n]);
-                    off += n as u64;
-                }
-                if h.finalize() != header.source_sha256 {
-                    return Err(Error::SourceDigestMismatch);
-                }
-            }
-        }
+    fn open(hb: &[u8; HEADER_LEN], reader: R, source: S, opts: &ApplyOptions) -> Result<Self> {
+        let header = Header::parse(hb, &opts.limits)?;
         Ok(Self {
             reader,
             source,
-            digest: Header::digest(&hb),
+            digest: Header::digest(hb),
             header,
             index: 0,
             offset: HEADER_LEN as u64,
@@ -153,6 +162,35 @@ impl<'s, R: Read, S: Source + ?Sized> Apply<'s, R, S> {
             target: Vec::new(),
             finished: false,
         })
+    }
+
+    /// The source's size and, unless the caller vouches for it, its SHA-256.
+    fn check_source(&self, opts: &ApplyOptions) -> Result<()> {
+        let header = &self.header;
+        if header.mode == Mode::Full {
+            return Ok(());
+        }
+        if self.source.size() != header.source_size {
+            return Err(Error::SourceSizeMismatch {
+                expected: header.source_size,
+                actual: self.source.size(),
+            });
+        }
+        if opts.source_check == SourceCheck::Verify {
+            let mut h = RunningSha256::new();
+            let mut buf = vec![0u8; 64 << 10];
+            let mut off = 0u64;
+            while off < header.source_size {
+                let n = (header.source_size - off).min(buf.len() as u64) as usize;
+                self.source.read_exact_at(off, &mut buf[..n])?;
+                h.update(&buf[..n]);
+                off += n as u64;
+            }
+            if h.finalize() != header.source_sha256 {
+                return Err(Error::SourceDigestMismatch);
+            }
+        }
+        Ok(())
     }
 
     /// The validated header.
@@ -246,13 +284,13 @@ impl<'s, R: Read, S: Source + ?Sized> Apply<'s, R, S> {
             }
             Mode::XorPlanes { width, phase } => xor_apply(
                 raw,
-                self.source,
+                &self.source,
                 start,
                 width.into(),
                 phase.into(),
                 &mut self.target,
             ),
-            Mode::Bsdiff => bsdiff_apply(raw, self.source, &mut self.target, &mut *on_record),
+            Mode::Bsdiff => bsdiff_apply(raw, &self.source, &mut self.target, &mut *on_record),
         };
         rec.map_err(|e| match e {
             ReconstructError::Malformed(r) => malformed(r),
@@ -362,15 +400,27 @@ fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8], offset: u64) -> Result
 ///
 /// # Errors
 /// Any error of [`Apply::new`] and [`Apply::next_frame`].
-pub fn apply_patch<R: Read, S: Source + ?Sized, W: Write>(
-    patch: R,
-    source: &S,
-    mut sink: W,
-) -> Result<u64> {
+pub fn apply_patch<R: Read, S: Source, W: Write>(patch: R, source: S, mut sink: W) -> Result<u64> {
     let mut job = Apply::new(patch, source, &ApplyOptions::default())?;
     job.run(&mut sink)?;
     sink.flush()?;
     Ok(job.header.target_size)
+}
+
+/// Hashes the first `len` bytes of `stored`; fewer bytes than that is a mismatch.
+fn rehash_stored<T: Read>(stored: &mut T, len: u64) -> Result<RunningSha256> {
+    let mut h = RunningSha256::new();
+    let mut buf = vec![0u8; (64 << 10).min(len) as usize];
+    while h.len() < len {
+        let want = (len - h.len()).min(buf.len() as u64) as usize;
+        match stored.read(&mut buf[..want]) {
+            Ok(0) => return Err(Error::StoredTargetMismatch { offset: h.len() }),
+            Ok(n) => h.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(h)
 }
 
 /// Reads and validates just the header of a native patch.

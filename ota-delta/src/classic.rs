@@ -8,16 +8,10 @@
 use crate::error::{Error, Result};
 use crate::frame::Op;
 use crate::limits::Limits;
+use crate::source::Source;
+use std::io::Write;
 
 const MAGIC: &[u8; 8] = b"BSDIFF40";
-
-/// A fully validated classic patch.
-pub(crate) struct Parsed {
-    pub ops: Vec<Op>,
-    pub diff: Vec<u8>,
-    pub extra: Vec<u8>,
-    pub new_size: u64,
-}
 
 fn offtin(b: &[u8]) -> Option<i64> {
     let mut a = [0u8; 8];
@@ -36,61 +30,151 @@ fn offtout(v: i64) -> [u8; 8] {
     a
 }
 
-/// Decompresses exactly one complete bzip2 stream that must fill `seg` and yield at most `cap`
-/// bytes.
-fn bunzip(seg: &[u8], cap: u64) -> Result<Vec<u8>> {
-    let bad = Error::ClassicMalformed;
-    let mut d = bzip2::Decompress::new(false);
-    let mut out = Vec::with_capacity(cap.min(1 << 20) as usize);
-    let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let (ti, to) = (d.total_in(), d.total_out());
-        let input = seg.get(ti as usize..).unwrap_or_default();
-        let st = d
-            .decompress(input, &mut buf)
-            .map_err(|_| bad("invalid bzip2 data"))?;
-        let made = (d.total_out() - to) as usize;
-        if out.len() as u64 + made as u64 > cap {
-            return Err(bad(
-                "a block decompresses to more than its declared size allows",
-            ));
+/// One bzip2 stream, a byte range of the patch read by position and decoded incrementally:
+/// 64 KiB of input and 64 KiB of output in memory, plus the decoder's state.
+struct BzStream<'a, P: ?Sized> {
+    src: &'a P,
+    pos: u64,
+    end: u64,
+    input: Vec<u8>,
+    in_lo: usize,
+    in_hi: usize,
+    d: bzip2::Decompress,
+    buf: Vec<u8>,
+    lo: usize,
+    hi: usize,
+    ended: bool,
+}
+
+impl<'a, P: Source + ?Sized> BzStream<'a, P> {
+    fn new(src: &'a P, start: u64, end: u64) -> Self {
+        Self {
+            src,
+            pos: start,
+            end,
+            input: vec![0u8; 64 << 10],
+            in_lo: 0,
+            in_hi: 0,
+            d: bzip2::Decompress::new(false),
+            buf: vec![0u8; 64 << 10],
+            lo: 0,
+            hi: 0,
+            ended: false,
         }
-        out.extend_from_slice(&buf[..made]);
-        if st == bzip2::Status::StreamEnd {
-            if d.total_in() != seg.len() as u64 {
-                return Err(bad("bytes after a bzip2 stream"));
+    }
+
+    /// Refills the output buffer; false once the stream has ended and everything was handed out.
+    fn fill(&mut self) -> Result<bool> {
+        let bad = Error::ClassicMalformed;
+        while self.lo == self.hi {
+            if self.ended {
+                return Ok(false);
             }
-            return Ok(out);
+            if self.in_lo == self.in_hi && self.pos < self.end {
+                let n = (self.end - self.pos).min(self.input.len() as u64) as usize;
+                self.src.read_exact_at(self.pos, &mut self.input[..n])?;
+                self.pos += n as u64;
+                (self.in_lo, self.in_hi) = (0, n);
+            }
+            let (ti, to) = (self.d.total_in(), self.d.total_out());
+            let st = self
+                .d
+                .decompress(&self.input[self.in_lo..self.in_hi], &mut self.buf)
+                .map_err(|_| bad("invalid bzip2 data"))?;
+            let used = (self.d.total_in() - ti) as usize;
+            let made = (self.d.total_out() - to) as usize;
+            self.in_lo += used;
+            if st == bzip2::Status::StreamEnd {
+                if self.in_lo != self.in_hi || self.pos != self.end {
+                    return Err(bad("bytes after a bzip2 stream"));
+                }
+                self.ended = true;
+            } else if used == 0 && made == 0 {
+                return Err(bad("bzip2 stream truncated"));
+            }
+            (self.lo, self.hi) = (0, made);
         }
-        if d.total_in() == ti && made == 0 {
-            return Err(bad("bzip2 stream truncated"));
+        Ok(true)
+    }
+
+    /// Hands the next `n` bytes to `f` in pieces; `short` when the stream has fewer.
+    fn take(
+        &mut self,
+        mut n: u64,
+        short: &'static str,
+        mut f: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        while n > 0 {
+            if !self.fill()? {
+                return Err(Error::ClassicMalformed(short));
+            }
+            let k = (self.hi - self.lo).min(usize::try_from(n).unwrap_or(usize::MAX));
+            f(&self.buf[self.lo..self.lo + k])?;
+            self.lo += k;
+            n -= k as u64;
         }
+        Ok(())
+    }
+
+    /// The next control triple, or `None` at the clean end of the stream.
+    fn triple(&mut self) -> Result<Option<[u8; 24]>> {
+        if !self.fill()? {
+            return Ok(None);
+        }
+        let mut t = [0u8; 24];
+        let mut got = 0;
+        self.take(24, "control block is not a whole number of triples", |b| {
+            t[got..got + b.len()].copy_from_slice(b);
+            got += b.len();
+            Ok(())
+        })?;
+        Ok(Some(t))
+    }
+
+    /// Succeeds when the stream has ended with nothing left over.
+    fn finish(mut self, what: &'static str) -> Result<()> {
+        if self.fill()? {
+            return Err(Error::ClassicMalformed(what));
+        }
+        Ok(())
     }
 }
 
-/// Parses and validates a classic patch for a source of `old_size` bytes: every header length,
-/// every control triple against the source and target sizes, and exact consumption of the
-/// diff and extra data. Nothing of qbsdiff's patcher is used.
-pub(crate) fn parse(patch: &[u8], old_size: u64, limits: &Limits) -> Result<Parsed> {
+/// Validates a classic patch for `old` and rebuilds the new file into `sink` in one pass:
+/// every header length, every control triple against the source and target sizes, exact
+/// consumption of the diff and extra streams. `on_op` sees each control triple once it is
+/// checked. Nothing is held whole: the source and the patch are read by position, the three
+/// streams are decoded as the target is written, so memory is a few 64 KiB buffers and the
+/// three bzip2 decoders. The declared target size is checked against `max_classic_target` before
+/// anything is decoded. On error the sink holds a partial target. Returns the target size.
+fn rebuild<S: Source + ?Sized, P: Source + ?Sized, W: Write + ?Sized>(
+    old: &S,
+    patch: &P,
+    limits: &Limits,
+    sink: &mut W,
+    mut on_op: impl FnMut(Op) -> Result<()>,
+) -> Result<u64> {
     let bad = Error::ClassicMalformed;
-    if patch.len() < 32 {
-        return Err(
-            if patch.get(..8).is_some_and(|m| m != MAGIC) || patch.is_empty() {
-                Error::BadMagic {
-                    expected: "BSDIFF40",
-                }
-            } else {
-                bad("header truncated")
-            },
-        );
+    let mut head = [0u8; 32];
+    let got = (patch.size().min(32)) as usize;
+    patch.read_exact_at(0, &mut head[..got])?;
+    if got < 32 {
+        return Err(if head[..got.min(8)] != MAGIC[..got.min(8)] || got == 0 {
+            Error::BadMagic {
+                expected: "BSDIFF40",
+            }
+        } else {
+            bad("header truncated")
+        });
     }
-    if &patch[..8] != MAGIC {
+    if &head[..8] != MAGIC {
         return Err(Error::BadMagic {
             expected: "BSDIFF40",
         });
     }
+    let patch_len = patch.size();
     let field = |i: usize, name: &'static str| -> Result<u64> {
-        let v = offtin(&patch[i..i + 8]).ok_or(bad(name))?;
+        let v = offtin(&head[i..i + 8]).ok_or(bad(name))?;
         u64::try_from(v).map_err(|_| bad(name))
     };
     let ctrl_len = field(8, "negative control block length")?;
@@ -103,25 +187,26 @@ pub(crate) fn parse(patch: &[u8], old_size: u64, limits: &Limits) -> Result<Pars
             limit: limits.max_classic_target,
         });
     }
-    let body = (patch.len() - 32) as u64;
+    let body = patch_len - 32;
     if ctrl_len > body || diff_len > body - ctrl_len {
-        return Err(Error::Truncated {
-            offset: patch.len() as u64,
-        });
+        return Err(Error::Truncated { offset: patch_len });
     }
-    let c_end = 32 + ctrl_len as usize;
-    let d_end = c_end + diff_len as usize;
+    let c_end = 32 + ctrl_len;
+    let d_end = c_end + diff_len;
+    let mut ctrl = BzStream::new(patch, 32, c_end);
+    let mut diff = BzStream::new(patch, c_end, d_end);
+    let mut extra = BzStream::new(patch, d_end, patch_len);
+    let old_size = old.size();
+    let mut obuf = vec![0u8; 64 << 10];
+    let mut written = 0u64;
     // Every useful triple covers at least one new byte; allow a few empty ones.
-    let ctrl_cap = new_size.saturating_add(64).saturating_mul(24);
-    let ctrl = bunzip(&patch[32..c_end], ctrl_cap)?;
-    let diff = bunzip(&patch[c_end..d_end], new_size)?;
-    let extra = bunzip(&patch[d_end..], new_size)?;
-    if ctrl.len() % 24 != 0 {
-        return Err(bad("control block is not a whole number of triples"));
-    }
-    let mut ops = Vec::with_capacity(ctrl.len() / 24);
-    let (mut newpos, mut oldpos, mut dsum, mut esum) = (0u64, 0i64, 0u64, 0u64);
-    for t in ctrl.chunks_exact(24) {
+    let max_triples = new_size.saturating_add(64);
+    let (mut triples, mut oldpos) = (0u64, 0i64);
+    while let Some(t) = ctrl.triple()? {
+        triples += 1;
+        if triples > max_triples {
+            return Err(bad("more control triples than new bytes"));
+        }
         let x = offtin(&t[0..8]).ok_or(bad("control value out of range"))?;
         let y = offtin(&t[8..16]).ok_or(bad("control value out of range"))?;
         let z = offtin(&t[16..24]).ok_or(bad("control value out of range"))?;
@@ -131,21 +216,33 @@ pub(crate) fn parse(patch: &[u8], old_size: u64, limits: &Limits) -> Result<Pars
         );
         let covered = x
             .checked_add(y)
-            .and_then(|c| c.checked_add(newpos))
+            .and_then(|c| c.checked_add(written))
             .ok_or(bad("control lengths overflow"))?;
         if covered > new_size {
             return Err(bad("control data writes past the new size"));
         }
         if x > 0 {
-            let o = u64::try_from(oldpos)
+            // Stock bspatch reads zeros outside the source here; this decoder refuses.
+            let mut o = u64::try_from(oldpos)
                 .map_err(|_| bad("add range before the start of the source"))?;
             if o.checked_add(x).is_none_or(|e| e > old_size) {
                 return Err(bad("add range past the end of the source"));
             }
+            diff.take(x, "diff block shorter than the control data", |d| {
+                let part = &mut obuf[..d.len()];
+                old.read_exact_at(o, part)?;
+                for (a, b) in part.iter_mut().zip(d) {
+                    *a = a.wrapping_add(*b);
+                }
+                sink.write_all(part)?;
+                o += d.len() as u64;
+                Ok(())
+            })?;
         }
-        newpos = covered;
-        dsum += x;
-        esum += y;
+        extra.take(y, "extra block shorter than the control data", |e| {
+            Ok(sink.write_all(e)?)
+        })?;
+        written = covered;
         oldpos = oldpos
             .checked_add(i64::try_from(x).map_err(|_| bad("control value out of range"))?)
             .and_then(|p| p.checked_add(z))
@@ -153,50 +250,38 @@ pub(crate) fn parse(patch: &[u8], old_size: u64, limits: &Limits) -> Result<Pars
         if oldpos.unsigned_abs() > 1 << 62 {
             return Err(bad("source position out of range"));
         }
-        ops.push(Op {
+        on_op(Op {
             add: x,
             copy: y,
             seek: z,
-        });
+        })?;
     }
-    if newpos != new_size {
+    if written != new_size {
         return Err(bad("control data does not cover the new size"));
     }
-    if dsum != diff.len() as u64 || esum != extra.len() as u64 {
-        return Err(bad(
-            "diff or extra block length differs from the control data",
-        ));
-    }
-    Ok(Parsed {
-        ops,
-        diff,
-        extra,
-        new_size,
-    })
+    diff.finish("diff block longer than the control data")?;
+    extra.finish("extra block longer than the control data")?;
+    Ok(written)
 }
 
-/// Reconstructs the new file from a validated classic patch.
-pub(crate) fn reconstruct(old: &[u8], p: &Parsed) -> Result<Vec<u8>> {
-    let bad = Error::ClassicMalformed;
-    let mut out = Vec::with_capacity(p.new_size as usize);
-    let (mut oldpos, mut dp, mut ep) = (0i64, 0usize, 0usize);
-    for op in &p.ops {
-        let (x, y) = (op.add as usize, op.copy as usize);
-        if x > 0 {
-            let o = usize::try_from(oldpos).map_err(|_| bad("internal bounds"))?;
-            let src = old.get(o..o + x).ok_or(bad("internal bounds"))?;
-            let d = p.diff.get(dp..dp + x).ok_or(bad("internal bounds"))?;
-            out.extend(src.iter().zip(d).map(|(a, b)| a.wrapping_add(*b)));
-        }
-        out.extend_from_slice(p.extra.get(ep..ep + y).ok_or(bad("internal bounds"))?);
-        dp += x;
-        ep += y;
-        oldpos += x as i64 + op.seek;
-    }
-    Ok(out)
+/// The target size a classic patch declares (0 when the header is unreadable: the rebuild
+/// reports why).
+fn declared_size(patch: &[u8]) -> u64 {
+    patch
+        .get(24..32)
+        .and_then(offtin)
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(0)
 }
 
-/// Applies a classic BSDIFF40 patch to `old` in memory, after validating all of it.
+/// Applies a classic BSDIFF40 patch to `old` in memory, validating all of it on the way; the
+/// target is returned only when every part of the patch was valid.
+///
+/// Memory: the target (its declared size is checked against `limits.max_classic_target`
+/// before anything is decoded) plus what [`apply_bsdiff_to`] needs; the diff and extra streams
+/// are decoded as the target is built, never held whole.
+/// An add range that reaches outside `old` is refused (stock `bspatch` reads zeros there;
+/// bsdiff itself never writes such a patch).
 ///
 /// The classic format has no checksums: a patch for a different source still "applies". Prefer
 /// [`import_bsdiff`] and the native apply, which check both ends.
@@ -205,24 +290,100 @@ pub(crate) fn reconstruct(old: &[u8], p: &Parsed) -> Result<Vec<u8>> {
 /// [`Error::BadMagic`], [`Error::Truncated`], [`Error::ClassicMalformed`] or
 /// [`Error::LimitExceeded`] for any malformed or oversized patch.
 pub fn apply_bsdiff(old: &[u8], patch: &[u8], limits: &Limits) -> Result<Vec<u8>> {
-    let parsed = parse(patch, old.len() as u64, limits)?;
-    reconstruct(old, &parsed)
+    let mut out = target_buffer(patch, limits);
+    rebuild(old, patch, limits, &mut out, |_| Ok(()))?;
+    Ok(out)
+}
+
+/// Applies a classic BSDIFF40 patch, streaming: the source and the patch are read by position
+/// (the patch's three streams start at offsets its header gives; a slice or a [`FileSource`]
+/// will do) and the target is written to `sink` as it is rebuilt. Memory does not depend on
+/// the sizes: a few 64 KiB buffers and three bzip2 decoders (up to about 3.6 MiB each, for
+/// bzip2's largest blocks). Returns the target size.
+///
+/// The classic format has no checksums, and the patch is validated as it goes: **on error the
+/// sink holds a partial, unusable target** that the caller must discard (write to a temporary
+/// file and rename it on success).
+///
+/// [`FileSource`]: crate::FileSource
+///
+/// # Errors
+/// As [`apply_bsdiff`], and I/O errors of the source, the patch and the sink.
+pub fn apply_bsdiff_to<S: Source, P: Source, W: Write>(
+    old: S,
+    patch: P,
+    limits: &Limits,
+    mut sink: W,
+) -> Result<u64> {
+    let n = rebuild(&old, &patch, limits, &mut sink, |_| Ok(()))?;
+    sink.flush()?;
+    Ok(n)
+}
+
+/// An empty target buffer with room for the declared size (virtual memory only until written).
+fn target_buffer(patch: &[u8], limits: &Limits) -> Vec<u8> {
+    let cap = declared_size(patch).min(limits.max_classic_target);
+    Vec::with_capacity(usize::try_from(cap).unwrap_or(0))
+}
+
+/// Import keeps at most one control triple per this many target bytes (after merging)...
+const CLASSIC_BYTES_PER_TRIPLE: u64 = 16;
+/// ... plus this many, so small targets are never refused for it.
+const CLASSIC_TRIPLE_ALLOWANCE: u64 = 4096;
+
+/// Appends `op`, merged into the previous op where the result rebuilds the same bytes.
+fn push_merged(ops: &mut Vec<Op>, op: Op) {
+    if let Some(prev) = ops.last_mut() {
+        if op.add == 0 {
+            if let Some(seek) = prev.seek.checked_add(op.seek) {
+                prev.copy += op.copy;
+                prev.seek = seek;
+                return;
+            }
+        } else if prev.copy == 0 && prev.seek == 0 {
+            prev.add += op.add;
+            prev.copy = op.copy;
+            prev.seek = op.seek;
+            return;
+        }
+    }
+    ops.push(op);
 }
 
 /// Converts a classic BSDIFF40 patch for `old` into a native patch (bsdiff mode, or a full
 /// image when that is smaller). The classic patch is validated completely first.
 ///
+/// Memory: as [`apply_bsdiff`], plus the control triples, 24 bytes each after adjacent ones
+/// are merged where that rebuilds the same bytes, at most one per 16 target bytes plus 4096
+/// (1.5 bytes per target byte at worst; bsdiff's own patches need far fewer), and the
+/// encoder's working memory.
+///
 /// # Errors
-/// As [`apply_bsdiff`], plus the errors of [`diff_with`](crate::diff_with).
+/// As [`apply_bsdiff`], [`Error::LimitExceeded`] for more control triples than that, plus the
+/// errors of [`diff_with`](crate::diff_with).
 pub fn import_bsdiff(
     old: &[u8],
     patch: &[u8],
     limits: &Limits,
     opts: &crate::DiffOptions,
 ) -> Result<Vec<u8>> {
-    let parsed = parse(patch, old.len() as u64, limits)?;
-    let new = reconstruct(old, &parsed)?;
-    crate::diff::encode_ops(old, &new, &parsed.ops, opts)
+    // The rebuild checks the declared size (against `limits`) before the first triple.
+    let allowed =
+        (declared_size(patch) / CLASSIC_BYTES_PER_TRIPLE).saturating_add(CLASSIC_TRIPLE_ALLOWANCE);
+    let mut ops: Vec<Op> = Vec::new();
+    let mut new = target_buffer(patch, limits);
+    rebuild(old, patch, limits, &mut new, |op| {
+        push_merged(&mut ops, op);
+        if ops.len() as u64 > allowed {
+            return Err(Error::LimitExceeded {
+                what: "classic control triples",
+                value: ops.len() as u64,
+                limit: allowed,
+            });
+        }
+        Ok(())
+    })?;
+    crate::diff::encode_ops(old, &new, &ops, opts)
 }
 
 /// Writes a classic BSDIFF40 patch (bzip2 level 9, as bsdiff does) that turns `old` into the

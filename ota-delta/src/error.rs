@@ -85,6 +85,16 @@ pub enum Error {
     /// The finished target's SHA-256 differs from the header's.
     #[error("target SHA-256 does not match the patch")]
     TargetDigestMismatch,
+    /// On resume, the target bytes read back from storage are not the ones the cursor vouches
+    /// for: fewer than its target offset, or changed since they were written.
+    #[error(
+        "stored target differs from what was written (checked up to byte {offset} of the target)"
+    )]
+    StoredTargetMismatch {
+        /// Target offset the stored bytes were checked up to (the cursor's `target_offset`,
+        /// or where the stored bytes ended).
+        offset: u64,
+    },
     /// A resume cursor is corrupt or belongs to another patch.
     #[error("resume cursor rejected: {0}")]
     BadCursor(&'static str),

@@ -14,7 +14,7 @@ mod sha;
 mod source;
 
 pub use apply::{Apply, ApplyOptions, SourceCheck, apply_patch, read_header};
-pub use classic::{apply_bsdiff, export_bsdiff, import_bsdiff};
+pub use classic::{apply_bsdiff, apply_bsdiff_to, export_bsdiff, import_bsdiff};
 pub use diff::{DiffOptions, ModeChoice, diff, diff_with};
 pub use error::{Error, Result};
 pub use format::{

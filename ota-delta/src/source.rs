@@ -15,6 +15,17 @@ pub trait Source {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()>;
 }
 
+/// A borrowed source: lets an [`Apply`](crate::Apply), which owns its source, work on one the
+/// caller keeps.
+impl<S: Source + ?Sized> Source for &S {
+    fn size(&self) -> u64 {
+        (**self).size()
+    }
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        (**self).read_exact_at(offset, buf)
+    }
+}
+
 impl Source for [u8] {
     fn size(&self) -> u64 {
         self.len() as u64

@@ -259,6 +259,27 @@ fn classic_bit_flips_and_truncations_never_panic() {
     }
 }
 
+#[test]
+fn classic_streamed_from_a_file_matches_in_memory() {
+    let (old, new) = (data("old.bin"), data("new.bin"));
+    let classic = ota_delta::export_bsdiff(&old, &data("valid.otd"), &Limits::default()).unwrap();
+    let path =
+        std::env::temp_dir().join(format!("ota-delta-classic-{}.bsdiff", std::process::id()));
+    std::fs::write(&path, &classic).unwrap();
+    let file = ota_delta::FileSource::open(&path).unwrap();
+    let mut out = Vec::new();
+    let n = ota_delta::apply_bsdiff_to(&old[..], &file, &Limits::default(), &mut out).unwrap();
+    assert_eq!((n, &out), (new.len() as u64, &new));
+    // Every truncation fails as it does in memory.
+    for cut in (0..classic.len()).step_by(7) {
+        std::fs::write(&path, &classic[..cut]).unwrap();
+        let file = ota_delta::FileSource::open(&path).unwrap();
+        let r = ota_delta::apply_bsdiff_to(&old[..], &file, &Limits::default(), std::io::sink());
+        assert!(r.is_err(), "cut at {cut}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}
+
 /// Rewrites `tests/data/valid.otd` and the native attack fixtures derived from it (run after a
 /// format change: `cargo test -p ota-delta --test hostile -- --ignored regenerate_fixtures`).
 /// Each fixture is `valid.otd` with one field made hostile; where the header check would catch

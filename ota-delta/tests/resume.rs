@@ -5,8 +5,21 @@
 mod common;
 
 use common::{bytes, fast, mutate};
-use ota_delta::{Apply, ApplyOptions, Cursor, Error, ModeChoice, diff_with};
+use ota_delta::{Apply, ApplyOptions, Cursor, Error, HEADER_LEN, ModeChoice, diff_with};
 use std::io::{self, Read, Write};
+
+/// Resumes as a device does: the header, the patch from the cursor's offset on (a range
+/// request), and the target bytes read back from storage.
+fn resume<'a>(
+    patch: &'a [u8],
+    old: &'a [u8],
+    c: &Cursor,
+    stored: &[u8],
+) -> ota_delta::Result<Apply<&'a [u8], &'a [u8]>> {
+    let header: &[u8; HEADER_LEN] = patch[..HEADER_LEN].try_into().unwrap();
+    let rest = patch.get(c.patch_offset() as usize..).unwrap_or_default();
+    Apply::resume(header, rest, old, c, stored, &ApplyOptions::default())
+}
 
 /// A reader that fails after `left` bytes (a download or storage cut).
 struct CutReader<'a> {
@@ -91,7 +104,7 @@ fn interrupted(old: &[u8], patch: &[u8], patch_cut: usize, sink_cut: usize) -> V
             let c = Cursor::from_bytes(&b).unwrap();
             assert!(out.len() as u64 >= c.target_offset());
             out.truncate(c.target_offset() as usize);
-            let mut job = Apply::resume(patch, old, &c, &opts).unwrap();
+            let mut job = resume(patch, old, &c, &out).unwrap();
             job.run(&mut out).unwrap();
             assert!(job.is_finished());
         }
@@ -124,8 +137,7 @@ fn resume_at_every_frame_boundary_every_mode() {
         for c in &cursors {
             let c = Cursor::from_bytes(&c.to_bytes()).unwrap();
             let mut resumed = new[..c.target_offset() as usize].to_vec();
-            let mut job =
-                Apply::resume(&patch[..], &old[..], &c, &ApplyOptions::default()).unwrap();
+            let mut job = resume(&patch, &old, &c, &resumed).unwrap();
             job.run(&mut resumed).unwrap();
             assert_eq!(resumed, new, "mode {mode:?} frame {}", c.frame_index());
         }
@@ -167,7 +179,7 @@ fn cursor_from_another_patch_or_corrupt_is_rejected() {
     let mut job = Apply::new(&other[..], &old[..], &ApplyOptions::default()).unwrap();
     let c = job.next_frame(&mut Vec::new()).unwrap().unwrap();
     assert!(matches!(
-        Apply::resume(&patch[..], &old[..], &c, &ApplyOptions::default()),
+        resume(&patch, &old, &c, &[]),
         Err(Error::BadCursor(_))
     ));
     let b = c.to_bytes();
@@ -189,8 +201,75 @@ fn final_cursor_resumes_to_nothing() {
     }
     let c = last.unwrap();
     assert_eq!(c.target_offset(), new.len() as u64);
-    let mut job = Apply::resume(&patch[..], &old[..], &c, &ApplyOptions::default()).unwrap();
+    let mut job = resume(&patch, &old, &c, &out).unwrap();
     assert!(job.is_finished());
     assert_eq!(job.run(&mut out).unwrap(), 0);
     assert_eq!(out, new);
+}
+
+/// Issue 15 §1: bytes written before the interruption and changed in storage since (a flipped
+/// flash bit, a tampered staging file) must be refused on resume, not called verified.
+#[test]
+fn resume_refuses_a_stored_prefix_changed_since_it_was_written() {
+    let (old, new, patch) = pair(ModeChoice::Bsdiff);
+    let mut job = Apply::new(&patch[..], &old[..], &ApplyOptions::default()).unwrap();
+    let mut out = Vec::new();
+    let mut cursors = Vec::new();
+    while let Some(c) = job.next_frame(&mut out).unwrap() {
+        cursors.push(c);
+    }
+    let mid = &cursors[cursors.len() / 2];
+    let prefix = &new[..mid.target_offset() as usize];
+    for at in [0, 1000, prefix.len() - 1] {
+        let mut bad = prefix.to_vec();
+        bad[at] ^= 0x01;
+        assert!(
+            matches!(
+                resume(&patch, &old, mid, &bad),
+                Err(Error::StoredTargetMismatch { offset }) if offset == mid.target_offset()
+            ),
+            "flip at {at}"
+        );
+    }
+    // Fewer stored bytes than the cursor vouches for.
+    assert!(matches!(
+        resume(&patch, &old, mid, &prefix[..prefix.len() - 1]),
+        Err(Error::StoredTargetMismatch { .. })
+    ));
+    // The untouched prefix resumes, from the header and the patch's tail only.
+    let mut resumed = prefix.to_vec();
+    resume(&patch, &old, mid, prefix)
+        .unwrap()
+        .run(&mut resumed)
+        .unwrap();
+    assert_eq!(resumed, new);
+    // A final cursor re-reads the whole stored target.
+    let last = cursors.last().unwrap();
+    let mut bad = new.clone();
+    bad[new.len() - 1] ^= 0x80;
+    assert!(matches!(
+        resume(&patch, &old, last, &bad),
+        Err(Error::StoredTargetMismatch { .. })
+    ));
+    assert!(resume(&patch, &old, last, &new).unwrap().is_finished());
+}
+
+#[test]
+fn resume_rest_must_start_at_the_cursor() {
+    let (old, _new, patch) = pair(ModeChoice::Bsdiff);
+    let mut job = Apply::new(&patch[..], &old[..], &ApplyOptions::default()).unwrap();
+    let mut out = Vec::new();
+    let c = job.next_frame(&mut out).unwrap().unwrap();
+    let header: &[u8; HEADER_LEN] = patch[..HEADER_LEN].try_into().unwrap();
+    // The whole patch again instead of its tail: the next frame does not check.
+    let mut job = Apply::resume(
+        header,
+        &patch[..],
+        &old[..],
+        &c,
+        &out[..],
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(job.run(&mut Vec::new()).is_err());
 }

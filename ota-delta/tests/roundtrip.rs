@@ -170,7 +170,8 @@ fn public_types_are_send_and_sync() {
     check::<ota_delta::DiffOptions>();
     check::<ota_delta::ApplyOptions>();
     check::<ota_delta::FileSource>();
-    check::<ota_delta::Apply<'static, &'static [u8], [u8]>>();
+    check::<ota_delta::Apply<&'static [u8], &'static [u8]>>();
+    check::<ota_delta::Apply<std::fs::File, ota_delta::FileSource>>();
 }
 
 #[test]

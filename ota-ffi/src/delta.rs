@@ -5,7 +5,9 @@ use core::ffi::{c_int, c_void};
 use std::io::{self, Read, Write};
 use std::rc::Rc;
 
-use ota_delta::{Apply, ApplyOptions, CURSOR_LEN, Codec, Cursor, Error, Header, Mode, SourceCheck};
+use ota_delta::{
+    Apply, ApplyOptions, CURSOR_LEN, Codec, Cursor, Error, HEADER_LEN, Header, Mode, SourceCheck,
+};
 
 use crate::buffer::{bytes_in, out_ptr};
 use crate::guard::guard;
@@ -56,7 +58,9 @@ pub struct ota_delta_source {
     pub size: u64,
 }
 
-/// The patch stream, read sequentially through a callback from the patch's first byte.
+/// A byte stream read sequentially through a callback: the patch (from its first byte for
+/// `ota_delta_apply_new`, from the cursor's patch offset for `ota_delta_resume`), or the target
+/// bytes already stored (read back by `ota_delta_resume`).
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ota_delta_patch {
@@ -102,8 +106,7 @@ pub struct ota_delta_cursor_info {
     pub target_offset: u64,
 }
 
-/// The source as the library sees it. Lives on the heap at a fixed address for the whole life
-/// of the [`ota_delta_apply`] that owns it.
+/// The source as the library sees it, owned by the [`Apply`] in the handle.
 struct CallbackSource {
     read_at: unsafe extern "C" fn(*mut c_void, u64, *mut u8, usize) -> c_int,
     ctx: *mut c_void,
@@ -180,28 +183,14 @@ impl Write for TargetWriter<'_> {
     }
 }
 
-/// An apply in progress. Made by `ota_delta_apply_new`, advanced by `ota_delta_apply_next_frame`,
-/// freed by `ota_delta_apply_free`. One thread at a time (the callbacks' contexts are the
-/// caller's).
+/// An apply in progress. Made by `ota_delta_apply_new` or `ota_delta_resume`, advanced by
+/// `ota_delta_apply_next_frame`, freed by `ota_delta_apply_free`. One thread at a time (the
+/// callbacks' contexts are the caller's).
 pub struct ota_delta_apply {
-    /// Borrows `*source` for `'static`: see the SAFETY notes in `Drop` and `ota_delta_apply_new`.
-    /// Always dropped before `source` is reclaimed.
-    apply: Option<Apply<'static, PatchReader, CallbackSource>>,
-    /// Owned: made by `Box::into_raw`, reclaimed in `Drop` after `apply` is gone.
-    source: *mut CallbackSource,
+    apply: Apply<PatchReader, CallbackSource>,
     failed: Rc<Cell<bool>>,
     /// After any error the stream position is unknown: the handle refuses further frames.
     broken: bool,
-}
-
-impl Drop for ota_delta_apply {
-    fn drop(&mut self) {
-        // The Apply holds the only references to *source: drop it first.
-        drop(self.apply.take());
-        // SAFETY: `source` came from Box::into_raw in ota_delta_apply_new and is reclaimed only
-        // here, once; every reference derived from it lived inside `apply`, which is gone.
-        drop(unsafe { Box::from_raw(self.source) });
-    }
 }
 
 pub(crate) fn delta_status(e: &Error) -> Status {
@@ -219,7 +208,9 @@ pub(crate) fn delta_status(e: &Error) -> Status {
         Error::SourceSizeMismatch { .. } | Error::SourceDigestMismatch => {
             Status::DeltaSourceMismatch
         }
-        Error::TargetDigestMismatch => Status::DeltaTargetMismatch,
+        Error::TargetDigestMismatch | Error::StoredTargetMismatch { .. } => {
+            Status::DeltaTargetMismatch
+        }
         Error::BadCursor(_) => Status::DeltaBadCursor,
         Error::Io(_) => Status::Io,
         _ => Status::DeltaOther,
@@ -264,27 +255,76 @@ unsafe fn cursor_in(ptr: *const u8, len: usize) -> Result<Cursor, Status> {
     Cursor::from_bytes(&a).map_err(|e| delta_status(&e))
 }
 
+/// The callbacks of a source struct, checked.
+fn source_of(src: ota_delta_source, failed: &Rc<Cell<bool>>) -> Result<CallbackSource, Status> {
+    Ok(CallbackSource {
+        read_at: src.read_at.ok_or(Status::NullArgument)?,
+        ctx: src.ctx,
+        size: src.size,
+        failed: Rc::clone(failed),
+    })
+}
+
+fn reader_of(pat: ota_delta_patch, failed: &Rc<Cell<bool>>) -> Result<PatchReader, Status> {
+    Ok(PatchReader {
+        read: pat.read.ok_or(Status::NullArgument)?,
+        ctx: pat.ctx,
+        failed: Rc::clone(failed),
+    })
+}
+
+fn options(verify_source: bool) -> ApplyOptions {
+    ApplyOptions {
+        source_check: if verify_source {
+            SourceCheck::Verify
+        } else {
+            SourceCheck::TrustCaller
+        },
+        ..ApplyOptions::default()
+    }
+}
+
+/// Hands out a handle for an opened apply, or the status of why it did not open.
+///
+/// # Safety
+/// `out` non-NULL and writable.
+unsafe fn give_job(
+    opened: ota_delta::Result<Apply<PatchReader, CallbackSource>>,
+    failed: Rc<Cell<bool>>,
+    out: *mut *mut ota_delta_apply,
+) -> Result<(), Status> {
+    let apply = opened.map_err(|e| {
+        if failed.get() {
+            Status::CallbackFailed
+        } else {
+            delta_status(&e)
+        }
+    })?;
+    let h = ota_delta_apply {
+        apply,
+        failed,
+        broken: false,
+    };
+    // SAFETY: forwarded contract.
+    unsafe { handle::give(out, h) };
+    Ok(())
+}
+
 /// Opens a native patch: reads and checks its header through `patch` (positioned at the
 /// patch's first byte) and checks the source's size and, with `verify_source`, its SHA-256
-/// (read once through `source`). Without `cursor` (NULL, 0) the apply starts at the first frame;
-/// with a 64-byte cursor from `ota_delta_apply_next_frame` it resumes after the frames that
-/// cursor covers: the patch stream must still start at byte 0 (the skipped bytes are read and
-/// discarded, they may be zeros from a range request) and the target must hold exactly the
-/// cursor's `target_offset` bytes (see `ota_delta_cursor_parse`). Nothing is written to the
-/// target here.
+/// (read once through `source`). Nothing is written to the target here. To continue an
+/// interrupted apply, use `ota_delta_resume`.
 ///
 /// The callbacks and their contexts must stay valid until `ota_delta_apply_free`, and a callback
 /// must not call `ota_delta_apply_*` on the handle it serves (no re-entry).
 ///
 /// # Safety
 /// `source` and `patch` NULL or valid structs whose callbacks honour their documented
-/// contracts; `cursor` NULL or readable for `cursor_len` bytes; `out` writable.
+/// contracts; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn ota_delta_apply_new(
     source: *const ota_delta_source,
     patch: *const ota_delta_patch,
-    cursor: *const u8,
-    cursor_len: usize,
     verify_source: bool,
     out: *mut *mut ota_delta_apply,
 ) -> Status {
@@ -294,60 +334,76 @@ pub unsafe extern "C" fn ota_delta_apply_new(
         // SAFETY: as above.
         let pat = *unsafe { handle::get(patch) }?;
         let out = out_ptr(out)?;
-        let read_at = src.read_at.ok_or(Status::NullArgument)?;
-        let read = pat.read.ok_or(Status::NullArgument)?;
-        let cursor = if cursor.is_null() && cursor_len == 0 {
-            None
-        } else {
-            // SAFETY: forwarded contract.
-            Some(unsafe { cursor_in(cursor, cursor_len) }?)
-        };
         let failed = Rc::new(Cell::new(false));
-        // The handle owns the source from here on, so every exit (error or panic) frees it.
-        let mut h = ota_delta_apply {
-            apply: None,
-            source: Box::into_raw(Box::new(CallbackSource {
-                read_at,
-                ctx: src.ctx,
-                size: src.size,
-                failed: Rc::clone(&failed),
-            })),
-            failed: Rc::clone(&failed),
-            broken: false,
-        };
-        // SAFETY: `h.source` is a live heap allocation that is neither moved nor freed until
-        // `h` is dropped, and `Drop` drops the Apply (the only holder of this reference) before
-        // reclaiming it; nothing mutates it meanwhile. So the reference is valid for as long as
-        // it is usable, which is what the `'static` stands for here.
-        let src_ref: &'static CallbackSource = unsafe { &*h.source };
-        let reader = PatchReader {
-            read,
-            ctx: pat.ctx,
-            failed: Rc::clone(&failed),
-        };
-        let opts = ApplyOptions {
-            source_check: if verify_source {
-                SourceCheck::Verify
-            } else {
-                SourceCheck::TrustCaller
-            },
-            ..ApplyOptions::default()
-        };
-        let opened = match &cursor {
-            None => Apply::new(reader, src_ref, &opts),
-            Some(c) => Apply::resume(reader, src_ref, c, &opts),
-        };
-        let apply = opened.map_err(|e| {
-            if failed.get() {
-                Status::CallbackFailed
-            } else {
-                delta_status(&e)
-            }
-        })?;
-        h.apply = Some(apply);
+        let source = source_of(src, &failed)?;
+        let reader = reader_of(pat, &failed)?;
+        let opened = Apply::new(reader, source, &options(verify_source));
         // SAFETY: checked non-NULL; writable by contract.
-        unsafe { handle::give(out, h) };
-        Ok(())
+        unsafe { give_job(opened, failed, out) }
+    })
+}
+
+/// Continues an interrupted apply from a 64-byte cursor persisted after
+/// `ota_delta_apply_next_frame`, without the patch bytes the cursor already covers:
+///
+/// - `(header, header_len)`: the patch's first `OTA_DELTA_HEADER_LEN` bytes (more are ignored),
+///   kept by the device or fetched again;
+/// - `rest`: the patch from the cursor's `patch_offset` on (`ota_delta_cursor_parse`), e.g. an
+///   HTTP range request; the bytes between the header and that offset are never needed;
+/// - `stored`: reads back the target bytes already written, from the target's first byte. The
+///   first `target_offset` of them are hashed again and must match the cursor, so bytes that
+///   changed in storage since they were written are refused with
+///   `OTA_STATUS_DELTA_TARGET_MISMATCH` (also when fewer are stored). It is called only during
+///   this call.
+///
+/// The target must then continue right after those `target_offset` bytes (truncate it there).
+/// For a cursor taken after the last frame, the whole stored target is checked and the first
+/// `ota_delta_apply_next_frame` reports `done`. `source` and `verify_source` as for
+/// `ota_delta_apply_new`; `rest`'s callback must stay valid until `ota_delta_apply_free`.
+///
+/// # Safety
+/// `source`, `rest` and `stored` NULL or valid structs whose callbacks honour their documented
+/// contracts; `header` NULL or readable for `header_len` bytes; `cursor` NULL or readable for
+/// `cursor_len` bytes; `out` writable.
+#[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // the C signature: each is one input of the resume
+pub unsafe extern "C" fn ota_delta_resume(
+    source: *const ota_delta_source,
+    header: *const u8,
+    header_len: usize,
+    rest: *const ota_delta_patch,
+    cursor: *const u8,
+    cursor_len: usize,
+    stored: *const ota_delta_patch,
+    verify_source: bool,
+    out: *mut *mut ota_delta_apply,
+) -> Status {
+    guard(|| {
+        // SAFETY: forwarded contract (read-only structs borrowed for the call).
+        let src = *unsafe { handle::get(source) }?;
+        // SAFETY: as above.
+        let pat = *unsafe { handle::get(rest) }?;
+        // SAFETY: as above.
+        let back = *unsafe { handle::get(stored) }?;
+        let out = out_ptr(out)?;
+        if cursor.is_null() || header.is_null() {
+            return Err(Status::NullArgument);
+        }
+        // SAFETY: forwarded contract.
+        let cursor = unsafe { cursor_in(cursor, cursor_len) }?;
+        // SAFETY: forwarded contract.
+        let hb = unsafe { bytes_in(header, header_len) }?;
+        let hb: &[u8; HEADER_LEN] = hb
+            .get(..HEADER_LEN)
+            .and_then(|h| h.try_into().ok())
+            .ok_or(Status::DeltaTruncated)?;
+        let failed = Rc::new(Cell::new(false));
+        let source = source_of(src, &failed)?;
+        let reader = reader_of(pat, &failed)?;
+        let back = reader_of(back, &failed)?;
+        let opened = Apply::resume(hb, reader, source, &cursor, back, &options(verify_source));
+        // SAFETY: checked non-NULL; writable by contract.
+        unsafe { give_job(opened, failed, out) }
     })
 }
 
@@ -383,7 +439,7 @@ pub unsafe extern "C" fn ota_delta_apply_next_frame(
         if h.broken {
             return Err(Status::InvalidState);
         }
-        let job = h.apply.as_mut().ok_or(Status::InvalidState)?;
+        let job = &mut h.apply;
         h.failed.set(false);
         let mut sink = TargetWriter {
             write,
@@ -430,9 +486,8 @@ pub unsafe extern "C" fn ota_delta_apply_info(
         // SAFETY: forwarded contract.
         let h = unsafe { handle::get(apply) }?;
         let out = out_ptr(out)?;
-        let job = h.apply.as_ref().ok_or(Status::InvalidState)?;
         // SAFETY: checked non-NULL; writable by contract.
-        unsafe { out.write(info_of(job.header())) };
+        unsafe { out.write(info_of(h.apply.header())) };
         Ok(())
     })
 }

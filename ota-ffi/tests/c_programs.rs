@@ -155,6 +155,14 @@ fn agent_program_installs_a_release_end_to_end() {
             applied * fixtures::FRAME_SIZE as usize
         ),
     );
+    // Only the stored prefix is read back, and the patch is fetched from the cursor on.
+    let stored = applied * fixtures::FRAME_SIZE as usize;
+    assert!(
+        out.lines().any(|l| l.starts_with(&format!(
+            "resume re-read {stored} stored bytes, fetched from patch offset "
+        ))),
+        "{out}"
+    );
     has_line(&out, &format!("resumed frames {} done 1", frames - applied));
     has_line(&out, "firmware digest ok");
     has_line(
@@ -281,6 +289,7 @@ fn delta_program() {
     );
     has_line(&out, &format!("apply ok {} bytes", new.len()));
     has_line(&out, "resume after every frame ok 7 of 7");
+    has_line(&out, "resume with a changed stored target refused");
     has_line(
         &out,
         "write callback failed after 2 frames, 32768 bytes written",

@@ -8,7 +8,7 @@ use ota_delta::{Apply, ApplyOptions, Cursor, DiffOptions, FileSource, Limits, Mo
 use serde_json::json;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Subcommand)]
@@ -172,29 +172,50 @@ fn partial_path(out: &Path) -> PathBuf {
     out.with_file_name(name)
 }
 
-fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {
+/// The patch opened once and read front to back (a pipe, `/dev/stdin` or `<(...)` will do):
+/// the bytes read to recognise the format are put back in front of the rest.
+type PatchStream = std::io::Chain<std::io::Cursor<Vec<u8>>, File>;
+
+/// Opens the patch and reads its first 8 bytes; true when it is a classic BSDIFF40 patch.
+fn open_patch(path: &Path) -> CmdResult<(bool, PatchStream)> {
+    let mut f = File::open(path).map_err(|e| Fail::in_file(path, e))?;
     let mut magic = [0u8; 8];
-    let mut f = File::open(&a.patch).map_err(|e| Fail::in_file(&a.patch, e))?;
-    let n = read_up_to(&mut f, &mut magic).map_err(|e| Fail::in_file(&a.patch, e))?;
-    if &magic[..n] == b"BSDIFF40" {
-        return apply_classic(a, out);
+    let n = read_up_to(&mut f, &mut magic).map_err(|e| Fail::in_file(path, e))?;
+    let classic = &magic[..n] == b"BSDIFF40";
+    Ok((classic, std::io::Cursor::new(magic[..n].to_vec()).chain(f)))
+}
+
+/// Reads the saved cursor, if any. A cursor without the partial file it describes is left
+/// over from a run that finished (interrupted between the final rename and the cursor's
+/// removal) or lost its staging file: the apply starts over, which is always correct.
+fn saved_cursor(a: &ApplyArgs, partial: &Path) -> CmdResult<Option<Cursor>> {
+    let Some(p) = a.resume.as_ref().filter(|p| p.exists()) else {
+        return Ok(None);
+    };
+    if !partial.exists() {
+        let _ = std::fs::remove_file(p);
+        return Ok(None);
     }
-    drop(f);
+    let bytes = files::read(p)?;
+    let arr: [u8; ota_delta::CURSOR_LEN] = bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| Fail::in_file(p, format!("a cursor is {} bytes", ota_delta::CURSOR_LEN)))?;
+    Ok(Some(
+        Cursor::from_bytes(&arr).map_err(|e| Fail::in_file(p, e))?,
+    ))
+}
+
+fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {
+    let (classic, patch) = open_patch(&a.patch)?;
+    if classic {
+        return apply_classic(a, patch, out);
+    }
     let source = FileSource::open(&a.old).map_err(|e| Fail::in_file(&a.old, e))?;
-    let patch = BufReader::new(File::open(&a.patch).map_err(|e| Fail::in_file(&a.patch, e))?);
+    let mut patch = BufReader::new(patch);
     let partial = partial_path(&a.out);
     let opts = ApplyOptions::default();
-    let resume_from = match &a.resume {
-        Some(p) if p.exists() => {
-            let bytes = files::read(p)?;
-            let arr: [u8; ota_delta::CURSOR_LEN] = bytes.as_slice().try_into().map_err(|_| {
-                Fail::in_file(p, format!("a cursor is {} bytes", ota_delta::CURSOR_LEN))
-            })?;
-            Some(Cursor::from_bytes(&arr).map_err(|e| Fail::in_file(p, e))?)
-        }
-        _ => None,
-    };
-    let (mut job, mut sink) = match resume_from {
+    let (mut job, mut sink) = match saved_cursor(a, &partial)? {
         Some(cursor) => {
             let mut sink = OpenOptions::new()
                 .write(true)
@@ -203,12 +224,32 @@ fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {
             sink.set_len(cursor.target_offset())
                 .and_then(|()| sink.seek(SeekFrom::End(0)).map(|_| ()))
                 .map_err(|e| Fail::in_file(&partial, e))?;
-            let job = Apply::resume(patch, &source, &cursor, &opts)
-                .map_err(|e| delta_fail(&a.patch, e))?;
+            // The header, then the patch from the cursor on: the frames in between are read
+            // past (the patch may be a pipe), never decoded.
+            let mut header = [0u8; ota_delta::HEADER_LEN];
+            let got =
+                read_up_to(&mut patch, &mut header).map_err(|e| Fail::in_file(&a.patch, e))?;
+            let skip = cursor
+                .patch_offset()
+                .saturating_sub(ota_delta::HEADER_LEN as u64);
+            let skipped = std::io::copy(&mut (&mut patch).take(skip), &mut std::io::sink())
+                .map_err(|e| Fail::in_file(&a.patch, e))?;
+            if got < header.len() || skipped < skip {
+                let offset = if got < header.len() {
+                    got as u64
+                } else {
+                    ota_delta::HEADER_LEN as u64 + skipped
+                };
+                return Err(delta_fail(&a.patch, ota_delta::Error::Truncated { offset }));
+            }
+            // What the staging file holds now is hashed again against the cursor.
+            let stored = File::open(&partial).map_err(|e| Fail::in_file(&partial, e))?;
+            let job = Apply::resume(&header, patch, source, &cursor, stored, &opts)
+                .map_err(|e| resume_fail(a, &partial, e))?;
             (job, sink)
         }
         None => {
-            let job = Apply::new(patch, &source, &opts).map_err(|e| delta_fail(&a.patch, e))?;
+            let job = Apply::new(patch, source, &opts).map_err(|e| delta_fail(&a.patch, e))?;
             let sink = File::create(&partial).map_err(|e| Fail::in_file(&partial, e))?;
             (job, sink)
         }
@@ -268,20 +309,92 @@ fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {
     Ok(())
 }
 
-fn apply_classic(a: &ApplyArgs, out: &Out) -> CmdResult {
+/// A resume that cannot go on: when the staging file no longer holds what was written, it and
+/// the cursor are removed, so the next run starts over instead of failing the same way.
+fn resume_fail(a: &ApplyArgs, partial: &Path, e: ota_delta::Error) -> Fail {
+    if matches!(e, ota_delta::Error::StoredTargetMismatch { .. }) {
+        let _ = std::fs::remove_file(partial);
+        if let Some(c) = &a.resume {
+            let _ = std::fs::remove_file(c);
+        }
+        return Fail::refused(format!(
+            "{}: {e}; it was removed with the cursor, run the command again to start over",
+            partial.display()
+        ));
+    }
+    delta_fail(&a.patch, e)
+}
+
+/// Largest classic patch read from a pipe: it is held in memory there (its three streams start
+/// at offsets the header gives), and bzip2 makes incompressible data at most about 1% larger. A
+/// patch in a regular file is read by position instead, whatever its size.
+fn classic_patch_limit(limits: &Limits) -> u64 {
+    limits.max_classic_target + limits.max_classic_target / 8 + (1 << 20)
+}
+
+/// A classic patch, readable by position.
+enum ClassicPatch {
+    File(FileSource),
+    Piped(Vec<u8>),
+}
+
+fn classic_patch(path: &Path, patch: PatchStream, limits: &Limits) -> CmdResult<ClassicPatch> {
+    let (head, file) = patch.into_inner();
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    if regular {
+        return Ok(ClassicPatch::File(
+            FileSource::new(file).map_err(|e| Fail::in_file(path, e))?,
+        ));
+    }
+    let cap = classic_patch_limit(limits);
+    let mut bytes = Vec::new();
+    head.chain(file)
+        .take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Fail::in_file(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(Fail::refused(format!(
+            "{}: a BSDIFF40 patch on a pipe is held in memory; the limit is {cap} bytes \
+             (give it as a file to lift it)",
+            path.display()
+        )));
+    }
+    Ok(ClassicPatch::Piped(bytes))
+}
+
+fn apply_classic(a: &ApplyArgs, patch: PatchStream, out: &Out) -> CmdResult {
     if a.resume.is_some() {
         return Err(Fail::input(
             "--resume needs a native patch (BSDIFF40 has no frames to resume from)",
         ));
     }
-    let old = files::read(&a.old)?;
-    let patch = files::read(&a.patch)?;
-    let new = ota_delta::apply_bsdiff(&old, &patch, &Limits::default())
-        .map_err(|e| delta_fail(&a.patch, e))?;
-    files::write_atomic(&a.out, &new)?;
+    let limits = Limits::default();
+    let patch = classic_patch(&a.patch, patch, &limits)?;
+    let source = FileSource::open(&a.old).map_err(|e| Fail::in_file(&a.old, e))?;
+    // Streamed into the staging file, renamed only once the whole patch proved valid.
+    let partial = partial_path(&a.out);
+    let file = File::create(&partial).map_err(|e| Fail::in_file(&partial, e))?;
+    let mut sink = BufWriter::with_capacity(64 << 10, file);
+    let written = match &patch {
+        ClassicPatch::File(f) => ota_delta::apply_bsdiff_to(&source, f, &limits, &mut sink),
+        ClassicPatch::Piped(b) => ota_delta::apply_bsdiff_to(&source, &b[..], &limits, &mut sink),
+    }
+    .and_then(|n| {
+        let file = sink.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(n)
+    });
+    let n = match written {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(delta_fail(&a.patch, e));
+        }
+    };
+    std::fs::rename(&partial, &a.out).map_err(|e| Fail::in_file(&a.out, e))?;
     out.result(
-        || format!("{}: {} bytes (BSDIFF40 patch)", a.out.display(), new.len()),
-        || json!({"ok": true, "out": a.out, "bytes": new.len(), "format": "bsdiff"}),
+        || format!("{}: {n} bytes (BSDIFF40 patch)", a.out.display()),
+        || json!({"ok": true, "out": a.out, "bytes": n, "format": "bsdiff"}),
     );
     Ok(())
 }
@@ -306,27 +419,22 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn info(a: &InfoArgs, out: &Out) -> CmdResult {
+    // The size on disk only for a regular file: a pipe has none, and is never read twice.
     let bytes_on_disk = std::fs::metadata(&a.patch)
-        .map_err(|e| Fail::in_file(&a.patch, e))?
-        .len();
-    let mut f = File::open(&a.patch).map_err(|e| Fail::in_file(&a.patch, e))?;
-    let mut magic = [0u8; 8];
-    let n = read_up_to(&mut f, &mut magic).map_err(|e| Fail::in_file(&a.patch, e))?;
-    if &magic[..n] == b"BSDIFF40" {
+        .ok()
+        .filter(std::fs::Metadata::is_file)
+        .map(|m| m.len());
+    let size_text = bytes_on_disk.map_or(String::new(), |n| format!(", {n} bytes"));
+    let (classic, patch) = open_patch(&a.patch)?;
+    if classic {
         out.result(
-            || {
-                format!(
-                    "{}: BSDIFF40 patch, {bytes_on_disk} bytes",
-                    a.patch.display()
-                )
-            },
+            || format!("{}: BSDIFF40 patch{size_text}", a.patch.display()),
             || json!({"ok": true, "format": "bsdiff", "patch_bytes": bytes_on_disk}),
         );
         return Ok(());
     }
-    f.rewind().map_err(|e| Fail::in_file(&a.patch, e))?;
-    let h = ota_delta::read_header(BufReader::new(f), &Limits::default())
-        .map_err(|e| delta_fail(&a.patch, e))?;
+    let h =
+        ota_delta::read_header(patch, &Limits::default()).map_err(|e| delta_fail(&a.patch, e))?;
     let mode = format!("{:?}", h.mode);
     let codec = format!("{:?}", h.codec);
     out.result(
@@ -334,7 +442,7 @@ fn info(a: &InfoArgs, out: &Out) -> CmdResult {
             let mut s = String::new();
             let _ = writeln!(
                 s,
-                "{}: ota-delta native patch, {bytes_on_disk} bytes",
+                "{}: ota-delta native patch{size_text}",
                 a.patch.display()
             );
             let _ = writeln!(s, "  mode          {mode}");

@@ -77,7 +77,7 @@ static int apply_firmware_delta(const char *dir, const char *slot_path, unsigned
     ota_delta_patch patch_cb = {patch_read, &link};
 
     ota_delta_apply *job = NULL;
-    EXPECT(ota_delta_apply_new(&source, &patch_cb, NULL, 0, true, &job), OTA_STATUS_OK);
+    EXPECT(ota_delta_apply_new(&source, &patch_cb, true, &job), OTA_STATUS_OK);
     ota_delta_info info;
     EXPECT(ota_delta_apply_info(job, &info), OTA_STATUS_OK);
     printf("patch frames %u target %llu\n", info.frame_count, (unsigned long long)info.target_size);
@@ -112,11 +112,25 @@ static int apply_firmware_delta(const char *dir, const char *slot_path, unsigned
     printf("resume at frame %u target_offset %llu\n", at.frame_index,
            (unsigned long long)at.target_offset);
     CHECK(truncate(slot_path, (off_t)at.target_offset) == 0);
-    slot = fopen(slot_path, "ab");
+    /* The link comes back: the header, then only the bytes from the cursor's patch offset on
+     * (a range request). The slot is read back so that bytes changed in flash since they were
+     * written are refused instead of being covered by the final digest. */
+    uint8_t header[OTA_DELTA_HEADER_LEN];
     rewind(patch);
+    CHECK(fread(header, 1, sizeof header, patch) == sizeof header);
+    CHECK(fseek(patch, (long)at.patch_offset, SEEK_SET) == 0);
     link.budget = -1;
     link.delivered = 0;
-    EXPECT(ota_delta_apply_new(&source, &patch_cb, saved.data, saved.len, true, &job), OTA_STATUS_OK);
+    FILE *back = fopen(slot_path, "rb");
+    CHECK(back != NULL);
+    link_t back_link = {back, -1, 0};
+    ota_delta_patch stored = {patch_read, &back_link};
+    EXPECT(ota_delta_resume(&source, header, sizeof header, &patch_cb, saved.data, saved.len, &stored, true, &job),
+           OTA_STATUS_OK);
+    fclose(back);
+    printf("resume re-read %ld stored bytes, fetched from patch offset %llu\n", back_link.delivered,
+           (unsigned long long)at.patch_offset);
+    slot = fopen(slot_path, "ab");
     done = false;
     unsigned resumed = 0;
     while (!done && job) {

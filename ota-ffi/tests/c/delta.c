@@ -1,6 +1,7 @@
 /* Delta apply through callbacks over memory: header info, a full apply checked against the new
- * image, a resume from every frame's cursor, failing callbacks, hostile patches and cursors,
- * NULL handling. Usage: delta FIXTURE_DIR */
+ * image, a resume from every frame's cursor (header + the patch after the cursor only), a stored
+ * target changed before the resume, failing callbacks, hostile patches and cursors, NULL
+ * handling. Usage: delta FIXTURE_DIR */
 #include "common.h"
 
 typedef struct {
@@ -72,7 +73,7 @@ static ota_status apply_all(const bytes *src, const uint8_t *patch, size_t patch
     reader_t r = {patch, patch_len, 0, -1, 0};
     ota_delta_patch p = {read_patch, &r};
     ota_delta_apply *job = NULL;
-    ota_status st = ota_delta_apply_new(&s, &p, NULL, 0, true, &job);
+    ota_status st = ota_delta_apply_new(&s, &p, true, &job);
     if (st != OTA_STATUS_OK) {
         CHECK(job == NULL);
         return st;
@@ -118,7 +119,7 @@ int main(int argc, char **argv) {
         reader_t r = {patch.data, patch.len, 0, -1, 0};
         ota_delta_patch p = {read_patch, &r};
         ota_delta_apply *job = NULL;
-        EXPECT(ota_delta_apply_new(&s, &p, NULL, 0, false, &job), OTA_STATUS_OK);
+        EXPECT(ota_delta_apply_new(&s, &p, false, &job), OTA_STATUS_OK);
         w.len = 0;
         uint8_t cursor[64];
         bool done = false;
@@ -130,10 +131,15 @@ int main(int argc, char **argv) {
         ota_delta_cursor_info ci;
         EXPECT(ota_delta_cursor_parse(cursor, sizeof cursor, &ci), OTA_STATUS_OK);
         CHECK(ci.frame_index == k && ci.target_offset == w.len);
-        reader_t r2 = {patch.data, patch.len, 0, -1, 0};
+        /* Only the patch from the cursor on is sent again; the stored target is read back. */
+        reader_t r2 = {patch.data + ci.patch_offset, patch.len - ci.patch_offset, 0, -1, 0};
         ota_delta_patch p2 = {read_patch, &r2};
+        reader_t back = {w.data, w.len, 0, -1, 0};
+        ota_delta_patch stored = {read_patch, &back};
         job = NULL;
-        EXPECT(ota_delta_apply_new(&s, &p2, cursor, sizeof cursor, false, &job), OTA_STATUS_OK);
+        EXPECT(ota_delta_resume(&s, patch.data, OTA_DELTA_HEADER_LEN, &p2, cursor, sizeof cursor, &stored,
+                                false, &job),
+               OTA_STATUS_OK);
         unsigned frames = 0;
         EXPECT(run(job, &w, cursor, &frames), OTA_STATUS_OK);
         ota_delta_apply_free(job);
@@ -145,12 +151,58 @@ int main(int argc, char **argv) {
     }
     printf("resume after every frame ok %u of %u\n", resumes_ok, info.frame_count);
 
+    /* Issue 15: a stored byte flipped between the interruption and the resume is refused, not
+     * called verified (before the fix the resume re-used the cursor's hash of what was written). */
+    {
+        reader_t r = {patch.data, patch.len, 0, -1, 0};
+        ota_delta_patch p = {read_patch, &r};
+        ota_delta_apply *job = NULL;
+        EXPECT(ota_delta_apply_new(&s, &p, false, &job), OTA_STATUS_OK);
+        w.len = 0;
+        uint8_t cursor[64];
+        bool done = false;
+        EXPECT(ota_delta_apply_next_frame(job, write_target, &w, cursor, sizeof cursor, &done), OTA_STATUS_OK);
+        ota_delta_apply_free(job);
+        ota_delta_cursor_info ci;
+        EXPECT(ota_delta_cursor_parse(cursor, sizeof cursor, &ci), OTA_STATUS_OK);
+        w.data[1000 % w.len] ^= 0x01;
+        reader_t r2 = {patch.data + ci.patch_offset, patch.len - ci.patch_offset, 0, -1, 0};
+        ota_delta_patch p2 = {read_patch, &r2};
+        reader_t back = {w.data, w.len, 0, -1, 0};
+        ota_delta_patch stored = {read_patch, &back};
+        job = NULL;
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, cursor, sizeof cursor, &stored, false, &job),
+               OTA_STATUS_DELTA_TARGET_MISMATCH);
+        CHECK(job == NULL);
+        /* Fewer stored bytes than the cursor vouches for. */
+        w.data[1000 % w.len] ^= 0x01;
+        reader_t short_back = {w.data, w.len - 1, 0, -1, 0};
+        ota_delta_patch short_stored = {read_patch, &short_back};
+        r2.pos = 0;
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, cursor, sizeof cursor, &short_stored, false,
+                                &job),
+               OTA_STATUS_DELTA_TARGET_MISMATCH);
+        /* A failing read-back callback, a short header. */
+        reader_t fail_back = {w.data, w.len, 0, 0, 0};
+        ota_delta_patch fail_stored = {read_patch, &fail_back};
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, cursor, sizeof cursor, &fail_stored, false,
+                                &job),
+               OTA_STATUS_CALLBACK_FAILED);
+        reader_t ok_back = {w.data, w.len, 0, -1, 0};
+        ota_delta_patch ok_stored = {read_patch, &ok_back};
+        EXPECT(ota_delta_resume(&s, patch.data, OTA_DELTA_HEADER_LEN - 1, &p2, cursor, sizeof cursor, &ok_stored,
+                                false, &job),
+               OTA_STATUS_DELTA_TRUNCATED);
+        CHECK(job == NULL);
+        printf("resume with a changed stored target refused\n");
+    }
+
     /* A failing write callback: CALLBACK_FAILED, then nothing more is written. */
     {
         reader_t r = {patch.data, patch.len, 0, -1, 0};
         ota_delta_patch p = {read_patch, &r};
         ota_delta_apply *job = NULL;
-        EXPECT(ota_delta_apply_new(&s, &p, NULL, 0, false, &job), OTA_STATUS_OK);
+        EXPECT(ota_delta_apply_new(&s, &p, false, &job), OTA_STATUS_OK);
         writer_t fw = {w.data, 0, w.cap, 2, 0};
         uint8_t cursor[64];
         unsigned frames = 0;
@@ -169,13 +221,13 @@ int main(int argc, char **argv) {
         reader_t r = {patch.data, patch.len, 0, 0, 0};
         ota_delta_patch p = {read_patch, &r};
         ota_delta_apply *job = NULL;
-        EXPECT(ota_delta_apply_new(&s, &p, NULL, 0, false, &job), OTA_STATUS_CALLBACK_FAILED);
+        EXPECT(ota_delta_apply_new(&s, &p, false, &job), OTA_STATUS_CALLBACK_FAILED);
         CHECK(job == NULL);
         bytes short_src = {old.data, old.len - 1};
         ota_delta_source bad = {read_at, &short_src, old.len}; /* claims more than it has */
         reader_t r2 = {patch.data, patch.len, 0, -1, 0};
         ota_delta_patch p2 = {read_patch, &r2};
-        EXPECT(ota_delta_apply_new(&bad, &p2, NULL, 0, true, &job), OTA_STATUS_CALLBACK_FAILED);
+        EXPECT(ota_delta_apply_new(&bad, &p2, true, &job), OTA_STATUS_CALLBACK_FAILED);
     }
 
     /* Hostile input. */
@@ -214,7 +266,7 @@ int main(int argc, char **argv) {
         reader_t r = {patch.data, patch.len, 0, -1, 0};
         ota_delta_patch p = {read_patch, &r};
         ota_delta_apply *job = NULL;
-        EXPECT(ota_delta_apply_new(&s, &p, NULL, 0, false, &job), OTA_STATUS_OK);
+        EXPECT(ota_delta_apply_new(&s, &p, false, &job), OTA_STATUS_OK);
         bool done = false;
         w.len = 0;
         uint8_t small[10];
@@ -228,10 +280,18 @@ int main(int argc, char **argv) {
         EXPECT(ota_delta_cursor_parse(cursor, sizeof cursor, &(ota_delta_cursor_info){0}), OTA_STATUS_DELTA_BAD_CURSOR);
         reader_t r2 = {patch.data, patch.len, 0, -1, 0};
         ota_delta_patch p2 = {read_patch, &r2};
+        reader_t back = {w.data, w.len, 0, -1, 0};
+        ota_delta_patch stored = {read_patch, &back};
         job = NULL;
-        EXPECT(ota_delta_apply_new(&s, &p2, cursor, sizeof cursor, false, &job), OTA_STATUS_DELTA_BAD_CURSOR);
-        EXPECT(ota_delta_apply_new(&s, &p2, cursor, 63, false, &job), OTA_STATUS_INVALID_ARGUMENT);
-        EXPECT(ota_delta_apply_new(&s, &p2, NULL, 64, false, &job), OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, cursor, sizeof cursor, &stored, false, &job),
+               OTA_STATUS_DELTA_BAD_CURSOR);
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, cursor, 63, &stored, false, &job),
+               OTA_STATUS_INVALID_ARGUMENT);
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, NULL, 64, &stored, false, &job),
+               OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_resume(&s, NULL, 0, &p2, cursor, 64, &stored, false, &job), OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_resume(&s, patch.data, patch.len, &p2, cursor, 64, NULL, false, &job),
+               OTA_STATUS_NULL_ARGUMENT);
         CHECK(job == NULL);
     }
 
@@ -242,10 +302,10 @@ int main(int argc, char **argv) {
         ota_delta_patch no_read = {NULL, &r};
         ota_delta_source no_src = {NULL, &old, old.len};
         ota_delta_apply *job = NULL;
-        EXPECT(ota_delta_apply_new(NULL, &p, NULL, 0, false, &job), OTA_STATUS_NULL_ARGUMENT);
-        EXPECT(ota_delta_apply_new(&s, &no_read, NULL, 0, false, &job), OTA_STATUS_NULL_ARGUMENT);
-        EXPECT(ota_delta_apply_new(&no_src, &p, NULL, 0, false, &job), OTA_STATUS_NULL_ARGUMENT);
-        EXPECT(ota_delta_apply_new(&s, &p, NULL, 0, false, NULL), OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_apply_new(NULL, &p, false, &job), OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_apply_new(&s, &no_read, false, &job), OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_apply_new(&no_src, &p, false, &job), OTA_STATUS_NULL_ARGUMENT);
+        EXPECT(ota_delta_apply_new(&s, &p, false, NULL), OTA_STATUS_NULL_ARGUMENT);
         bool done;
         uint8_t cursor[64];
         EXPECT(ota_delta_apply_next_frame(NULL, write_target, &w, cursor, 64, &done), OTA_STATUS_NULL_ARGUMENT);
