@@ -2,6 +2,7 @@
 
 /// The half-precision bits of `f`, when half precision holds it exactly (the infinities included;
 /// NaN gives `0x7e00`, the one NaN deterministic encoding allows).
+#[inline]
 pub(crate) fn f64_to_f16_exact(f: f64) -> Option<u16> {
     if f.is_nan() {
         return Some(0x7e00);
@@ -41,6 +42,7 @@ pub(crate) fn f64_to_f16_exact(f: f64) -> Option<u16> {
 }
 
 /// The value of half-precision bits.
+#[inline]
 pub(crate) fn f16_to_f64(h: u16) -> f64 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
     let exp = i32::from((h >> 10) & 0x1f);
@@ -59,6 +61,7 @@ pub(crate) fn f16_to_f64(h: u16) -> f64 {
 }
 
 /// Width in bytes (2, 4 or 8) of the shortest encoding of `f`.
+#[inline]
 pub(crate) fn shortest_width(f: f64) -> usize {
     if f64_to_f16_exact(f).is_some() {
         2

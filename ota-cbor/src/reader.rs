@@ -30,6 +30,7 @@ pub struct Keys {
 
 impl Keys {
     /// Before the first key of a map.
+    #[inline]
     pub const fn new() -> Self {
         Self { prev: None }
     }
@@ -37,6 +38,7 @@ impl Keys {
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `buf`.
+    #[inline]
     pub const fn new(buf: &'a [u8], config: Config) -> Self {
         Self {
             buf,
@@ -49,37 +51,44 @@ impl<'a> Reader<'a> {
     /// The same reader reporting offsets as if `buf` started at `base` in an outer input (for an
     /// item nested in a byte string, like a COSE protected header).
     #[must_use]
+    #[inline]
     pub const fn with_base(mut self, base: usize) -> Self {
         self.base = base;
         self
     }
 
     /// The rules and limits in force.
+    #[inline]
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// Absolute offset of the next byte (`base` + position).
+    #[inline]
     pub fn offset(&self) -> usize {
         self.base.saturating_add(self.pos)
     }
 
     /// Position of the next byte in `buf`.
+    #[inline]
     pub fn position(&self) -> usize {
         self.pos
     }
 
     /// The bytes not read yet.
+    #[inline]
     pub fn rest(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or(&[])
     }
 
     /// True when every byte was read.
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
     /// An error at the absolute offset of position `pos` of `buf`.
+    #[inline]
     pub fn error_at(&self, pos: usize, kind: ErrorKind) -> Error {
         Error::new(self.base.saturating_add(pos), kind)
     }
@@ -101,6 +110,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::Truncated`] at the end of the input.
+    #[inline]
     pub fn peek(&self) -> Result<Major> {
         match self.buf.get(self.pos) {
             Some(b) => Ok(Major::of(*b)),
@@ -109,10 +119,12 @@ impl<'a> Reader<'a> {
     }
 
     /// True if the next item is `null`.
+    #[inline]
     pub fn peek_null(&self) -> bool {
         self.buf.get(self.pos) == Some(&0xf6)
     }
 
+    #[inline]
     fn take(&mut self, n: u64, start: usize) -> Result<&'a [u8]> {
         let left = self.buf.len() - self.pos.min(self.buf.len());
         let n = match usize::try_from(n) {
@@ -127,12 +139,14 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    #[inline]
     fn left(&self) -> u64 {
         self.rest().len() as u64
     }
 
     /// Reads a head: (major, additional information, argument). The argument is checked for the
     /// shortest form except for floats (major 7, 25-27), whose argument is the raw bits.
+    #[inline]
     fn head(&mut self) -> Result<(Major, u8, u64)> {
         let start = self.pos;
         let Some(&ib) = self.buf.get(start) else {
@@ -182,6 +196,7 @@ impl<'a> Reader<'a> {
     /// Any [`ErrorKind`] of a single head: truncation, non-shortest forms, indefinite lengths,
     /// reserved values, disallowed floats, tags and simple values, invalid UTF-8, length and count
     /// limits.
+    #[inline]
     pub fn item(&mut self) -> Result<Item<'a>> {
         let start = self.pos;
         let (major, ai, arg) = self.head()?;
@@ -241,6 +256,7 @@ impl<'a> Reader<'a> {
         })
     }
 
+    #[inline]
     fn float_bits(&self, start: usize, ai: u8, bits: u64) -> Result<f64> {
         let (f, width) = match ai {
             25 => (f16_to_f64(bits as u16), 2),
@@ -261,6 +277,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     fn expect(
         &mut self,
         expected: &'static str,
@@ -280,6 +297,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`] for another type, or any error of [`item`](Self::item).
+    #[inline]
     pub fn uint(&mut self) -> Result<u64> {
         match self.expect("unsigned integer", |i| matches!(i, Item::Uint(_)))? {
             Item::Uint(v) => Ok(v),
@@ -291,6 +309,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], [`ErrorKind::OutOfRange`], or any error of [`item`](Self::item).
+    #[inline]
     pub fn int(&mut self) -> Result<i64> {
         let start = self.pos;
         let v = match self.expect("integer", |i| {
@@ -307,6 +326,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooLong`], or any error of [`item`](Self::item).
+    #[inline]
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
         match self.expect("byte string", |i| matches!(i, Item::Bytes(_)))? {
             Item::Bytes(b) => Ok(b),
@@ -319,6 +339,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooLong`], [`ErrorKind::InvalidUtf8`], or any error
     /// of [`item`](Self::item).
+    #[inline]
     pub fn text(&mut self) -> Result<&'a str> {
         match self.expect("text string", |i| matches!(i, Item::Text(_)))? {
             Item::Text(s) => Ok(s),
@@ -330,6 +351,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooManyItems`], [`ErrorKind::Truncated`].
+    #[inline]
     pub fn array(&mut self) -> Result<usize> {
         match self.expect("array", |i| matches!(i, Item::Array(_)))? {
             Item::Array(n) => Ok(n),
@@ -341,6 +363,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooManyItems`], [`ErrorKind::Truncated`].
+    #[inline]
     pub fn map(&mut self) -> Result<usize> {
         match self.expect("map", |i| matches!(i, Item::Map(_)))? {
             Item::Map(n) => Ok(n),
@@ -352,6 +375,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], [`ErrorKind::TagNotAllowed`].
+    #[inline]
     pub fn tag(&mut self) -> Result<u64> {
         match self.expect("tag", |i| matches!(i, Item::Tag(_)))? {
             Item::Tag(t) => Ok(t),
@@ -375,6 +399,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], or any error of [`item`](Self::item).
+    #[inline]
     pub fn bool(&mut self) -> Result<bool> {
         match self.expect("boolean", |i| matches!(i, Item::Bool(_)))? {
             Item::Bool(b) => Ok(b),
@@ -386,6 +411,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], or any error of [`item`](Self::item).
+    #[inline]
     pub fn null(&mut self) -> Result<()> {
         self.expect("null", |i| matches!(i, Item::Null)).map(|_| ())
     }
@@ -394,6 +420,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::WrongType`], the float errors of [`item`](Self::item).
+    #[inline]
     pub fn float(&mut self) -> Result<f64> {
         match self.expect("float", |i| matches!(i, Item::Float(_)))? {
             Item::Float(f) => Ok(f),
@@ -407,11 +434,13 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`ErrorKind::UnsortedKey`], [`ErrorKind::DuplicateKey`] at the key's offset, or any error
     /// of reading the key.
+    #[inline]
     pub fn key(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
         self.key_at(keys, 0)
     }
 
     /// [`key`](Self::key) for a map at `depth`: a container key is checked one level deeper.
+    #[inline]
     fn key_at(&mut self, keys: &mut Keys, depth: usize) -> Result<Key<'a>> {
         let start = self.pos;
         let key = match self.item()? {
@@ -433,6 +462,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// As [`key`](Self::key), and [`ErrorKind::WrongType`] for a key of another type.
+    #[inline]
     pub fn text_key(&mut self, keys: &mut Keys) -> Result<&'a str> {
         let start = self.pos;
         match self.key(keys)? {
@@ -445,6 +475,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// As [`key`](Self::key), [`ErrorKind::WrongType`], [`ErrorKind::OutOfRange`].
+    #[inline]
     pub fn int_key(&mut self, keys: &mut Keys) -> Result<i64> {
         let start = self.pos;
         let key = self.key(keys)?;
@@ -461,6 +492,7 @@ impl<'a> Reader<'a> {
         self.error_at(start, ErrorKind::WrongType { expected, found })
     }
 
+    #[inline]
     fn check_key_order(&self, keys: &mut Keys, start: usize) -> Result<()> {
         if self.config.key_order == KeyOrder::Deterministic {
             let cur = self.buf.get(start..self.pos).unwrap_or(&[]);

@@ -14,6 +14,7 @@ pub trait Sink {
 }
 
 impl<S: Sink + ?Sized> Sink for &mut S {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         (**self).put(bytes);
     }
@@ -21,6 +22,7 @@ impl<S: Sink + ?Sized> Sink for &mut S {
 
 #[cfg(feature = "alloc")]
 impl Sink for alloc::vec::Vec<u8> {
+    #[inline]
     fn put(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
     }
@@ -73,6 +75,7 @@ impl Sink for CountSink {
 
 /// Writes a head in its shortest form: `major` with argument `arg` (a value, a length, a count,
 /// a tag number).
+#[inline]
 pub fn write_head<S: Sink + ?Sized>(s: &mut S, major: Major, arg: u64) {
     let m = (major as u8) << 5;
     if arg < 24 {
@@ -92,11 +95,13 @@ pub fn write_head<S: Sink + ?Sized>(s: &mut S, major: Major, arg: u64) {
 }
 
 /// An unsigned integer.
+#[inline]
 pub fn write_uint<S: Sink + ?Sized>(s: &mut S, v: u64) {
     write_head(s, Major::Uint, v);
 }
 
 /// An integer, positive or negative.
+#[inline]
 pub fn write_int<S: Sink + ?Sized>(s: &mut S, v: i64) {
     if v >= 0 {
         write_head(s, Major::Uint, v.unsigned_abs());
@@ -107,45 +112,53 @@ pub fn write_int<S: Sink + ?Sized>(s: &mut S, v: i64) {
 }
 
 /// A byte string.
+#[inline]
 pub fn write_bytes<S: Sink + ?Sized>(s: &mut S, b: &[u8]) {
     write_head(s, Major::Bytes, b.len() as u64);
     s.put(b);
 }
 
 /// A text string.
+#[inline]
 pub fn write_text<S: Sink + ?Sized>(s: &mut S, t: &str) {
     write_head(s, Major::Text, t.len() as u64);
     s.put(t.as_bytes());
 }
 
 /// An array head; `len` items follow.
+#[inline]
 pub fn write_array<S: Sink + ?Sized>(s: &mut S, len: usize) {
     write_head(s, Major::Array, len as u64);
 }
 
 /// A map head; `len` entries follow, keys in [`cmp_text_keys`] / [`cmp_int_keys`] order (or,
 /// in general, bytewise order of their encodings).
+#[inline]
 pub fn write_map<S: Sink + ?Sized>(s: &mut S, len: usize) {
     write_head(s, Major::Map, len as u64);
 }
 
 /// A tag head; its content follows.
+#[inline]
 pub fn write_tag<S: Sink + ?Sized>(s: &mut S, tag: u64) {
     write_head(s, Major::Tag, tag);
 }
 
 /// `false` or `true`.
+#[inline]
 pub fn write_bool<S: Sink + ?Sized>(s: &mut S, b: bool) {
     s.put(&[if b { 0xf5 } else { 0xf4 }]);
 }
 
 /// `null`.
+#[inline]
 pub fn write_null<S: Sink + ?Sized>(s: &mut S) {
     s.put(&[0xf6]);
 }
 
 /// A float in the narrowest of half, single and double precision that holds it exactly; NaN as
 /// `0xf97e00`.
+#[inline]
 pub fn write_float<S: Sink + ?Sized>(s: &mut S, f: f64) {
     if let Some(h) = f64_to_f16_exact(f) {
         let b = h.to_be_bytes();
@@ -161,12 +174,14 @@ pub fn write_float<S: Sink + ?Sized>(s: &mut S, f: f64) {
 
 /// The deterministic order of two text keys (bytewise on their encodings): shorter first, then
 /// bytewise. Sort map entries with it before writing them.
+#[inline]
 pub fn cmp_text_keys(a: &str, b: &str) -> Ordering {
     (a.len(), a.as_bytes()).cmp(&(b.len(), b.as_bytes()))
 }
 
 /// The deterministic order of two integer keys (bytewise on their encodings): `0, 1, 2, ...`
 /// then `-1, -2, ...`.
+#[inline]
 pub fn cmp_int_keys(a: i64, b: i64) -> Ordering {
     match (a >= 0, b >= 0) {
         (true, true) => a.cmp(&b),
