@@ -2,7 +2,10 @@
 //! the json-patch crate (5.0) on the same documents. Also prints the size of the patches each
 //! produces (compact JSON bytes), since a smaller patch is the point of the LCS/move diff.
 //!
-//! Run: `cargo bench -p ota-benches --bench twin`
+//! Also the strict CBOR decoders: `Twin::from_cbor` on a twin holding one document as desired and
+//! its modified copy as reported, and `decode_value` on the document alone (`twin/decode`).
+//!
+//! Run: `cargo bench -p ota-benches --bench twin` (decode only: `-- twin/decode`)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
@@ -113,5 +116,34 @@ fn bench(c: &mut Criterion) {
     apply.finish();
 }
 
-criterion_group!(benches, bench);
+/// Decode speed of the strict CBOR readers, in bytes of CBOR per second.
+fn decode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("twin/decode");
+    for &size in &SIZES {
+        let a = document(size);
+        let value = ota_twin::encode_value(&a);
+        group.throughput(Throughput::Bytes(value.len() as u64));
+        group.bench_with_input(BenchmarkId::new("value", size), &value, |bn, v| {
+            bn.iter(|| black_box(ota_twin::decode_value(v).unwrap()))
+        });
+        // A 1 MB document is over Limits::custom's 1 MiB section limit: twins up to 100 KB.
+        if size > 100 << 10 {
+            continue;
+        }
+        let limits = ota_twin::Limits::custom();
+        let mut twin = ota_twin::Twin::new(limits.clone());
+        let desired = ota_twin::Update::desired(a.clone()).unwrap();
+        let reported = ota_twin::Update::reported(modified(&a)).unwrap();
+        twin.apply_update(&desired, 1).unwrap();
+        twin.apply_update(&reported, 2).unwrap();
+        let bytes = twin.to_cbor();
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_with_input(BenchmarkId::new("twin", size), &bytes, |bn, b| {
+            bn.iter(|| black_box(ota_twin::Twin::from_cbor(b, limits.clone()).unwrap()))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, decode);
 criterion_main!(benches);

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use ota_twin::serde_json::Value;
-use ota_twin::{Limits, Twin, cbor, diff};
+use ota_twin::{Limits, Twin, decode_value, diff, encode_value};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(t) = Twin::from_cbor(data, Limits::custom()) {
@@ -31,8 +31,8 @@ fuzz_target!(|data: &[u8]| {
         p.apply(&mut doc).expect("a generated patch applies");
         assert_eq!(doc, d);
     }
-    if let Ok(v) = cbor::decode_value(data) {
-        assert_eq!(cbor::encode_value(&v), data);
+    if let Ok(v) = decode_value(data) {
+        assert_eq!(encode_value(&v), data);
     }
     if let Ok(t) = Twin::from_json(data, Limits::aws()) {
         let again = Twin::from_json(t.to_json().as_bytes(), Limits::aws()).expect("reads back");

@@ -172,10 +172,13 @@ pub enum Error {
         message: String,
     },
     /// CBOR bytes that the strict reader refuses.
-    #[error("CBOR decode error at byte {offset}: {reason}")]
+    #[error("CBOR decode error at byte {offset}{}: {reason}", in_pointer(pointer))]
     Cbor {
         /// Byte offset of the offending item.
         offset: usize,
+        /// JSON pointer of the offending value (`/state/desired/net/ssid`, `/3/value` in a
+        /// patch), empty at the top level.
+        pointer: String,
         /// What is wrong.
         reason: &'static str,
     },
@@ -191,6 +194,15 @@ pub enum Error {
 
 /// The crate's result type.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// " (at /a/b)" for a non-empty pointer.
+fn in_pointer(pointer: &str) -> String {
+    if pointer.is_empty() {
+        String::new()
+    } else {
+        format!(" (at {pointer})")
+    }
+}
 
 impl Error {
     pub(crate) fn json(e: &serde_json::Error) -> Self {

@@ -1,7 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
-pub mod cbor;
+mod cbor;
 mod diff;
 mod document;
 mod error;
@@ -16,6 +16,7 @@ mod twin;
 /// The JSON value type of the whole API, re-exported so users need no second dependency line.
 pub use serde_json;
 
+pub use cbor::{CBOR_MAX_DEPTH, decode_value, encode_value};
 pub use diff::diff;
 pub use error::{Error, Limit, PatchFailure, Result};
 pub use limits::{KeyRules, Limits};

@@ -2,7 +2,9 @@
 //! restore onto replacement hardware.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ota_twin::{Error, Limit, Limits, Patch, Pointer, Twin, Update, cbor, diff};
+use ota_twin::{
+    Error, Limit, Limits, Patch, Pointer, Twin, Update, decode_value, diff, encode_value,
+};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -97,8 +99,8 @@ proptest! {
 
     #[test]
     fn value_cbor_round_trip_keeps_int_float_distinction(v in state_value()) {
-        let bytes = cbor::encode_value(&v);
-        let back = cbor::decode_value(&bytes).unwrap();
+        let bytes = encode_value(&v);
+        let back = decode_value(&bytes).unwrap();
         prop_assert_eq!(&back, &v);
         prop_assert_eq!(back.is_f64(), v.is_f64());
     }
@@ -114,8 +116,8 @@ proptest! {
     #[test]
     fn decoders_are_total_on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
         // No panic; whatever decodes re-encodes to the same bytes (canonical form is unique).
-        if let Ok(v) = cbor::decode_value(&bytes) {
-            prop_assert_eq!(cbor::encode_value(&v), bytes.clone());
+        if let Ok(v) = decode_value(&bytes) {
+            prop_assert_eq!(encode_value(&v), bytes.clone());
         }
         if let Ok(t) = Twin::from_cbor(&bytes, Limits::custom()) {
             prop_assert_eq!(t.to_cbor(), bytes.clone());

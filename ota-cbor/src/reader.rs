@@ -1,0 +1,572 @@
+//! The strict reader: a cursor over borrowed bytes that refuses anything not deterministic.
+
+use core::cmp::Ordering;
+
+use crate::config::{Config, Floats, KeyOrder};
+use crate::error::{Error, ErrorKind, Result, Segment};
+use crate::float::{f16_to_f64, shortest_width};
+use crate::item::{Item, Key, Major};
+
+/// A strict reader over a borrowed buffer. It never allocates and never panics; every error names
+/// the byte offset of the item at fault.
+///
+/// Read item by item ([`item`](Self::item), [`uint`](Self::uint), [`text`](Self::text),
+/// [`map`](Self::map) with [`key`](Self::key), ...) to decode a schema, or check a whole item at
+/// once with [`skip`](Self::skip). Counts and lengths are checked against the configured limits
+/// and the bytes left before they are returned, so a caller may size a buffer by them.
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+    base: usize,
+    config: Config,
+}
+
+/// The previous key of a map being read, for [`Reader::key`]'s order check. One per map.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Keys {
+    prev: Option<(usize, usize)>,
+}
+
+impl Keys {
+    /// Before the first key of a map.
+    #[inline]
+    pub const fn new() -> Self {
+        Self { prev: None }
+    }
+}
+
+impl<'a> Reader<'a> {
+    /// A reader at the start of `buf`.
+    #[inline]
+    pub const fn new(buf: &'a [u8], config: Config) -> Self {
+        Self {
+            buf,
+            pos: 0,
+            base: 0,
+            config,
+        }
+    }
+
+    /// The same reader reporting offsets as if `buf` started at `base` in an outer input (for an
+    /// item nested in a byte string, like a COSE protected header).
+    #[must_use]
+    #[inline]
+    pub const fn with_base(mut self, base: usize) -> Self {
+        self.base = base;
+        self
+    }
+
+    /// The rules and limits in force.
+    #[inline]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Absolute offset of the next byte (`base` + position).
+    #[inline]
+    pub fn offset(&self) -> usize {
+        self.base.saturating_add(self.pos)
+    }
+
+    /// Position of the next byte in `buf`.
+    #[inline]
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes not read yet.
+    #[inline]
+    pub fn rest(&self) -> &'a [u8] {
+        self.buf.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// True when every byte was read.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// An error at the absolute offset of position `pos` of `buf`.
+    #[inline]
+    pub fn error_at(&self, pos: usize, kind: ErrorKind) -> Error {
+        Error::new(self.base.saturating_add(pos), kind)
+    }
+
+    /// Succeeds only when every byte was read.
+    ///
+    /// # Errors
+    /// [`ErrorKind::TrailingBytes`].
+    pub fn finish(&self) -> Result<()> {
+        let count = self.rest().len();
+        if count == 0 {
+            Ok(())
+        } else {
+            Err(self.error_at(self.pos, ErrorKind::TrailingBytes { count }))
+        }
+    }
+
+    /// The major type of the next item, without reading it.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Truncated`] at the end of the input.
+    #[inline]
+    pub fn peek(&self) -> Result<Major> {
+        match self.buf.get(self.pos) {
+            Some(b) => Ok(Major::of(*b)),
+            None => Err(self.error_at(self.pos, ErrorKind::Truncated)),
+        }
+    }
+
+    /// True if the next item is `null`.
+    #[inline]
+    pub fn peek_null(&self) -> bool {
+        self.buf.get(self.pos) == Some(&0xf6)
+    }
+
+    #[inline]
+    fn take(&mut self, n: u64, start: usize) -> Result<&'a [u8]> {
+        let left = self.buf.len() - self.pos.min(self.buf.len());
+        let n = match usize::try_from(n) {
+            Ok(n) if n <= left => n,
+            _ => return Err(self.error_at(start, ErrorKind::Truncated)),
+        };
+        let s = self
+            .buf
+            .get(self.pos..self.pos + n)
+            .ok_or_else(|| self.error_at(start, ErrorKind::Truncated))?;
+        self.pos += n;
+        Ok(s)
+    }
+
+    #[inline]
+    fn left(&self) -> u64 {
+        self.rest().len() as u64
+    }
+
+    /// Reads a head: (major, additional information, argument). The argument is checked for the
+    /// shortest form except for floats (major 7, 25-27), whose argument is the raw bits.
+    #[inline]
+    fn head(&mut self) -> Result<(Major, u8, u64)> {
+        let start = self.pos;
+        let Some(&ib) = self.buf.get(start) else {
+            return Err(self.error_at(start, ErrorKind::Truncated));
+        };
+        self.pos += 1;
+        let major = Major::of(ib);
+        let ai = ib & 0x1f;
+        let (arg, min) = match ai {
+            0..=23 => return Ok((major, ai, u64::from(ai))),
+            24..=27 => {
+                let b = self.take(1 << (ai - 24), start)?;
+                let v = b.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
+                (
+                    v,
+                    [24, 0x100, 0x1_0000, 0x1_0000_0000][usize::from(ai - 24)],
+                )
+            }
+            28..=30 => return Err(self.error_at(start, ErrorKind::Reserved { info: ai })),
+            _ => {
+                let kind = match major {
+                    Major::Simple => ErrorKind::UnexpectedBreak,
+                    Major::Bytes | Major::Text | Major::Array | Major::Map => {
+                        ErrorKind::IndefiniteLength
+                    }
+                    _ => ErrorKind::Reserved { info: ai },
+                };
+                return Err(self.error_at(start, kind));
+            }
+        };
+        let float = major == Major::Simple && ai >= 25;
+        // One-byte simple values below 32 are not well-formed (RFC 8949 §3.3): non-shortest.
+        let min = if major == Major::Simple && ai == 24 {
+            32
+        } else {
+            min
+        };
+        if !float && arg < min {
+            return Err(self.error_at(start, ErrorKind::NonShortest));
+        }
+        Ok((major, ai, arg))
+    }
+
+    /// Reads one item head (and a string's bytes) under the configuration's rules.
+    ///
+    /// # Errors
+    /// Any [`ErrorKind`] of a single head: truncation, non-shortest forms, indefinite lengths,
+    /// reserved values, disallowed floats, tags and simple values, invalid UTF-8, length and count
+    /// limits.
+    #[inline]
+    pub fn item(&mut self) -> Result<Item<'a>> {
+        let start = self.pos;
+        let (major, ai, arg) = self.head()?;
+        let c = &self.config;
+        Ok(match major {
+            Major::Uint => Item::Uint(arg),
+            Major::Negative => Item::Negative(arg),
+            Major::Bytes | Major::Text => {
+                if arg > c.max_len as u64 {
+                    let max = c.max_len;
+                    return Err(self.error_at(start, ErrorKind::TooLong { len: arg, max }));
+                }
+                let b = self.take(arg, start)?;
+                if major == Major::Bytes {
+                    Item::Bytes(b)
+                } else {
+                    let s = core::str::from_utf8(b)
+                        .map_err(|_| self.error_at(start, ErrorKind::InvalidUtf8))?;
+                    Item::Text(s)
+                }
+            }
+            Major::Array | Major::Map => {
+                if arg > c.max_items as u64 {
+                    let max = c.max_items;
+                    return Err(self.error_at(start, ErrorKind::TooManyItems { count: arg, max }));
+                }
+                // Each item takes a byte at least: a count past the input is refused here, so
+                // the caller may allocate for it.
+                let per = if major == Major::Map { 2 } else { 1 };
+                if arg.saturating_mul(per) > self.left() {
+                    return Err(self.error_at(start, ErrorKind::Truncated));
+                }
+                let n = arg as usize;
+                if major == Major::Map {
+                    Item::Map(n)
+                } else {
+                    Item::Array(n)
+                }
+            }
+            Major::Tag => {
+                if !c.tags.allows(arg) {
+                    return Err(self.error_at(start, ErrorKind::TagNotAllowed { tag: arg }));
+                }
+                Item::Tag(arg)
+            }
+            Major::Simple => match ai {
+                20 => Item::Bool(false),
+                21 => Item::Bool(true),
+                22 => Item::Null,
+                23 if c.undefined => Item::Undefined,
+                25..=27 => Item::Float(self.float_bits(start, ai, arg)?),
+                _ => {
+                    let value = arg as u8;
+                    return Err(self.error_at(start, ErrorKind::UnsupportedSimple { value }));
+                }
+            },
+        })
+    }
+
+    #[inline]
+    fn float_bits(&self, start: usize, ai: u8, bits: u64) -> Result<f64> {
+        let (f, width) = match ai {
+            25 => (f16_to_f64(bits as u16), 2),
+            26 => (f64::from(f32::from_bits(bits as u32)), 4),
+            _ => (f64::from_bits(bits), 8),
+        };
+        let kind = match self.config.floats {
+            Floats::Refuse => Some(ErrorKind::FloatNotAllowed),
+            Floats::Finite if !f.is_finite() => Some(ErrorKind::NonFinite),
+            // The one deterministic NaN is 0xf97e00: any other payload or width is refused.
+            _ if f.is_nan() && !(width == 2 && bits == 0x7e00) => Some(ErrorKind::FloatNotShortest),
+            _ if shortest_width(f) != width => Some(ErrorKind::FloatNotShortest),
+            _ => None,
+        };
+        match kind {
+            Some(kind) => Err(self.error_at(start, kind)),
+            None => Ok(f),
+        }
+    }
+
+    #[inline]
+    fn expect(
+        &mut self,
+        expected: &'static str,
+        ok: impl Fn(&Item<'a>) -> bool,
+    ) -> Result<Item<'a>> {
+        let start = self.pos;
+        let item = self.item()?;
+        if ok(&item) {
+            Ok(item)
+        } else {
+            let found = item.major();
+            Err(self.error_at(start, ErrorKind::WrongType { expected, found }))
+        }
+    }
+
+    /// An unsigned integer.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`] for another type, or any error of [`item`](Self::item).
+    #[inline]
+    pub fn uint(&mut self) -> Result<u64> {
+        match self.expect("unsigned integer", |i| matches!(i, Item::Uint(_)))? {
+            Item::Uint(v) => Ok(v),
+            _ => Err(self.error_at(self.pos, ErrorKind::Truncated)),
+        }
+    }
+
+    /// An integer, positive or negative, that fits an `i64`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], [`ErrorKind::OutOfRange`], or any error of [`item`](Self::item).
+    #[inline]
+    pub fn int(&mut self) -> Result<i64> {
+        let start = self.pos;
+        let v = match self.expect("integer", |i| {
+            matches!(i, Item::Uint(_) | Item::Negative(_))
+        })? {
+            Item::Uint(v) => i64::try_from(v).ok(),
+            Item::Negative(n) => i64::try_from(n).ok().map(|n| -1 - n),
+            _ => None,
+        };
+        v.ok_or_else(|| self.error_at(start, ErrorKind::OutOfRange { what: "i64" }))
+    }
+
+    /// A byte string, borrowed.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], [`ErrorKind::TooLong`], or any error of [`item`](Self::item).
+    #[inline]
+    pub fn bytes(&mut self) -> Result<&'a [u8]> {
+        match self.expect("byte string", |i| matches!(i, Item::Bytes(_)))? {
+            Item::Bytes(b) => Ok(b),
+            _ => Ok(&[]),
+        }
+    }
+
+    /// A text string, borrowed and checked to be UTF-8.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], [`ErrorKind::TooLong`], [`ErrorKind::InvalidUtf8`], or any error
+    /// of [`item`](Self::item).
+    #[inline]
+    pub fn text(&mut self) -> Result<&'a str> {
+        match self.expect("text string", |i| matches!(i, Item::Text(_)))? {
+            Item::Text(s) => Ok(s),
+            _ => Ok(""),
+        }
+    }
+
+    /// An array head: the number of items that follow (within the limits and the input).
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], [`ErrorKind::TooManyItems`], [`ErrorKind::Truncated`].
+    #[inline]
+    pub fn array(&mut self) -> Result<usize> {
+        match self.expect("array", |i| matches!(i, Item::Array(_)))? {
+            Item::Array(n) => Ok(n),
+            _ => Ok(0),
+        }
+    }
+
+    /// A map head: the number of entries that follow. Read each key with [`key`](Self::key).
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], [`ErrorKind::TooManyItems`], [`ErrorKind::Truncated`].
+    #[inline]
+    pub fn map(&mut self) -> Result<usize> {
+        match self.expect("map", |i| matches!(i, Item::Map(_)))? {
+            Item::Map(n) => Ok(n),
+            _ => Ok(0),
+        }
+    }
+
+    /// A tag number (allowed by the configuration); its content follows.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], [`ErrorKind::TagNotAllowed`].
+    #[inline]
+    pub fn tag(&mut self) -> Result<u64> {
+        match self.expect("tag", |i| matches!(i, Item::Tag(_)))? {
+            Item::Tag(t) => Ok(t),
+            _ => Ok(0),
+        }
+    }
+
+    /// The tag number if the next item is a tag, else nothing is read.
+    ///
+    /// # Errors
+    /// [`ErrorKind::TagNotAllowed`], or a malformed tag head.
+    pub fn opt_tag(&mut self) -> Result<Option<u64>> {
+        if self.peek()? == Major::Tag {
+            self.tag().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// `false` or `true`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], or any error of [`item`](Self::item).
+    #[inline]
+    pub fn bool(&mut self) -> Result<bool> {
+        match self.expect("boolean", |i| matches!(i, Item::Bool(_)))? {
+            Item::Bool(b) => Ok(b),
+            _ => Ok(false),
+        }
+    }
+
+    /// `null`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], or any error of [`item`](Self::item).
+    #[inline]
+    pub fn null(&mut self) -> Result<()> {
+        self.expect("null", |i| matches!(i, Item::Null)).map(|_| ())
+    }
+
+    /// A float (as the configuration allows), widened to `f64`.
+    ///
+    /// # Errors
+    /// [`ErrorKind::WrongType`], the float errors of [`item`](Self::item).
+    #[inline]
+    pub fn float(&mut self) -> Result<f64> {
+        match self.expect("float", |i| matches!(i, Item::Float(_)))? {
+            Item::Float(f) => Ok(f),
+            _ => Ok(0.0),
+        }
+    }
+
+    /// A map key, checked to sort after the previous key of the same map (`keys`) unless the
+    /// configuration says [`KeyOrder::Unchecked`]. A key that is a container is checked whole.
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnsortedKey`], [`ErrorKind::DuplicateKey`] at the key's offset, or any error
+    /// of reading the key.
+    #[inline]
+    pub fn key(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
+        self.key_at(keys, 0)
+    }
+
+    /// [`key`](Self::key) for a map at `depth`: a container key is checked one level deeper.
+    #[inline]
+    fn key_at(&mut self, keys: &mut Keys, depth: usize) -> Result<Key<'a>> {
+        let start = self.pos;
+        let key = match self.item()? {
+            Item::Uint(v) => Key::Uint(v),
+            Item::Negative(n) => Key::Negative(n),
+            Item::Text(s) => Key::Text(s),
+            Item::Bytes(b) => Key::Bytes(b),
+            Item::Array(_) | Item::Map(_) | Item::Tag(_) => {
+                self.pos = start;
+                Key::Other(self.skip(depth)?)
+            }
+            _ => Key::Other(self.buf.get(start..self.pos).unwrap_or(&[])),
+        };
+        self.check_key_order(keys, start)?;
+        Ok(key)
+    }
+
+    /// A text key, in order (see [`key`](Self::key)).
+    ///
+    /// # Errors
+    /// As [`key`](Self::key), and [`ErrorKind::WrongType`] for a key of another type.
+    #[inline]
+    pub fn text_key(&mut self, keys: &mut Keys) -> Result<&'a str> {
+        let start = self.pos;
+        match self.key(keys)? {
+            Key::Text(s) => Ok(s),
+            _ => Err(self.wrong_key(start, "text key")),
+        }
+    }
+
+    /// An integer key that fits an `i64`, in order (see [`key`](Self::key)).
+    ///
+    /// # Errors
+    /// As [`key`](Self::key), [`ErrorKind::WrongType`], [`ErrorKind::OutOfRange`].
+    #[inline]
+    pub fn int_key(&mut self, keys: &mut Keys) -> Result<i64> {
+        let start = self.pos;
+        let key = self.key(keys)?;
+        match key {
+            Key::Uint(_) | Key::Negative(_) => key
+                .as_i64()
+                .ok_or_else(|| self.error_at(start, ErrorKind::OutOfRange { what: "i64" })),
+            _ => Err(self.wrong_key(start, "integer key")),
+        }
+    }
+
+    fn wrong_key(&self, start: usize, expected: &'static str) -> Error {
+        let found = self.buf.get(start).map_or(Major::Simple, |b| Major::of(*b));
+        self.error_at(start, ErrorKind::WrongType { expected, found })
+    }
+
+    #[inline]
+    fn check_key_order(&self, keys: &mut Keys, start: usize) -> Result<()> {
+        if self.config.key_order == KeyOrder::Deterministic {
+            let cur = self.buf.get(start..self.pos).unwrap_or(&[]);
+            if let Some((ps, pe)) = keys.prev {
+                let prev = self.buf.get(ps..pe).unwrap_or(&[]);
+                match prev.cmp(cur) {
+                    Ordering::Less => {}
+                    Ordering::Equal => return Err(self.error_at(start, ErrorKind::DuplicateKey)),
+                    Ordering::Greater => return Err(self.error_at(start, ErrorKind::UnsortedKey)),
+                }
+            }
+        }
+        keys.prev = Some((start, self.pos));
+        Ok(())
+    }
+
+    /// Checks one whole item under every rule and returns its bytes. `depth` is how many
+    /// containers enclose it (0 for a top-level item): a container at depth `max_depth` or more
+    /// is refused. Errors inside carry the path of keys and indices from this item down.
+    ///
+    /// The recursion is bounded by `max_depth` (each level takes a small stack frame), so hostile
+    /// nesting is an error, never a stack overflow.
+    ///
+    /// # Errors
+    /// Any [`ErrorKind`] the reader produces.
+    pub fn skip(&mut self, depth: usize) -> Result<&'a [u8]> {
+        let start = self.pos;
+        let item = self.item()?;
+        let children = match item {
+            Item::Array(n) => n as u64,
+            Item::Map(n) => 2 * n as u64,
+            Item::Tag(_) => 1,
+            _ => 0,
+        };
+        if matches!(item, Item::Array(_) | Item::Map(_) | Item::Tag(_)) {
+            if depth >= self.config.max_depth {
+                let max = self.config.max_depth;
+                return Err(self.error_at(start, ErrorKind::TooDeep { max }));
+            }
+            let mut keys = Keys::new();
+            let mut segment = Segment::Other;
+            for i in 0..children {
+                match item {
+                    Item::Map(_) if i % 2 == 0 => {
+                        segment = match self.key_at(&mut keys, depth + 1)? {
+                            Key::Uint(k) => Segment::Uint(k),
+                            Key::Negative(k) => Segment::Negative(k),
+                            Key::Text(t) => Segment::text(t),
+                            _ => Segment::Other,
+                        };
+                    }
+                    Item::Map(_) => {
+                        self.skip(depth + 1).map_err(|e| e.within(segment))?;
+                    }
+                    Item::Array(_) => {
+                        self.skip(depth + 1)
+                            .map_err(|e| e.within(Segment::Index(i)))?;
+                    }
+                    _ => {
+                        self.skip(depth + 1)?;
+                    }
+                }
+            }
+        }
+        Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
+    }
+}
+
+/// Checks that `bytes` hold exactly one item under `config`.
+///
+/// # Errors
+/// Any [`ErrorKind`] the reader produces, [`ErrorKind::TrailingBytes`].
+pub fn validate(bytes: &[u8], config: Config) -> Result<()> {
+    let mut r = Reader::new(bytes, config);
+    r.skip(0)?;
+    r.finish()
+}
