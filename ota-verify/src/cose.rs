@@ -2,9 +2,9 @@
 //! buffer without allocation, strict signature checks over the exact received bytes, and
 //! (with `alloc`) signing.
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
+use ota_cbor::{write_array, write_bytes, write_text};
 
-use crate::cbor::{self, Reader, Sink};
+use crate::cbor::{Major, Reader, Sink};
 use crate::error::{Error, Result};
 use crate::key::{PublicKey, SIGNATURE_LEN};
 
@@ -159,8 +159,8 @@ fn parse_header_map<'a>(
     for _ in 0..entries {
         let at = r.offset();
         let label = match r.peek_major()? {
-            cbor::UINT | cbor::NINT => Label::Int(r.int()?),
-            cbor::TSTR => Label::Text(r.tstr()?),
+            Major::Uint | Major::Negative => Label::Int(r.int()?),
+            Major::Text => Label::Text(r.tstr()?),
             _ => return Err(r.err("header label is not an integer or text")),
         };
         seen.insert(label, at)?;
@@ -185,7 +185,7 @@ fn parse_header_map<'a>(
                 for _ in 0..n {
                     let at = r.offset();
                     match r.peek_major()? {
-                        cbor::UINT | cbor::NINT => match r.int()? {
+                        Major::Uint | Major::Negative => match r.int()? {
                             LABEL_SEQUENCE => crit_sequence = true,
                             LABEL_EXPIRES => crit_expires = true,
                             _ => {
@@ -206,7 +206,7 @@ fn parse_header_map<'a>(
             }
             Label::Int(LABEL_CONTENT_TYPE) => {
                 h.content_type = Some(match r.peek_major()? {
-                    cbor::UINT => ContentType::Uint(r.uint()?),
+                    Major::Uint => ContentType::Uint(r.uint()?),
                     _ => ContentType::Text(r.tstr()?),
                 });
             }
@@ -287,8 +287,8 @@ impl<'a> Envelope<'a> {
             Some(r.bstr()?)
         };
         let kind = match (tag_kind, r.peek_major()?) {
-            (Some(Kind::Sign1) | None, cbor::BSTR) => Kind::Sign1,
-            (Some(Kind::Sign) | None, cbor::ARRAY) => Kind::Sign,
+            (Some(Kind::Sign1) | None, Major::Bytes) => Kind::Sign1,
+            (Some(Kind::Sign) | None, Major::Array) => Kind::Sign,
             _ => return Err(r.err("last element does not match the envelope type")),
         };
         let mut env = Self {
@@ -400,8 +400,8 @@ impl<'a> Envelope<'a> {
         entry: &SignatureEntry<'_>,
         aad: &[u8],
         payload: &[u8],
-    ) -> Result<()> {
-        write_sig_structure(sink, self.body_protected, entry.protected, aad, payload)
+    ) {
+        write_sig_structure(sink, self.body_protected, entry.protected, aad, payload);
     }
 
     /// The exact `Sig_structure` bytes of signature `index` (for batch verification and tests).
@@ -422,7 +422,7 @@ impl<'a> Envelope<'a> {
         })?;
         let payload = self.resolve_payload(detached)?;
         let mut out = alloc::vec::Vec::new();
-        self.write_tbs(&mut out, entry, aad, payload)?;
+        self.write_tbs(&mut out, entry, aad, payload);
         Ok(out)
     }
 
@@ -448,48 +448,10 @@ impl<'a> Envelope<'a> {
             .signature
             .try_into()
             .map_err(|_| Error::BadSignature)?;
-        let mut verifier = strict_stream(key, sig)?;
-        self.write_tbs(&mut verifier, entry, aad, payload)?;
+        let mut verifier = key.strict_stream(sig)?;
+        self.write_tbs(&mut verifier, entry, aad, payload);
         verifier.finish()
     }
-}
-
-/// A streaming verifier that has already done the checks `verify_strict` adds to `verify`.
-pub(crate) struct StrictStream(ed25519_dalek::StreamVerifier);
-
-impl StrictStream {
-    pub(crate) fn finish(self) -> Result<()> {
-        self.0
-            .finalize_and_verify()
-            .map_err(|_| Error::BadSignature)
-    }
-}
-
-impl Sink for StrictStream {
-    fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.0.update(bytes);
-        Ok(())
-    }
-}
-
-/// The checks of ed25519-dalek's `verify_strict`, which its streaming verifier lacks: the key
-/// and R must not have small order (the key is checked at import, R here), and s must be
-/// canonical (checked by `verify_stream`). The R' == R comparison is on encodings, as in
-/// `verify_strict`.
-pub(crate) fn strict_stream(key: &PublicKey, sig: &[u8; SIGNATURE_LEN]) -> Result<StrictStream> {
-    let mut r = [0u8; 32];
-    r.copy_from_slice(sig.get(..32).unwrap_or(&[0u8; 32]));
-    let point = CompressedEdwardsY(r)
-        .decompress()
-        .ok_or(Error::BadSignature)?;
-    if point.is_small_order() || key.key.is_weak() {
-        return Err(Error::BadSignature);
-    }
-    let sig = ed25519_dalek::Signature::from_bytes(sig);
-    key.key
-        .verify_stream(&sig)
-        .map(StrictStream)
-        .map_err(|_| Error::BadSignature)
 }
 
 /// `Sig_structure` (RFC 9052 §4.4): `["Signature1", body_protected, external_aad, payload]` or
@@ -501,22 +463,22 @@ pub(crate) fn write_sig_structure<S: Sink + ?Sized>(
     sign_protected: Option<&[u8]>,
     aad: &[u8],
     payload: &[u8],
-) -> Result<()> {
+) {
     match sign_protected {
         None => {
-            cbor::put_head(s, cbor::ARRAY, 4)?;
-            cbor::put_tstr(s, "Signature1")?;
-            cbor::put_bstr(s, body_protected)?;
+            write_array(s, 4);
+            write_text(s, "Signature1");
+            write_bytes(s, body_protected);
         }
         Some(sp) => {
-            cbor::put_head(s, cbor::ARRAY, 5)?;
-            cbor::put_tstr(s, "Signature")?;
-            cbor::put_bstr(s, body_protected)?;
-            cbor::put_bstr(s, sp)?;
+            write_array(s, 5);
+            write_text(s, "Signature");
+            write_bytes(s, body_protected);
+            write_bytes(s, sp);
         }
     }
-    cbor::put_bstr(s, aad)?;
-    cbor::put_bstr(s, payload)
+    write_bytes(s, aad);
+    write_bytes(s, payload);
 }
 
 #[cfg(feature = "alloc")]
@@ -590,40 +552,40 @@ mod sign {
             // RFC 9052 §3: an empty protected header is a zero-length bstr.
             return Ok(m);
         }
-        cbor::put_head(&mut m, cbor::MAP, n)?;
+        ota_cbor::write_head(&mut m, Major::Map, n);
         if let Some(alg) = alg {
-            cbor::put_int(&mut m, LABEL_ALG)?;
-            cbor::put_int(&mut m, alg)?;
+            ota_cbor::write_int(&mut m, LABEL_ALG);
+            ota_cbor::write_int(&mut m, alg);
         }
         if !crit.is_empty() {
-            cbor::put_int(&mut m, LABEL_CRIT)?;
-            cbor::put_head(&mut m, cbor::ARRAY, crit.len() as u64)?;
+            ota_cbor::write_int(&mut m, LABEL_CRIT);
+            write_array(&mut m, crit.len());
             for l in &crit {
-                cbor::put_int(&mut m, *l)?;
+                ota_cbor::write_int(&mut m, *l);
             }
         }
         match ct {
             Some(ContentType::Text(t)) => {
-                cbor::put_int(&mut m, LABEL_CONTENT_TYPE)?;
-                cbor::put_tstr(&mut m, t)?;
+                ota_cbor::write_int(&mut m, LABEL_CONTENT_TYPE);
+                write_text(&mut m, t);
             }
             Some(ContentType::Uint(u)) => {
-                cbor::put_int(&mut m, LABEL_CONTENT_TYPE)?;
-                cbor::put_head(&mut m, cbor::UINT, u)?;
+                ota_cbor::write_int(&mut m, LABEL_CONTENT_TYPE);
+                ota_cbor::write_uint(&mut m, u);
             }
             None => {}
         }
         if let Some(kid) = kid {
-            cbor::put_int(&mut m, LABEL_KID)?;
-            cbor::put_bstr(&mut m, kid)?;
+            ota_cbor::write_int(&mut m, LABEL_KID);
+            write_bytes(&mut m, kid);
         }
         if let Some(seq) = seq {
-            cbor::put_int(&mut m, LABEL_SEQUENCE)?;
-            cbor::put_head(&mut m, cbor::UINT, seq)?;
+            ota_cbor::write_int(&mut m, LABEL_SEQUENCE);
+            ota_cbor::write_uint(&mut m, seq);
         }
         if let Some(exp) = exp {
-            cbor::put_int(&mut m, LABEL_EXPIRES)?;
-            cbor::put_head(&mut m, cbor::UINT, exp)?;
+            ota_cbor::write_int(&mut m, LABEL_EXPIRES);
+            ota_cbor::write_uint(&mut m, exp);
         }
         Ok(m)
     }
@@ -645,19 +607,19 @@ mod sign {
         let kid = signer.public_key().key_id();
         let protected = protected_map(Some(opts.alg), opts, true, Some(kid.as_bytes()))?;
         let mut tbs = Vec::new();
-        write_sig_structure(&mut tbs, &protected, None, opts.aad, payload)?;
+        write_sig_structure(&mut tbs, &protected, None, opts.aad, payload);
         let sig = signer.sign(&tbs)?;
         let mut out = Vec::with_capacity(protected.len() + payload.len() + 96);
-        cbor::put_head(&mut out, cbor::TAG, TAG_SIGN1)?;
-        cbor::put_head(&mut out, cbor::ARRAY, 4)?;
-        cbor::put_bstr(&mut out, &protected)?;
-        cbor::put_head(&mut out, cbor::MAP, 0)?;
+        ota_cbor::write_tag(&mut out, TAG_SIGN1);
+        write_array(&mut out, 4);
+        write_bytes(&mut out, &protected);
+        ota_cbor::write_map(&mut out, 0);
         if opts.detached {
             out.push(0xf6);
         } else {
-            cbor::put_bstr(&mut out, payload)?;
+            write_bytes(&mut out, payload);
         }
-        cbor::put_bstr(&mut out, &sig)?;
+        write_bytes(&mut out, &sig);
         Ok(out)
     }
 
@@ -682,27 +644,27 @@ mod sign {
         }
         let body = protected_map(None, opts, true, None)?;
         let mut out = Vec::with_capacity(body.len() + payload.len() + 128 * signers.len());
-        cbor::put_head(&mut out, cbor::TAG, TAG_SIGN)?;
-        cbor::put_head(&mut out, cbor::ARRAY, 4)?;
-        cbor::put_bstr(&mut out, &body)?;
-        cbor::put_head(&mut out, cbor::MAP, 0)?;
+        ota_cbor::write_tag(&mut out, TAG_SIGN);
+        write_array(&mut out, 4);
+        write_bytes(&mut out, &body);
+        ota_cbor::write_map(&mut out, 0);
         if opts.detached {
             out.push(0xf6);
         } else {
-            cbor::put_bstr(&mut out, payload)?;
+            write_bytes(&mut out, payload);
         }
-        cbor::put_head(&mut out, cbor::ARRAY, signers.len() as u64)?;
+        write_array(&mut out, signers.len());
         let mut tbs = Vec::new();
         for signer in signers {
             let kid = signer.public_key().key_id();
             let sp = protected_map(Some(opts.alg), opts, false, Some(kid.as_bytes()))?;
             tbs.clear();
-            write_sig_structure(&mut tbs, &body, Some(&sp), opts.aad, payload)?;
+            write_sig_structure(&mut tbs, &body, Some(&sp), opts.aad, payload);
             let sig = signer.sign(&tbs)?;
-            cbor::put_head(&mut out, cbor::ARRAY, 3)?;
-            cbor::put_bstr(&mut out, &sp)?;
-            cbor::put_head(&mut out, cbor::MAP, 0)?;
-            cbor::put_bstr(&mut out, &sig)?;
+            write_array(&mut out, 3);
+            write_bytes(&mut out, &sp);
+            ota_cbor::write_map(&mut out, 0);
+            write_bytes(&mut out, &sig);
         }
         Ok(out)
     }
