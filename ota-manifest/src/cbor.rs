@@ -32,6 +32,7 @@ fn major_name(major: Major) -> &'static str {
 /// `ota_cbor::Reader` under the manifest's limits, with the crate's errors.
 pub(crate) struct Reader<'a> {
     r: ota_cbor::Reader<'a>,
+    buf: &'a [u8],
     pub(crate) limits: &'a Limits,
 }
 
@@ -43,6 +44,7 @@ impl<'a> Reader<'a> {
             .max_depth(limits.max_depth);
         Self {
             r: ota_cbor::Reader::new(buf, config),
+            buf,
             limits,
         }
     }
@@ -107,16 +109,17 @@ impl<'a> Reader<'a> {
         Self::err(offset, kind)
     }
 
-    /// Reads the item at `at` again under `config` (stricter limits than the main reader's) to
-    /// report what the crate reports first: a limit before a truncation or bad UTF-8.
+    /// Reads the item at `start` again under `config` (stricter limits than the main reader's)
+    /// to report what the crate reports first: a limit before a truncation or bad UTF-8.
     #[cold]
     fn recheck<T>(
         &self,
-        at: &ota_cbor::Reader<'a>,
+        start: usize,
         config: Config,
         read: impl FnOnce(&mut ota_cbor::Reader<'a>) -> ota_cbor::Result<T>,
     ) -> Option<ota_cbor::Error> {
-        let mut probe = ota_cbor::Reader::new(at.rest(), config).with_base(at.offset());
+        let rest = self.buf.get(start..).unwrap_or(&[]);
+        let mut probe = ota_cbor::Reader::new(rest, config).with_base(start);
         read(&mut probe).err()
     }
 
@@ -138,19 +141,16 @@ impl<'a> Reader<'a> {
 
     /// A text string of at most `max_string_bytes`.
     pub(crate) fn text(&mut self) -> Result<&'a str> {
-        let before = self.r.clone();
+        let start = self.pos();
         let max = self.limits.max_string_bytes;
         match self.r.text() {
-            Ok(s) if s.len() > max => Err(Self::limit(
-                before.offset(),
-                Limit::StringBytes,
-                s.len() as u64,
-                max,
-            )),
+            Ok(s) if s.len() > max => {
+                Err(Self::limit(start, Limit::StringBytes, s.len() as u64, max))
+            }
             Ok(s) => Ok(s),
             Err(e) => {
-                let config = before.config().max_len(max);
-                let e = self.recheck(&before, config, |p| p.text()).unwrap_or(e);
+                let config = self.r.config().max_len(max);
+                let e = self.recheck(start, config, |p| p.text()).unwrap_or(e);
                 Err(self.convert(&e))
             }
         }
@@ -167,15 +167,14 @@ impl<'a> Reader<'a> {
     /// allocates for it. Empty arrays are rejected: mandatory lists need an item, optional ones are
     /// omitted when empty (FORMAT.md rule 4).
     pub(crate) fn array(&mut self, limit: Limit, max: usize) -> Result<usize> {
-        let before = self.r.clone();
-        let start = before.offset();
+        let start = self.pos();
         match self.r.array() {
             Ok(n) if n > max => Err(Self::limit(start, limit, n as u64, max)),
             Ok(0) => Err(Self::err(start, DecodeError::OutOfRange("empty list"))),
             Ok(n) => Ok(n),
             Err(e) => {
-                let config = before.config().max_items(max);
-                if let Some(p) = self.recheck(&before, config, |p| p.array())
+                let config = self.r.config().max_items(max);
+                if let Some(p) = self.recheck(start, config, |p| p.array())
                     && let ErrorKind::TooManyItems { count, .. } = *p.kind()
                 {
                     return Err(Self::limit(start, limit, count, max));
@@ -209,27 +208,34 @@ impl<'a> Reader<'a> {
     /// A schema map key (an integer), in order after the previous key of the same map.
     pub(crate) fn key(&mut self, keys: &mut Keys) -> Result<(usize, Key)> {
         let start = self.pos();
-        let major = self.r.peek().map_err(|e| self.convert(&e))?;
-        if !matches!(major, Major::Uint | Major::Negative) {
-            // A malformed head is reported as such, any other key as the wrong type.
-            let mut probe = self.r.clone();
-            if let Err(e) = probe.item()
-                && !matches!(e.kind(), ErrorKind::Truncated | ErrorKind::InvalidUtf8)
-            {
-                return Err(self.convert(&e));
-            }
-            let found = major_name(major);
-            let expected = "integer key";
-            return Err(Self::err(start, DecodeError::WrongType { expected, found }));
-        }
-        let key = self.r.key(keys).map_err(|e| self.convert(&e))?;
-        match key {
-            ota_cbor::Key::Uint(k) => Ok((start, Key::Field(k))),
-            _ => match key.as_i64() {
+        match self.r.key(keys) {
+            Ok(ota_cbor::Key::Uint(k)) => Ok((start, Key::Field(k))),
+            Ok(k @ ota_cbor::Key::Negative(_)) => match k.as_i64() {
                 Some(k) => Ok((start, Key::Extension(k))),
                 None => Err(Self::err(start, DecodeError::OutOfRange("extension key"))),
             },
+            Ok(_) => Err(self.not_an_integer_key(start)),
+            Err(e) => match self.buf.get(start).map(|b| Major::of(*b)) {
+                Some(Major::Uint | Major::Negative) | None => Err(self.convert(&e)),
+                Some(_) => Err(self.not_an_integer_key(start)),
+            },
         }
+    }
+
+    /// The error for a key at `start` that is not an integer: a malformed head is reported as
+    /// such (as the crate always has), any other key as the wrong type.
+    #[cold]
+    fn not_an_integer_key(&self, start: usize) -> Error {
+        let rest = self.buf.get(start..).unwrap_or(&[]);
+        let mut probe = ota_cbor::Reader::new(rest, *self.r.config()).with_base(start);
+        if let Err(e) = probe.item()
+            && !matches!(e.kind(), ErrorKind::Truncated | ErrorKind::InvalidUtf8)
+        {
+            return self.convert(&e);
+        }
+        let found = major_name(self.buf.get(start).map_or(Major::Simple, |b| Major::of(*b)));
+        let expected = "integer key";
+        Self::err(start, DecodeError::WrongType { expected, found })
     }
 
     /// Checks one whole item of any type (canonical, no floats, depth within the limit) and
