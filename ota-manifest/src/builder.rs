@@ -65,7 +65,7 @@ impl Component {
                 Ok(0) => break,
                 Ok(n) => n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Error::Io(e.to_string())),
+                Err(e) => return Err(Error::from(e)),
             };
             size = size.saturating_add(n as u64);
             if size > max_size {
@@ -174,5 +174,32 @@ mod tests {
         assert!(matches!(r, Err(Error::TooLarge { max: 99, .. })));
         let r = Component::from_image("x", Layer::Model, v, VersionReq::STAR, &image, Some(0));
         assert!(matches!(r, Err(Error::Field { .. })));
+    }
+
+    /// A reader that fails with a custom error.
+    struct Failing;
+
+    impl Read for Failing {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "disk says no",
+            ))
+        }
+    }
+
+    #[test]
+    fn io_error_is_kept_as_the_source() {
+        let v = Version::new(1, 0, 0);
+        let e = Component::from_reader("x", Layer::Model, v, VersionReq::STAR, Failing, None, 9)
+            .unwrap_err();
+        let source = std::error::Error::source(&e).expect("the io::Error is the source");
+        let io = source
+            .downcast_ref::<std::sync::Arc<std::io::Error>>()
+            .expect("the shared io::Error");
+        assert_eq!(io.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(matches!(&e, Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied));
+        assert_eq!(e.to_string(), "reading the image failed: disk says no");
+        assert_eq!(e.clone(), e);
     }
 }

@@ -1,28 +1,41 @@
-//! Strict canonical CBOR -> manifest. Every check happens before anything is allocated for it.
+//! Strict canonical CBOR -> manifest: the public decode entry points and the schema reader.
+//! Every check happens before anything is allocated for it.
 
 use semver::{Version, VersionReq};
 
-use crate::cbor::{Key, Reader};
+use crate::cbor::{Key, Keys, Reader};
 use crate::digest::{DeviceId, Sha256};
-use crate::encode::{COMPONENT_EXT_DEPTH, RELEASE_EXT_DEPTH, ckey, key};
 use crate::error::{DecodeError, Error, Limit, Result};
 use crate::limits::Limits;
 use crate::model::{
     Chunks, Compatibility, Component, DeltaAlgorithm, DeltaSource, Dependency, Extension,
     Extensions, Layer, Manifest, Sbom, SbomFormat,
 };
+use crate::schema::{COMPONENT_EXT_DEPTH, RELEASE_EXT_DEPTH, ckey, key};
 
-pub(crate) fn from_cbor(bytes: &[u8], limits: &Limits) -> Result<Manifest> {
-    if bytes.len() > limits.max_cbor_bytes {
-        return Err(Error::TooLarge {
-            size: bytes.len(),
-            max: limits.max_cbor_bytes,
-        });
+impl Manifest {
+    /// Decodes canonical CBOR strictly, with the default [`Limits`]. This checks the encoding and
+    /// the schema, not the release's consistency: see [`Manifest::validate`] (which
+    /// [`Manifest::plan`] runs).
+    ///
+    /// # Errors
+    /// [`Error::TooLarge`], [`Error::Decode`] (with the byte offset and field path),
+    /// [`Error::TooDeep`], [`Error::LimitExceeded`].
+    pub fn from_cbor(bytes: &[u8]) -> Result<Self> {
+        Self::from_cbor_with(bytes, &Limits::default())
     }
-    let mut r = Reader::new(bytes, limits);
-    let m = read_manifest(&mut r)?;
-    r.finish()?;
-    Ok(m)
+
+    /// [`Manifest::from_cbor`] with the given limits.
+    ///
+    /// # Errors
+    /// As [`Manifest::from_cbor`].
+    pub fn from_cbor_with(bytes: &[u8], limits: &Limits) -> Result<Self> {
+        crate::encode::check_size(bytes.len(), limits)?;
+        let mut r = Reader::new(bytes, limits);
+        let m = read_manifest(&mut r)?;
+        r.finish()?;
+        Ok(m)
+    }
 }
 
 fn at(name: &'static str) -> impl Fn(Error) -> Error {
@@ -128,7 +141,7 @@ fn list<T>(
 
 fn read_manifest(r: &mut Reader<'_>) -> Result<Manifest> {
     let (start, n) = r.map()?;
-    let mut prev = None;
+    let mut prev = Keys::new();
     let (mut format, mut name, mut ver, mut seq, mut counter, mut issued) =
         (None, None, None, None, None, None);
     let (mut expires, mut notes, mut vendor, mut classes) = (None, None, None, None);
@@ -212,7 +225,7 @@ fn read_manifest(r: &mut Reader<'_>) -> Result<Manifest> {
 
 fn read_component(r: &mut Reader<'_>) -> Result<Component> {
     let (start, n) = r.map()?;
-    let mut prev = None;
+    let mut prev = Keys::new();
     let (mut id, mut layer, mut ver, mut from, mut size, mut digest) =
         (None, None, None, None, None, None);
     let (mut chunk_size, mut chunk_digests) = (None, None);

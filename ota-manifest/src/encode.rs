@@ -1,67 +1,57 @@
-//! Manifest -> canonical CBOR, and the structural check every way in and out goes through.
+//! Manifest -> canonical CBOR (FORMAT.md): the public encode entry points and the writer.
 
-use semver::{Version, VersionReq};
+use ota_cbor::{CountSink, Sink};
 
-use crate::cbor::{Reader, Writer};
-use crate::error::{DecodeError, Error, Limit, Result};
+use crate::cbor::Writer;
+use crate::check::check_structure;
+use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::model::{Component, Extensions, Manifest};
+use crate::schema::{ckey, key};
 
-/// Field keys of the release map (FORMAT.md).
-pub(crate) mod key {
-    pub const FORMAT: u64 = 0;
-    pub const NAME: u64 = 1;
-    pub const VERSION: u64 = 2;
-    pub const SEQUENCE: u64 = 3;
-    pub const SECURITY_COUNTER: u64 = 4;
-    pub const ISSUED_AT: u64 = 5;
-    pub const EXPIRES_AT: u64 = 6;
-    pub const NOTES_URI: u64 = 7;
-    pub const VENDOR: u64 = 8;
-    pub const CLASSES: u64 = 9;
-    pub const HARDWARE: u64 = 10;
-    pub const HARDWARE_RANGES: u64 = 11;
-    pub const COMPONENTS: u64 = 12;
+impl Manifest {
+    /// Encodes to canonical CBOR (FORMAT.md) with the default [`Limits`].
+    ///
+    /// # Errors
+    /// A field the format cannot carry (empty id, reserved layer, over a limit, bad extension):
+    /// [`Error::Field`], [`Error::LimitExceeded`], [`Error::TooLarge`]. Nothing is written that
+    /// [`Manifest::from_cbor`] would reject.
+    pub fn to_cbor(&self) -> Result<Vec<u8>> {
+        self.to_cbor_with(&Limits::default())
+    }
+
+    /// [`Manifest::to_cbor`] with the given limits.
+    ///
+    /// # Errors
+    /// As [`Manifest::to_cbor`].
+    pub fn to_cbor_with(&self, limits: &Limits) -> Result<Vec<u8>> {
+        check_structure(self, limits)?;
+        let mut w = Writer(Vec::with_capacity(256));
+        write_manifest(&mut w, self);
+        check_size(w.0.len(), limits)?;
+        Ok(w.0)
+    }
 }
 
-/// Field keys of the component map (FORMAT.md).
-pub(crate) mod ckey {
-    pub const ID: u64 = 0;
-    pub const LAYER: u64 = 1;
-    pub const VERSION: u64 = 2;
-    pub const UPGRADE_FROM: u64 = 3;
-    pub const SIZE: u64 = 4;
-    pub const SHA256: u64 = 5;
-    pub const CHUNK_SIZE: u64 = 6;
-    pub const CHUNK_SHA256: u64 = 7;
-    pub const DELTAS: u64 = 8;
-    pub const DEPENDENCIES: u64 = 9;
-    pub const ORDER: u64 = 10;
-    pub const SBOM: u64 = 11;
-    pub const URIS: u64 = 12;
-    pub const IMAGE: u64 = 13;
-}
-
-/// Depth of the values of top-level extensions (the release map is depth 1).
-pub(crate) const RELEASE_EXT_DEPTH: usize = 2;
-/// Depth of component extension values: release map, components array, component map, value.
-pub(crate) const COMPONENT_EXT_DEPTH: usize = 4;
-
-/// Encodes after [`check_structure`]; the result is also checked against `max_cbor_bytes`.
-pub(crate) fn to_cbor(m: &Manifest, limits: &Limits) -> Result<Vec<u8>> {
-    check_structure(m, limits)?;
-    let mut w = Writer::new();
+/// The length of the canonical encoding, counted without writing it.
+pub(crate) fn encoded_len(m: &Manifest) -> usize {
+    let mut w = Writer(CountSink(0));
     write_manifest(&mut w, m);
-    if w.0.len() > limits.max_cbor_bytes {
+    w.0.0
+}
+
+/// Refuses an encoding longer than `max_cbor_bytes`.
+pub(crate) fn check_size(size: usize, limits: &Limits) -> Result<()> {
+    if size > limits.max_cbor_bytes {
         return Err(Error::TooLarge {
-            size: w.0.len(),
+            size,
             max: limits.max_cbor_bytes,
         });
     }
-    Ok(w.0)
+    Ok(())
 }
 
-fn write_extensions(w: &mut Writer, ext: &Extensions) {
+fn write_extensions<S: Sink>(w: &mut Writer<S>, ext: &Extensions) {
     // Canonical order of negative keys is -1, -2, ...: descending i64.
     for (k, v) in ext.iter().rev() {
         w.int(*k);
@@ -69,7 +59,7 @@ fn write_extensions(w: &mut Writer, ext: &Extensions) {
     }
 }
 
-fn write_manifest(w: &mut Writer, m: &Manifest) {
+fn write_manifest<S: Sink>(w: &mut Writer<S>, m: &Manifest) {
     let c = &m.compatibility;
     // Always written: format, name, version, sequence, counter, issued at, vendor, classes,
     // components.
@@ -129,7 +119,7 @@ fn write_manifest(w: &mut Writer, m: &Manifest) {
     write_extensions(w, &m.extensions);
 }
 
-fn write_component(w: &mut Writer, c: &Component) {
+fn write_component<S: Sink>(w: &mut Writer<S>, c: &Component) {
     let n = 6
         + 2 * usize::from(c.chunks.is_some())
         + usize::from(!c.deltas.is_empty())
@@ -156,11 +146,8 @@ fn write_component(w: &mut Writer, c: &Component) {
         w.uint(ckey::CHUNK_SIZE);
         w.uint(u64::from(ch.chunk_size));
         w.uint(ckey::CHUNK_SHA256);
-        let mut all = Vec::with_capacity(ch.sha256.len() * 32);
-        for d in &ch.sha256 {
-            all.extend_from_slice(d.as_bytes());
-        }
-        w.bytes(&all);
+        let parts = ch.sha256.iter().map(|d| d.as_bytes().as_slice());
+        w.bytes_of(ch.sha256.len() * 32, parts);
     }
     if !c.deltas.is_empty() {
         w.uint(ckey::DELTAS);
@@ -206,180 +193,4 @@ fn write_component(w: &mut Writer, c: &Component) {
         w.text(i);
     }
     write_extensions(w, &c.extensions);
-}
-
-fn field(name: &str, kind: DecodeError) -> Error {
-    Error::Field {
-        field: name.to_owned(),
-        kind,
-    }
-}
-
-fn count(name: &str, limit: Limit, n: usize, max: usize) -> Result<()> {
-    if n > max {
-        return Err(Error::LimitExceeded {
-            offset: None,
-            field: name.to_owned(),
-            limit,
-            count: n as u64,
-            max: max as u64,
-        });
-    }
-    Ok(())
-}
-
-fn text(name: &str, s: &str, limits: &Limits, non_empty: bool) -> Result<()> {
-    count(name, Limit::StringBytes, s.len(), limits.max_string_bytes)?;
-    if non_empty && s.is_empty() {
-        return Err(field(name, DecodeError::BadLength(0)));
-    }
-    Ok(())
-}
-
-fn version(name: &str, v: &Version, limits: &Limits) -> Result<()> {
-    let s = v.to_string();
-    text(name, &s, limits, true)?;
-    match Version::parse(&s) {
-        Ok(p) if p == *v => Ok(()),
-        _ => Err(field(
-            name,
-            DecodeError::NonCanonical("version does not survive printing"),
-        )),
-    }
-}
-
-fn req(name: &str, r: &VersionReq, limits: &Limits) -> Result<()> {
-    let s = r.to_string();
-    text(name, &s, limits, true)?;
-    match VersionReq::parse(&s) {
-        Ok(p) if p == *r => Ok(()),
-        _ => Err(field(
-            name,
-            DecodeError::NonCanonical("requirement does not survive printing"),
-        )),
-    }
-}
-
-fn extensions(name: &str, ext: &Extensions, depth: usize, limits: &Limits) -> Result<()> {
-    count(name, Limit::Extensions, ext.len(), limits.max_extensions)?;
-    for (k, v) in ext {
-        let here = || format!("{name}[{k}]");
-        if *k >= 0 {
-            return Err(field(
-                &here(),
-                DecodeError::OutOfRange("extension keys are negative"),
-            ));
-        }
-        let mut r = Reader::new(v.as_cbor(), limits);
-        r.skip_item(depth)
-            .and_then(|_| r.finish())
-            .map_err(|e| e.in_field(&here()))?;
-    }
-    Ok(())
-}
-
-/// Checks everything the decoder checks that a model built in code (or read from JSON) could get
-/// wrong, so that `encode` never writes bytes `decode` would reject and `decode(encode(m)) == m`.
-pub(crate) fn check_structure(m: &Manifest, limits: &Limits) -> Result<()> {
-    text("name", &m.name, limits, true)?;
-    version("version", &m.version, limits)?;
-    if let Some(u) = &m.notes_uri {
-        text("notes_uri", u, limits, false)?;
-    }
-    let c = &m.compatibility;
-    count(
-        "compatibility.classes",
-        Limit::Classes,
-        c.classes.len(),
-        limits.max_classes,
-    )?;
-    if c.classes.is_empty() {
-        return Err(field(
-            "compatibility.classes",
-            DecodeError::OutOfRange("empty list"),
-        ));
-    }
-    count(
-        "compatibility.hardware",
-        Limit::HardwareRevisions,
-        c.hardware.len(),
-        limits.max_hardware,
-    )?;
-    for h in &c.hardware {
-        text("compatibility.hardware", h, limits, false)?;
-    }
-    count(
-        "compatibility.hardware_ranges",
-        Limit::HardwareRevisions,
-        c.hardware_ranges.len(),
-        limits.max_hardware,
-    )?;
-    for r in &c.hardware_ranges {
-        req("compatibility.hardware_ranges", r, limits)?;
-    }
-    count(
-        "components",
-        Limit::Components,
-        m.components.len(),
-        limits.max_components,
-    )?;
-    if m.components.is_empty() {
-        return Err(field("components", DecodeError::OutOfRange("empty list")));
-    }
-    for (i, comp) in m.components.iter().enumerate() {
-        check_component(comp, limits).map_err(|e| e.in_field(&format!("components[{i}]")))?;
-    }
-    extensions("extensions", &m.extensions, RELEASE_EXT_DEPTH, limits)
-}
-
-fn check_component(c: &Component, limits: &Limits) -> Result<()> {
-    text("id", &c.id, limits, true)?;
-    if crate::model::Layer::from_code(c.layer.code()) != Some(c.layer) {
-        return Err(field("layer", DecodeError::OutOfRange("reserved layer")));
-    }
-    version("version", &c.version, limits)?;
-    req("upgrade_from", &c.upgrade_from, limits)?;
-    if let Some(ch) = &c.chunks {
-        count("chunks", Limit::Chunks, ch.sha256.len(), limits.max_chunks)?;
-    }
-    count(
-        "deltas",
-        Limit::DeltaSources,
-        c.deltas.len(),
-        limits.max_deltas,
-    )?;
-    for (i, d) in c.deltas.iter().enumerate() {
-        version(
-            &format!("deltas[{i}].from_version"),
-            &d.from_version,
-            limits,
-        )?;
-        if crate::model::DeltaAlgorithm::from_code(d.algorithm.code()) != Some(d.algorithm) {
-            return Err(field(
-                &format!("deltas[{i}].algorithm"),
-                DecodeError::OutOfRange("reserved algorithm"),
-            ));
-        }
-    }
-    count(
-        "dependencies",
-        Limit::Dependencies,
-        c.dependencies.len(),
-        limits.max_dependencies,
-    )?;
-    for (i, d) in c.dependencies.iter().enumerate() {
-        text(&format!("dependencies[{i}].id"), &d.id, limits, true)?;
-        req(&format!("dependencies[{i}].req"), &d.req, limits)?;
-    }
-    if let Some(s) = &c.sbom {
-        text("sbom.uri", &s.uri, limits, false)?;
-    }
-    count("uris", Limit::Uris, c.uris.len(), limits.max_uris)?;
-    for u in &c.uris {
-        text("uris", u, limits, false)?;
-    }
-    if let Some(i) = &c.image {
-        text("image", i, limits, false)?;
-    }
-    extensions("extensions", &c.extensions, COMPONENT_EXT_DEPTH, limits)
 }

@@ -1,6 +1,7 @@
 //! The one error type of the crate, and the refusal an install decision returns.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// `Result` with this crate's [`enum@Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;
@@ -10,7 +11,7 @@ pub type Result<T, E = Error> = core::result::Result<T, E>;
 /// Decode errors carry the byte offset of the offending CBOR item and the path of the field
 /// (`components[0].deltas[1].from_sha256`). Every limit has its own [`Limit`] value.
 #[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// The whole input is larger than the configured limit; nothing was parsed.
     #[error("input is {size} bytes, the limit is {max}")]
@@ -75,9 +76,85 @@ pub enum Error {
     /// The manifest is well-formed but internally inconsistent.
     #[error("invalid manifest: {0}")]
     Invalid(#[from] Invalid),
-    /// Reading an image for the builder helpers failed.
+    /// Reading an image for the builder helpers failed: the reader's error, kept whole (shared,
+    /// so that the error stays `Clone`).
     #[error("reading the image failed: {0}")]
-    Io(String),
+    Io(#[source] Arc<std::io::Error>),
+}
+
+/// Equal variants with equal fields; two [`Error::Io`] are equal when their `io::Error`s have the
+/// same kind and message (`io::Error` itself has no equality).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        use Error as E;
+        match (self, other) {
+            (E::TooLarge { size: a, max: b }, E::TooLarge { size: c, max: d }) => (a, b) == (c, d),
+            (
+                E::Decode {
+                    offset: a,
+                    field: b,
+                    kind: c,
+                },
+                E::Decode {
+                    offset: x,
+                    field: y,
+                    kind: z,
+                },
+            ) => (a, b, c) == (x, y, z),
+            (
+                E::TooDeep {
+                    offset: a,
+                    field: b,
+                    max: c,
+                },
+                E::TooDeep {
+                    offset: x,
+                    field: y,
+                    max: z,
+                },
+            ) => (a, b, c) == (x, y, z),
+            (
+                E::LimitExceeded {
+                    offset: a,
+                    field: b,
+                    limit: c,
+                    count: d,
+                    max: e,
+                },
+                E::LimitExceeded {
+                    offset: v,
+                    field: w,
+                    limit: x,
+                    count: y,
+                    max: z,
+                },
+            ) => (a, b, c, d, e) == (v, w, x, y, z),
+            (
+                E::Json {
+                    line: a,
+                    column: b,
+                    message: c,
+                },
+                E::Json {
+                    line: x,
+                    column: y,
+                    message: z,
+                },
+            ) => (a, b, c) == (x, y, z),
+            (E::Field { field: a, kind: b }, E::Field { field: x, kind: y }) => (a, b) == (x, y),
+            (E::Invalid(a), E::Invalid(b)) => a == b,
+            (E::Io(a), E::Io(b)) => a.kind() == b.kind() && a.to_string() == b.to_string(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
+    }
 }
 
 impl Error {

@@ -1,53 +1,16 @@
-//! The JSON form for people, and the public encode/decode entry points.
+//! The JSON form for people: the public JSON entry points.
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::model::Manifest;
 
 impl Manifest {
-    /// Encodes to canonical CBOR (FORMAT.md) with the default [`Limits`].
-    ///
-    /// # Errors
-    /// A field the format cannot carry (empty id, reserved layer, over a limit, bad extension):
-    /// [`Error::Field`], [`Error::LimitExceeded`], [`Error::TooLarge`]. Nothing is written that
-    /// [`Manifest::from_cbor`] would reject.
-    pub fn to_cbor(&self) -> Result<Vec<u8>> {
-        self.to_cbor_with(&Limits::default())
-    }
-
-    /// [`Manifest::to_cbor`] with the given limits.
-    ///
-    /// # Errors
-    /// As [`Manifest::to_cbor`].
-    pub fn to_cbor_with(&self, limits: &Limits) -> Result<Vec<u8>> {
-        crate::encode::to_cbor(self, limits)
-    }
-
-    /// Decodes canonical CBOR strictly, with the default [`Limits`]. This checks the encoding and
-    /// the schema, not the release's consistency: see [`Manifest::validate`] (which
-    /// [`Manifest::plan`] runs).
-    ///
-    /// # Errors
-    /// [`Error::TooLarge`], [`Error::Decode`] (with the byte offset and field path),
-    /// [`Error::TooDeep`], [`Error::LimitExceeded`].
-    pub fn from_cbor(bytes: &[u8]) -> Result<Self> {
-        Self::from_cbor_with(bytes, &Limits::default())
-    }
-
-    /// [`Manifest::from_cbor`] with the given limits.
-    ///
-    /// # Errors
-    /// As [`Manifest::from_cbor`].
-    pub fn from_cbor_with(bytes: &[u8], limits: &Limits) -> Result<Self> {
-        crate::decode::from_cbor(bytes, limits)
-    }
-
     /// The JSON form (pretty-printed), digests and ids in lowercase hex.
     ///
     /// # Errors
     /// As [`Manifest::to_cbor`]: the JSON form carries exactly what the CBOR form can.
     pub fn to_json(&self) -> Result<String> {
-        crate::encode::check_structure(self, &Limits::default())?;
+        crate::check::check_structure(self, &Limits::default())?;
         serde_json::to_string_pretty(self).map_err(|e| json_error(&e))
     }
 
@@ -56,7 +19,7 @@ impl Manifest {
     /// # Errors
     /// As [`Manifest::to_json`].
     pub fn to_json_compact(&self) -> Result<String> {
-        crate::encode::check_structure(self, &Limits::default())?;
+        crate::check::check_structure(self, &Limits::default())?;
         serde_json::to_string(self).map_err(|e| json_error(&e))
     }
 
@@ -81,9 +44,9 @@ impl Manifest {
             });
         }
         let m: Manifest = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-        // Encoding runs the structural check and the CBOR size limit: whatever JSON is accepted
-        // has a canonical CBOR form.
-        crate::encode::to_cbor(&m, limits)?;
+        // The structural check and the CBOR size limit (counted, nothing encoded): whatever JSON
+        // is accepted has a canonical CBOR form.
+        crate::check::check(&m, limits)?;
         Ok(m)
     }
 }

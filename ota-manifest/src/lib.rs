@@ -3,6 +3,7 @@
 
 mod builder;
 mod cbor;
+mod check;
 mod decode;
 mod digest;
 mod encode;
@@ -11,6 +12,7 @@ mod json;
 mod limits;
 mod model;
 mod plan;
+mod schema;
 mod validate;
 
 pub use digest::{DeviceId, MAX_ID_BYTES, Sha256};

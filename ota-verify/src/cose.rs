@@ -2,9 +2,9 @@
 //! buffer without allocation, strict signature checks over the exact received bytes, and
 //! (with `alloc`) signing.
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
+use ota_cbor::{write_array, write_bytes, write_text};
 
-use crate::cbor::{self, Reader, Sink};
+use crate::cbor::{Major, Reader, Sink};
 use crate::error::{Error, Result};
 use crate::key::{PublicKey, SIGNATURE_LEN};
 
@@ -159,8 +159,8 @@ fn parse_header_map<'a>(
     for _ in 0..entries {
         let at = r.offset();
         let label = match r.peek_major()? {
-            cbor::UINT | cbor::NINT => Label::Int(r.int()?),
-            cbor::TSTR => Label::Text(r.tstr()?),
+            Major::Uint | Major::Negative => Label::Int(r.int()?),
+            Major::Text => Label::Text(r.tstr()?),
             _ => return Err(r.err("header label is not an integer or text")),
         };
         seen.insert(label, at)?;
@@ -185,7 +185,7 @@ fn parse_header_map<'a>(
                 for _ in 0..n {
                     let at = r.offset();
                     match r.peek_major()? {
-                        cbor::UINT | cbor::NINT => match r.int()? {
+                        Major::Uint | Major::Negative => match r.int()? {
                             LABEL_SEQUENCE => crit_sequence = true,
                             LABEL_EXPIRES => crit_expires = true,
                             _ => {
@@ -206,7 +206,7 @@ fn parse_header_map<'a>(
             }
             Label::Int(LABEL_CONTENT_TYPE) => {
                 h.content_type = Some(match r.peek_major()? {
-                    cbor::UINT => ContentType::Uint(r.uint()?),
+                    Major::Uint => ContentType::Uint(r.uint()?),
                     _ => ContentType::Text(r.tstr()?),
                 });
             }
@@ -287,8 +287,8 @@ impl<'a> Envelope<'a> {
             Some(r.bstr()?)
         };
         let kind = match (tag_kind, r.peek_major()?) {
-            (Some(Kind::Sign1) | None, cbor::BSTR) => Kind::Sign1,
-            (Some(Kind::Sign) | None, cbor::ARRAY) => Kind::Sign,
+            (Some(Kind::Sign1) | None, Major::Bytes) => Kind::Sign1,
+            (Some(Kind::Sign) | None, Major::Array) => Kind::Sign,
             _ => return Err(r.err("last element does not match the envelope type")),
         };
         let mut env = Self {
@@ -400,8 +400,8 @@ impl<'a> Envelope<'a> {
         entry: &SignatureEntry<'_>,
         aad: &[u8],
         payload: &[u8],
-    ) -> Result<()> {
-        write_sig_structure(sink, self.body_protected, entry.protected, aad, payload)
+    ) {
+        write_sig_structure(sink, self.body_protected, entry.protected, aad, payload);
     }
 
     /// The exact `Sig_structure` bytes of signature `index` (for batch verification and tests).
@@ -422,7 +422,7 @@ impl<'a> Envelope<'a> {
         })?;
         let payload = self.resolve_payload(detached)?;
         let mut out = alloc::vec::Vec::new();
-        self.write_tbs(&mut out, entry, aad, payload)?;
+        self.write_tbs(&mut out, entry, aad, payload);
         Ok(out)
     }
 
@@ -448,48 +448,10 @@ impl<'a> Envelope<'a> {
             .signature
             .try_into()
             .map_err(|_| Error::BadSignature)?;
-        let mut verifier = strict_stream(key, sig)?;
-        self.write_tbs(&mut verifier, entry, aad, payload)?;
+        let mut verifier = key.strict_stream(sig)?;
+        self.write_tbs(&mut verifier, entry, aad, payload);
         verifier.finish()
     }
-}
-
-/// A streaming verifier that has already done the checks `verify_strict` adds to `verify`.
-pub(crate) struct StrictStream(ed25519_dalek::StreamVerifier);
-
-impl StrictStream {
-    pub(crate) fn finish(self) -> Result<()> {
-        self.0
-            .finalize_and_verify()
-            .map_err(|_| Error::BadSignature)
-    }
-}
-
-impl Sink for StrictStream {
-    fn put(&mut self, bytes: &[u8]) -> Result<()> {
-        self.0.update(bytes);
-        Ok(())
-    }
-}
-
-/// The checks of ed25519-dalek's `verify_strict`, which its streaming verifier lacks: the key
-/// and R must not have small order (the key is checked at import, R here), and s must be
-/// canonical (checked by `verify_stream`). The R' == R comparison is on encodings, as in
-/// `verify_strict`.
-pub(crate) fn strict_stream(key: &PublicKey, sig: &[u8; SIGNATURE_LEN]) -> Result<StrictStream> {
-    let mut r = [0u8; 32];
-    r.copy_from_slice(sig.get(..32).unwrap_or(&[0u8; 32]));
-    let point = CompressedEdwardsY(r)
-        .decompress()
-        .ok_or(Error::BadSignature)?;
-    if point.is_small_order() || key.key.is_weak() {
-        return Err(Error::BadSignature);
-    }
-    let sig = ed25519_dalek::Signature::from_bytes(sig);
-    key.key
-        .verify_stream(&sig)
-        .map(StrictStream)
-        .map_err(|_| Error::BadSignature)
 }
 
 /// `Sig_structure` (RFC 9052 §4.4): `["Signature1", body_protected, external_aad, payload]` or
@@ -501,209 +463,26 @@ pub(crate) fn write_sig_structure<S: Sink + ?Sized>(
     sign_protected: Option<&[u8]>,
     aad: &[u8],
     payload: &[u8],
-) -> Result<()> {
+) {
     match sign_protected {
         None => {
-            cbor::put_head(s, cbor::ARRAY, 4)?;
-            cbor::put_tstr(s, "Signature1")?;
-            cbor::put_bstr(s, body_protected)?;
+            write_array(s, 4);
+            write_text(s, "Signature1");
+            write_bytes(s, body_protected);
         }
         Some(sp) => {
-            cbor::put_head(s, cbor::ARRAY, 5)?;
-            cbor::put_tstr(s, "Signature")?;
-            cbor::put_bstr(s, body_protected)?;
-            cbor::put_bstr(s, sp)?;
+            write_array(s, 5);
+            write_text(s, "Signature");
+            write_bytes(s, body_protected);
+            write_bytes(s, sp);
         }
     }
-    cbor::put_bstr(s, aad)?;
-    cbor::put_bstr(s, payload)
+    write_bytes(s, aad);
+    write_bytes(s, payload);
 }
 
 #[cfg(feature = "alloc")]
 pub use sign::{SignOptions, sign, sign1};
 
 #[cfg(feature = "alloc")]
-mod sign {
-    use alloc::vec::Vec;
-
-    use super::*;
-    use crate::key::Signer;
-
-    /// What goes into the headers of an envelope this crate signs.
-    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub struct SignOptions<'a> {
-        /// `alg` to write: [`COSE_ALG_EDDSA`] (default) or [`COSE_ALG_ED25519`].
-        pub alg: i64,
-        /// `content type`, if any.
-        pub content_type: Option<ContentType<'a>>,
-        /// Release sequence number (anti-rollback), if any.
-        pub sequence: Option<u64>,
-        /// Expiry in Unix seconds (anti-freeze), if any.
-        pub expires: Option<u64>,
-        /// Leave the payload out of the envelope (`nil`); the verifier supplies it.
-        pub detached: bool,
-        /// External additional authenticated data (empty by default).
-        pub aad: &'a [u8],
-    }
-
-    impl Default for SignOptions<'_> {
-        fn default() -> Self {
-            Self {
-                alg: COSE_ALG_EDDSA,
-                content_type: None,
-                sequence: None,
-                expires: None,
-                detached: false,
-                aad: &[],
-            }
-        }
-    }
-
-    /// Canonical order of labels (RFC 8949 §4.2.1, bytewise on the encoded label):
-    /// 1, 2, 3, 4, -65537, -65538.
-    fn protected_map(
-        alg: Option<i64>,
-        opts: &SignOptions<'_>,
-        body: bool,
-        kid: Option<&[u8]>,
-    ) -> Result<Vec<u8>> {
-        let mut crit: Vec<i64> = Vec::new();
-        if body {
-            if opts.sequence.is_some() {
-                crit.push(LABEL_SEQUENCE);
-            }
-            if opts.expires.is_some() {
-                crit.push(LABEL_EXPIRES);
-            }
-        }
-        let ct = if body { opts.content_type } else { None };
-        let seq = if body { opts.sequence } else { None };
-        let exp = if body { opts.expires } else { None };
-        let n = alg.is_some() as u64
-            + !crit.is_empty() as u64
-            + ct.is_some() as u64
-            + kid.is_some() as u64
-            + seq.is_some() as u64
-            + exp.is_some() as u64;
-        let mut m = Vec::new();
-        if n == 0 {
-            // RFC 9052 §3: an empty protected header is a zero-length bstr.
-            return Ok(m);
-        }
-        cbor::put_head(&mut m, cbor::MAP, n)?;
-        if let Some(alg) = alg {
-            cbor::put_int(&mut m, LABEL_ALG)?;
-            cbor::put_int(&mut m, alg)?;
-        }
-        if !crit.is_empty() {
-            cbor::put_int(&mut m, LABEL_CRIT)?;
-            cbor::put_head(&mut m, cbor::ARRAY, crit.len() as u64)?;
-            for l in &crit {
-                cbor::put_int(&mut m, *l)?;
-            }
-        }
-        match ct {
-            Some(ContentType::Text(t)) => {
-                cbor::put_int(&mut m, LABEL_CONTENT_TYPE)?;
-                cbor::put_tstr(&mut m, t)?;
-            }
-            Some(ContentType::Uint(u)) => {
-                cbor::put_int(&mut m, LABEL_CONTENT_TYPE)?;
-                cbor::put_head(&mut m, cbor::UINT, u)?;
-            }
-            None => {}
-        }
-        if let Some(kid) = kid {
-            cbor::put_int(&mut m, LABEL_KID)?;
-            cbor::put_bstr(&mut m, kid)?;
-        }
-        if let Some(seq) = seq {
-            cbor::put_int(&mut m, LABEL_SEQUENCE)?;
-            cbor::put_head(&mut m, cbor::UINT, seq)?;
-        }
-        if let Some(exp) = exp {
-            cbor::put_int(&mut m, LABEL_EXPIRES)?;
-            cbor::put_head(&mut m, cbor::UINT, exp)?;
-        }
-        Ok(m)
-    }
-
-    fn check_alg(alg: i64) -> Result<()> {
-        match alg {
-            COSE_ALG_EDDSA | COSE_ALG_ED25519 => Ok(()),
-            _ => Err(Error::UnsupportedAlgorithm { alg }),
-        }
-    }
-
-    /// Signs `payload` into a tagged COSE_Sign1 with `alg`, `kid` (the signer's [`crate::KeyId`]),
-    /// and the options' content type, sequence and expiry, all in the protected header.
-    ///
-    /// # Errors
-    /// [`Error::UnsupportedAlgorithm`] for an `alg` other than -8/-19; the signer's error.
-    pub fn sign1(payload: &[u8], signer: &dyn Signer, opts: &SignOptions<'_>) -> Result<Vec<u8>> {
-        check_alg(opts.alg)?;
-        let kid = signer.public_key().key_id();
-        let protected = protected_map(Some(opts.alg), opts, true, Some(kid.as_bytes()))?;
-        let mut tbs = Vec::new();
-        write_sig_structure(&mut tbs, &protected, None, opts.aad, payload)?;
-        let sig = signer.sign(&tbs)?;
-        let mut out = Vec::with_capacity(protected.len() + payload.len() + 96);
-        cbor::put_head(&mut out, cbor::TAG, TAG_SIGN1)?;
-        cbor::put_head(&mut out, cbor::ARRAY, 4)?;
-        cbor::put_bstr(&mut out, &protected)?;
-        cbor::put_head(&mut out, cbor::MAP, 0)?;
-        if opts.detached {
-            out.push(0xf6);
-        } else {
-            cbor::put_bstr(&mut out, payload)?;
-        }
-        cbor::put_bstr(&mut out, &sig)?;
-        Ok(out)
-    }
-
-    /// Signs `payload` into a tagged COSE_Sign with one COSE_Signature per signer (each with
-    /// `alg` and `kid` protected). Content type, sequence and expiry go in the body's protected
-    /// header, so every signature covers them.
-    ///
-    /// # Errors
-    /// [`Error::LimitExceeded`] for no signer or more than [`MAX_SIGNATURES`];
-    /// [`Error::UnsupportedAlgorithm`]; the signers' errors.
-    pub fn sign(
-        payload: &[u8],
-        signers: &[&dyn Signer],
-        opts: &SignOptions<'_>,
-    ) -> Result<Vec<u8>> {
-        check_alg(opts.alg)?;
-        if signers.is_empty() || signers.len() > MAX_SIGNATURES {
-            return Err(Error::LimitExceeded {
-                what: "signatures in one envelope (1 to 16)",
-                limit: MAX_SIGNATURES,
-            });
-        }
-        let body = protected_map(None, opts, true, None)?;
-        let mut out = Vec::with_capacity(body.len() + payload.len() + 128 * signers.len());
-        cbor::put_head(&mut out, cbor::TAG, TAG_SIGN)?;
-        cbor::put_head(&mut out, cbor::ARRAY, 4)?;
-        cbor::put_bstr(&mut out, &body)?;
-        cbor::put_head(&mut out, cbor::MAP, 0)?;
-        if opts.detached {
-            out.push(0xf6);
-        } else {
-            cbor::put_bstr(&mut out, payload)?;
-        }
-        cbor::put_head(&mut out, cbor::ARRAY, signers.len() as u64)?;
-        let mut tbs = Vec::new();
-        for signer in signers {
-            let kid = signer.public_key().key_id();
-            let sp = protected_map(Some(opts.alg), opts, false, Some(kid.as_bytes()))?;
-            tbs.clear();
-            write_sig_structure(&mut tbs, &body, Some(&sp), opts.aad, payload)?;
-            let sig = signer.sign(&tbs)?;
-            cbor::put_head(&mut out, cbor::ARRAY, 3)?;
-            cbor::put_bstr(&mut out, &sp)?;
-            cbor::put_head(&mut out, cbor::MAP, 0)?;
-            cbor::put_bstr(&mut out, &sig)?;
-        }
-        Ok(out)
-    }
-}
+mod sign;

@@ -458,20 +458,14 @@ impl ImageRef {
     /// # Errors
     /// [`Error::BufferTooSmall`].
     pub fn encode_into(&self, buf: &mut [u8]) -> Result<usize> {
-        use crate::cbor::{ARRAY, Sink as _, SliceSink, UINT, put_bstr, put_head};
-        let mut s = SliceSink {
-            buf,
-            len: 0,
-            overflow: false,
-        };
-        put_head(&mut s, ARRAY, 2)?;
-        put_head(&mut s, UINT, self.size)?;
-        put_bstr(&mut s, &self.sha256.0)?;
-        let _ = s.put(&[]);
-        if s.overflow {
-            return Err(Error::BufferTooSmall { needed: s.len });
+        let mut s = ota_cbor::SliceSink::new(buf);
+        ota_cbor::write_array(&mut s, 2);
+        ota_cbor::write_uint(&mut s, self.size);
+        ota_cbor::write_bytes(&mut s, &self.sha256.0);
+        match s.written() {
+            Some(w) => Ok(w.len()),
+            None => Err(Error::BufferTooSmall { needed: s.needed() }),
         }
-        Ok(s.len)
     }
 
     /// The encoding.

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest as _, Sha256 as Sha256Hasher};
 
@@ -60,6 +61,24 @@ impl fmt::Debug for KeyId {
     }
 }
 
+/// A streaming Ed25519 verifier with the strict checks done ([`PublicKey::strict_stream`]).
+pub(crate) struct StrictStream(ed25519_dalek::StreamVerifier);
+
+impl StrictStream {
+    /// Checks the signature over everything written.
+    pub(crate) fn finish(self) -> Result<()> {
+        self.0
+            .finalize_and_verify()
+            .map_err(|_| Error::BadSignature)
+    }
+}
+
+impl ota_cbor::Sink for StrictStream {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
 /// An Ed25519 public key that is safe to trust: a valid curve point that is not of small order
 /// (the keys `verify_strict` refuses are refused here, at import).
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -111,9 +130,31 @@ impl PublicKey {
     pub fn verify_strict(&self, message: &[u8], signature: &[u8; SIGNATURE_LEN]) -> Result<()> {
         // The same streaming path the envelopes use, so the Wycheproof and RFC 8032 tests of
         // this function test the envelope verifier too.
-        let mut v = crate::cose::strict_stream(self, signature)?;
-        crate::cbor::Sink::put(&mut v, message)?;
+        let mut v = self.strict_stream(signature)?;
+        v.0.update(message);
         v.finish()
+    }
+
+    /// A streaming verifier of `signature` that has already done the checks ed25519-dalek's
+    /// `verify_strict` adds to `verify` and its streaming verifier lacks: the key and R must
+    /// not have small order (the key is checked at import, R here), and s must be canonical
+    /// (checked by `verify_stream`). The R' == R comparison is on encodings, as in
+    /// `verify_strict`. Feed it the message (a COSE `Sig_structure` is written straight into it
+    /// as a [`ota_cbor::Sink`]), then [`StrictStream::finish`].
+    pub(crate) fn strict_stream(&self, signature: &[u8; SIGNATURE_LEN]) -> Result<StrictStream> {
+        let mut r = [0u8; 32];
+        r.copy_from_slice(signature.get(..32).unwrap_or(&[0u8; 32]));
+        let point = CompressedEdwardsY(r)
+            .decompress()
+            .ok_or(Error::BadSignature)?;
+        if point.is_small_order() || self.key.is_weak() {
+            return Err(Error::BadSignature);
+        }
+        let sig = ed25519_dalek::Signature::from_bytes(signature);
+        self.key
+            .verify_stream(&sig)
+            .map(StrictStream)
+            .map_err(|_| Error::BadSignature)
     }
 
     /// Imports a SubjectPublicKeyInfo DER key (what `openssl pkey -pubout -outform DER` writes).
