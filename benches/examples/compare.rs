@@ -3,7 +3,7 @@
 //! delta tables; run it alone with
 //!
 //! ```text
-//! cargo run --release -p ota-benches --example compare -- [--quick]
+//! cargo run --release -p ota-benches --example compare -- [--quick] [--only sha256,twin,...]
 //! ```
 //!
 //! `--quick` uses small inputs and few repetitions (CI's smoke run: the numbers mean nothing
@@ -16,6 +16,9 @@ use ota_benches::twin_docs;
 use std::io::{Read, Write};
 use std::path::Path;
 use std::time::Duration;
+
+/// One table of the report.
+type Section = fn(&Mode);
 
 struct Mode {
     quick: bool,
@@ -35,11 +38,32 @@ fn main() {
         quick,
         runs: if quick { 1 } else { 7 },
     };
-    sha256(&mode);
-    ed25519(&mode);
-    manifest(&mode);
-    twin(&mode);
-    rollout(&mode);
+    // `--only NAME[,NAME...]` runs only those sections (to re-measure one table after a change).
+    let only: Option<Vec<&str>> = args.iter().position(|a| a == "--only").map(|i| {
+        args.get(i + 1)
+            .map_or("", String::as_str)
+            .split(',')
+            .collect()
+    });
+    let sections: [(&str, Section); 5] = [
+        ("sha256", sha256),
+        ("ed25519", ed25519),
+        ("manifest", manifest),
+        ("twin", twin),
+        ("rollout", rollout),
+    ];
+    if let Some(names) = &only
+        && let Some(bad) = names
+            .iter()
+            .find(|n| !sections.iter().any(|(s, _)| s == *n))
+    {
+        panic!("--only: unknown section {bad:?} (sha256, ed25519, manifest, twin, rollout)");
+    }
+    for (name, section) in sections {
+        if only.as_ref().is_none_or(|names| names.contains(&name)) {
+            section(&mode);
+        }
+    }
 }
 
 fn sha256_child(path: &str, expected_hex: &str) {
@@ -74,6 +98,9 @@ fn sha256(m: &Mode) {
         for _ in 0..size >> 20 {
             f.write_all(&block).unwrap();
         }
+        // Write the file back before timing: otherwise the kernel flushes 256 MiB of dirty pages
+        // during the first tool's runs and charges it for them.
+        f.sync_all().unwrap();
     }
     let p = path.to_str().unwrap();
     let digest = ota_verify::Sha256::digest(&std::fs::read(&path).unwrap());
@@ -84,36 +111,78 @@ fn sha256(m: &Mode) {
         .collect();
     let exe = std::env::current_exe().unwrap();
     let exe = exe.to_str().unwrap();
-    let ours = run_command(exe, &["--sha256-file", p, &hex], None, m.runs).unwrap();
-    let mut t = Table::new(&["tool", "time (median)", "throughput", "time / ota-verify"]);
-    t.row(vec![
-        "**ota-verify** `HashingReader` (sha2 0.11)".into(),
-        fmt_duration(ours.wall),
-        format!("{:.0} MB/s", mb_per_s(size, ours.wall)),
-        "1.00x".into(),
-    ]);
-    for (name, prog, args) in [
+    let tools: [(&str, &str, Vec<&str>); 3] = [
+        (
+            "**ota-verify** `HashingReader` (sha2 0.11)",
+            exe,
+            vec!["--sha256-file", p, &hex],
+        ),
         (
             "`openssl dgst -sha256`",
             "openssl",
             vec!["dgst", "-sha256", p],
         ),
         ("`sha256sum`", "sha256sum", vec![p]),
-    ] {
-        match run_command(prog, &args, None, m.runs) {
-            Ok(c) => t.row(vec![
-                name.into(),
-                fmt_duration(c.wall),
-                format!("{:.0} MB/s", mb_per_s(size, c.wall)),
-                fmt_ratio(c.wall.as_secs_f64(), ours.wall.as_secs_f64()),
-            ]),
-            Err(e) => t.row(vec![name.into(), format!("failed: {e}")]),
+    ];
+    // Runs interleaved (ours, openssl, sha256sum, ours, ...), so a change in the machine's load
+    // falls on every tool alike; medians per tool.
+    let mut walls: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
+    let mut cpus: Vec<Vec<Duration>> = vec![Vec::new(); tools.len()];
+    let mut failed: Vec<Option<String>> = vec![None; tools.len()];
+    for _ in 0..m.runs.max(1) {
+        for (i, (_, prog, args)) in tools.iter().enumerate() {
+            if failed[i].is_some() {
+                continue;
+            }
+            match run_command(prog, args, None, 1) {
+                Ok(c) => {
+                    walls[i].push(c.wall);
+                    cpus[i].extend(c.cpu);
+                }
+                Err(e) => failed[i] = Some(e.to_string()),
+            }
         }
+    }
+    if let Some(e) = &failed[0] {
+        panic!("ota-verify's SHA-256 child failed: {e}");
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v.get(v.len() / 2).copied()
+    };
+    // A zero CPU time (below the 10 ms resolution, as in --quick) is no measurement.
+    let ours_cpu = median(&mut cpus[0]).filter(|c| !c.is_zero());
+    let mut t = Table::new(&[
+        "tool",
+        "wall time (median)",
+        "CPU time (median)",
+        "throughput (by CPU time)",
+        "CPU time / ota-verify",
+    ]);
+    for (i, (name, _, _)) in tools.iter().enumerate() {
+        if let Some(e) = &failed[i] {
+            t.row(vec![(*name).into(), format!("failed: {e}")]);
+            continue;
+        }
+        let wall = median(&mut walls[i]).unwrap_or_default();
+        let cpu = median(&mut cpus[i]).filter(|c| !c.is_zero());
+        t.row(vec![
+            (*name).into(),
+            fmt_duration(wall),
+            cpu.map_or("-".into(), fmt_duration),
+            format!("{:.0} MB/s", mb_per_s(size, cpu.unwrap_or(wall))),
+            match (cpu, ours_cpu) {
+                (Some(c), Some(o)) => fmt_ratio(c.as_secs_f64(), o.as_secs_f64()),
+                _ => "-".into(),
+            },
+        ]);
     }
     println!("## SHA-256 throughput\n");
     println!(
-        "One process per run over the same {}-byte file (page-cached), median of {} runs. \
-         Ratio > 1 means the other tool is slower.\n",
+        "One process per run over the same {}-byte file (written back and page-cached first), \
+         {} runs of each tool interleaved, medians. CPU time is user + system from \
+         `/usr/bin/time -v` (10 ms resolution); it is the figure to read on a shared machine, where \
+         wall time also counts waiting for a core. Ratio > 1 means the other tool is slower.\n",
         fmt_bytes(size),
         m.runs
     );

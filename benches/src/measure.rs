@@ -27,9 +27,13 @@ pub struct ProcessCost {
     pub wall: Duration,
     /// Peak resident set size in KiB, from `/usr/bin/time -v`; `None` where that tool is missing.
     pub peak_rss_kib: Option<u64>,
+    /// CPU time (user + system, 10 ms resolution), from `/usr/bin/time -v`; `None` where that
+    /// tool is missing. Unlike wall time it does not grow when other processes share the cores.
+    pub cpu: Option<Duration>,
 }
 
-/// Runs `program args..` `runs` times and returns the median wall time and the largest peak RSS.
+/// Runs `program args..` `runs` times and returns the median wall time, the median CPU time and
+/// the largest peak RSS.
 ///
 /// Standard output goes to `stdout_to` when given (for tools that write their result there), else
 /// it is discarded. Fails when the command cannot start or exits non-zero.
@@ -42,6 +46,7 @@ pub fn run_command(
     let time_tool = Path::new("/usr/bin/time");
     let use_time = time_tool.is_file();
     let mut walls = Vec::new();
+    let mut cpus = Vec::new();
     let mut peak: Option<u64> = None;
     for _ in 0..runs.max(1) {
         let rss_file = tempfile_path("rss");
@@ -73,13 +78,31 @@ pub fn run_command(
             if let Some(kib) = parse_max_rss(&report) {
                 peak = Some(peak.map_or(kib, |p| p.max(kib)));
             }
+            if let Some(cpu) = parse_cpu_time(&report) {
+                cpus.push(cpu);
+            }
         }
     }
     walls.sort();
+    cpus.sort();
     Ok(ProcessCost {
         wall: walls[walls.len() / 2],
         peak_rss_kib: peak,
+        cpu: (cpus.len() == walls.len()).then(|| cpus[cpus.len() / 2]),
     })
+}
+
+/// User + system time from the "User time (seconds)" and "System time (seconds)" lines of
+/// `/usr/bin/time -v`.
+pub fn parse_cpu_time(report: &str) -> Option<Duration> {
+    let field = |name: &str| {
+        report
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    };
+    let secs = field("User time (seconds):")? + field("System time (seconds):")?;
+    Some(Duration::from_secs_f64(secs))
 }
 
 /// The "Maximum resident set size (kbytes)" line of `/usr/bin/time -v`.
@@ -119,6 +142,14 @@ mod tests {
             "\tCommand being timed: \"true\"\n\tMaximum resident set size (kbytes): 1234\n";
         assert_eq!(parse_max_rss(report), Some(1234));
         assert_eq!(parse_max_rss("nothing here"), None);
+    }
+
+    #[test]
+    fn cpu_time_is_user_plus_system() {
+        let report = "\tUser time (seconds): 0.13\n\tSystem time (seconds): 0.07\n";
+        let cpu = parse_cpu_time(report).unwrap();
+        assert!((cpu.as_secs_f64() - 0.2).abs() < 1e-9, "{cpu:?}");
+        assert_eq!(parse_cpu_time("\tUser time (seconds): 0.13\n"), None);
     }
 
     #[test]

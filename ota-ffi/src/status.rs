@@ -1,12 +1,17 @@
-//! Status codes: every C function returns one.
+//! Status codes: every C function that can fail returns one (`ota_version`,
+//! `ota_status_message` and the `*_free` functions cannot, and do not).
 //!
 //! The numbers are part of the ABI: never renumber a variant, only add new ones. Each area of the
-//! family has its own range so that a number alone says where it came from:
-//! 0-99 general, 100-199 manifest, 200-299 verify, 300-399 delta, 400-499 rollout, 500-599 twin.
+//! family has its own range so that a number alone says where it came from, and its own name
+//! prefix: 0-99 general (no prefix), 100-199 manifest (`Manifest*`, and `Refused*` for the install
+//! refusals), 200-299 verify (`Verify*`), 300-399 delta (`Delta*`), 400-499 rollout
+//! (`Rollout*`), 500-599 twin (`Twin*`). A deleted variant's number goes into [`RETIRED`] and is
+//! never given to another variant: a C program built against an older header may still test for
+//! it.
 
 use core::ffi::{CStr, c_char};
 
-/// The result of every `ota_*` function. `OTA_STATUS_OK` (0) is success.
+/// The result of every `ota_*` function that can fail. `OTA_STATUS_OK` (0) is success.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -65,39 +70,39 @@ pub enum Status {
     /// Another manifest error (I/O, a future error kind).
     ManifestOther = 199,
     /// A signature by a trusted key did not verify (opaque on purpose).
-    BadSignature = 200,
+    VerifyBadSignature = 200,
     /// Fewer distinct trusted keys signed than the threshold asks for.
-    BelowThreshold = 201,
+    VerifyBelowThreshold = 201,
     /// No signature came from a key trusted for this role (unknown, revoked or rotated out).
-    UnknownKey = 202,
+    VerifyUnknownKey = 202,
     /// The trust root or the release has expired at the caller's time.
-    Expired = 203,
+    VerifyExpired = 203,
     /// The sequence number or root version is not newer than the last accepted one.
-    Rollback = 204,
+    VerifyRollback = 204,
     /// The SHA-256 of the data is not the expected one.
-    DigestMismatch = 205,
+    VerifyDigestMismatch = 205,
     /// More bytes arrived than the expected size; the extra bytes were refused.
-    SizeExceeded = 206,
+    VerifySizeExceeded = 206,
     /// The bytes are not a well-formed envelope or trust root.
-    Malformed = 207,
+    VerifyMalformed = 207,
     /// The data ended before the expected size.
-    SizeMismatch = 208,
+    VerifySizeMismatch = 208,
     /// The signature algorithm is not EdDSA/Ed25519.
-    UnsupportedAlgorithm = 209,
+    VerifyUnsupportedAlgorithm = 209,
     /// A trust-root rotation skipped a version.
-    NotNextVersion = 210,
+    VerifyNotNextVersion = 210,
     /// A trust root breaks a structural rule.
-    InvalidTrustRoot = 211,
+    VerifyInvalidTrustRoot = 211,
     /// A trust root was given where a release was expected, or the reverse.
-    WrongContentType = 212,
+    VerifyWrongContentType = 212,
     /// A detached payload is missing, or was given for an attached one.
-    PayloadMismatch = 213,
+    VerifyPayloadMismatch = 213,
     /// A count or depth in the signed input is above the verifier's limits.
     VerifyLimitExceeded = 214,
     /// A chunk index is outside the chunk table.
-    ChunkIndex = 215,
+    VerifyChunkIndex = 215,
     /// A key could not be used.
-    InvalidKey = 216,
+    VerifyInvalidKey = 216,
     /// Another verification error (a future error kind).
     VerifyOther = 299,
     /// The patch does not start with the native magic.
@@ -143,6 +148,11 @@ pub enum Status {
     TwinOther = 599,
 }
 
+/// Numbers of deleted variants, with the name each had: never assign them again (a test fails if a
+/// live variant uses one). Empty so far: no variant has been deleted since the first release of
+/// the C API.
+pub(crate) const RETIRED: &[(u32, &str)] = &[];
+
 /// Every status, in number order (for `from_u32` and the tests).
 pub(crate) const ALL: &[Status] = &[
     Status::Ok,
@@ -171,23 +181,23 @@ pub(crate) const ALL: &[Status] = &[
     Status::RefusedDuplicateInstalled,
     Status::RefusedOther,
     Status::ManifestOther,
-    Status::BadSignature,
-    Status::BelowThreshold,
-    Status::UnknownKey,
-    Status::Expired,
-    Status::Rollback,
-    Status::DigestMismatch,
-    Status::SizeExceeded,
-    Status::Malformed,
-    Status::SizeMismatch,
-    Status::UnsupportedAlgorithm,
-    Status::NotNextVersion,
-    Status::InvalidTrustRoot,
-    Status::WrongContentType,
-    Status::PayloadMismatch,
+    Status::VerifyBadSignature,
+    Status::VerifyBelowThreshold,
+    Status::VerifyUnknownKey,
+    Status::VerifyExpired,
+    Status::VerifyRollback,
+    Status::VerifyDigestMismatch,
+    Status::VerifySizeExceeded,
+    Status::VerifyMalformed,
+    Status::VerifySizeMismatch,
+    Status::VerifyUnsupportedAlgorithm,
+    Status::VerifyNotNextVersion,
+    Status::VerifyInvalidTrustRoot,
+    Status::VerifyWrongContentType,
+    Status::VerifyPayloadMismatch,
     Status::VerifyLimitExceeded,
-    Status::ChunkIndex,
-    Status::InvalidKey,
+    Status::VerifyChunkIndex,
+    Status::VerifyInvalidKey,
     Status::VerifyOther,
     Status::DeltaBadMagic,
     Status::DeltaUnsupportedVersion,
@@ -255,23 +265,25 @@ impl Status {
             }
             Status::RefusedOther => c"install refused by another rule",
             Status::ManifestOther => c"other manifest error",
-            Status::BadSignature => c"bad signature",
-            Status::BelowThreshold => c"signature threshold not met",
-            Status::UnknownKey => c"no signature by a trusted key (unknown or revoked key)",
-            Status::Expired => c"expired",
-            Status::Rollback => c"rollback refused: not newer than the last accepted",
-            Status::DigestMismatch => c"SHA-256 digest mismatch",
-            Status::SizeExceeded => c"size exceeded: more bytes than expected",
-            Status::Malformed => c"malformed envelope or trust root",
-            Status::SizeMismatch => c"size mismatch: the data ended early",
-            Status::UnsupportedAlgorithm => c"unsupported signature algorithm",
-            Status::NotNextVersion => c"trust root rotation skipped a version",
-            Status::InvalidTrustRoot => c"invalid trust root",
-            Status::WrongContentType => c"wrong content type for this document",
-            Status::PayloadMismatch => c"payload missing or given twice (attached and detached)",
+            Status::VerifyBadSignature => c"bad signature",
+            Status::VerifyBelowThreshold => c"signature threshold not met",
+            Status::VerifyUnknownKey => c"no signature by a trusted key (unknown or revoked key)",
+            Status::VerifyExpired => c"expired",
+            Status::VerifyRollback => c"rollback refused: not newer than the last accepted",
+            Status::VerifyDigestMismatch => c"SHA-256 digest mismatch",
+            Status::VerifySizeExceeded => c"size exceeded: more bytes than expected",
+            Status::VerifyMalformed => c"malformed envelope or trust root",
+            Status::VerifySizeMismatch => c"size mismatch: the data ended early",
+            Status::VerifyUnsupportedAlgorithm => c"unsupported signature algorithm",
+            Status::VerifyNotNextVersion => c"trust root rotation skipped a version",
+            Status::VerifyInvalidTrustRoot => c"invalid trust root",
+            Status::VerifyWrongContentType => c"wrong content type for this document",
+            Status::VerifyPayloadMismatch => {
+                c"payload missing or given twice (attached and detached)"
+            }
             Status::VerifyLimitExceeded => c"signed input exceeds a verifier limit",
-            Status::ChunkIndex => c"chunk index out of range",
-            Status::InvalidKey => c"invalid key",
+            Status::VerifyChunkIndex => c"chunk index out of range",
+            Status::VerifyInvalidKey => c"invalid key",
             Status::VerifyOther => c"other verification error",
             Status::DeltaBadMagic => c"not a native delta patch (bad magic)",
             Status::DeltaUnsupportedVersion => c"unsupported delta patch version",
@@ -309,13 +321,17 @@ impl Status {
     }
 }
 
-/// A static, NUL-terminated description of `status`. Unknown numbers give "unknown status".
+/// A static, NUL-terminated description of `status`. Unknown numbers give "unknown status",
+/// retired ones (statuses an older version returned) "retired status".
 ///
 /// The returned string lives for the whole program; never free it. Never returns NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn ota_status_message(status: u32) -> *const c_char {
     match Status::from_u32(status) {
         Some(s) => s.message().as_ptr(),
+        None if RETIRED.iter().any(|&(n, _)| n == status) => {
+            c"retired status (no longer returned by this library)".as_ptr()
+        }
         None => c"unknown status".as_ptr(),
     }
 }
@@ -354,23 +370,23 @@ mod tests {
             (Status::RefusedDuplicateInstalled, 119),
             (Status::RefusedOther, 198),
             (Status::ManifestOther, 199),
-            (Status::BadSignature, 200),
-            (Status::BelowThreshold, 201),
-            (Status::UnknownKey, 202),
-            (Status::Expired, 203),
-            (Status::Rollback, 204),
-            (Status::DigestMismatch, 205),
-            (Status::SizeExceeded, 206),
-            (Status::Malformed, 207),
-            (Status::SizeMismatch, 208),
-            (Status::UnsupportedAlgorithm, 209),
-            (Status::NotNextVersion, 210),
-            (Status::InvalidTrustRoot, 211),
-            (Status::WrongContentType, 212),
-            (Status::PayloadMismatch, 213),
+            (Status::VerifyBadSignature, 200),
+            (Status::VerifyBelowThreshold, 201),
+            (Status::VerifyUnknownKey, 202),
+            (Status::VerifyExpired, 203),
+            (Status::VerifyRollback, 204),
+            (Status::VerifyDigestMismatch, 205),
+            (Status::VerifySizeExceeded, 206),
+            (Status::VerifyMalformed, 207),
+            (Status::VerifySizeMismatch, 208),
+            (Status::VerifyUnsupportedAlgorithm, 209),
+            (Status::VerifyNotNextVersion, 210),
+            (Status::VerifyInvalidTrustRoot, 211),
+            (Status::VerifyWrongContentType, 212),
+            (Status::VerifyPayloadMismatch, 213),
             (Status::VerifyLimitExceeded, 214),
-            (Status::ChunkIndex, 215),
-            (Status::InvalidKey, 216),
+            (Status::VerifyChunkIndex, 215),
+            (Status::VerifyInvalidKey, 216),
             (Status::VerifyOther, 299),
             (Status::DeltaBadMagic, 300),
             (Status::DeltaUnsupportedVersion, 301),
@@ -401,26 +417,59 @@ mod tests {
         assert_eq!(Status::from_u32(99_999), None);
     }
 
+    /// The range an area's name prefix promises; `None` for a name without an area prefix.
+    fn area_of(name: &str) -> Option<core::ops::Range<u32>> {
+        [
+            ("Manifest", 100..200),
+            ("Refused", 100..200),
+            ("Verify", 200..300),
+            ("Delta", 300..400),
+            ("Rollout", 400..500),
+            ("Twin", 500..600),
+        ]
+        .into_iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+        .map(|(_, range)| range)
+    }
+
     #[test]
     fn numbers_sit_in_their_area_ranges() {
+        // Both ways: a prefixed name sits in its area's range, and a number outside the general
+        // range carries its area's prefix (so `Malformed = 207` would fail: no `Verify`).
         for s in ALL {
             let n = *s as u32;
             let name = format!("{s:?}");
-            let range = if name.starts_with("Manifest") || name.starts_with("Refused") {
-                100..200
-            } else if name.starts_with("Delta") {
-                300..400
-            } else if name.starts_with("Rollout") {
-                400..500
-            } else if name.starts_with("Twin") {
-                500..600
-            } else if n >= 200 {
-                200..300
-            } else {
-                0..100
-            };
+            let range = area_of(&name).unwrap_or(0..100);
             assert!(range.contains(&n), "{name} = {n} is outside its area");
         }
+    }
+
+    /// The live statuses that use a retired number or a retired name.
+    fn reused(live: &[Status], retired: &[(u32, &str)]) -> Vec<String> {
+        live.iter()
+            .filter(|s| {
+                let name = format!("{s:?}");
+                retired
+                    .iter()
+                    .any(|&(n, old)| **s as u32 == n || name == old)
+            })
+            .map(|s| format!("{s:?} = {}", *s as u32))
+            .collect()
+    }
+
+    #[test]
+    fn retired_numbers_are_never_reused() {
+        assert_eq!(reused(ALL, RETIRED), Vec::<String>::new());
+        for &(n, name) in RETIRED {
+            assert_eq!(Status::from_u32(n), None, "retired {name} = {n} is live");
+            assert!(area_of(name).unwrap_or(0..100).contains(&n), "{name} = {n}");
+        }
+        // The check itself catches a reuse, by number or by name.
+        assert_eq!(
+            reused(ALL, &[(207, "Gone"), (1, "Other")]),
+            ["NullArgument = 1", "VerifyMalformed = 207"]
+        );
+        assert_eq!(reused(ALL, &[(999, "TwinOther")]), ["TwinOther = 599"]);
     }
 
     #[test]

@@ -49,24 +49,24 @@ pub struct ota_verified {
 
 pub(crate) fn verify_status(e: &Error) -> Status {
     match e {
-        Error::BadSignature => Status::BadSignature,
-        Error::BelowThreshold { .. } => Status::BelowThreshold,
-        Error::UnknownKey => Status::UnknownKey,
-        Error::UnsupportedAlgorithm { .. } => Status::UnsupportedAlgorithm,
-        Error::Expired { .. } => Status::Expired,
-        Error::Rollback { .. } => Status::Rollback,
-        Error::NotNextVersion { .. } => Status::NotNextVersion,
-        Error::DigestMismatch { .. } => Status::DigestMismatch,
-        Error::SizeExceeded { .. } => Status::SizeExceeded,
-        Error::SizeMismatch { .. } => Status::SizeMismatch,
-        Error::Malformed { .. } => Status::Malformed,
+        Error::BadSignature => Status::VerifyBadSignature,
+        Error::BelowThreshold { .. } => Status::VerifyBelowThreshold,
+        Error::UnknownKey => Status::VerifyUnknownKey,
+        Error::UnsupportedAlgorithm { .. } => Status::VerifyUnsupportedAlgorithm,
+        Error::Expired { .. } => Status::VerifyExpired,
+        Error::Rollback { .. } => Status::VerifyRollback,
+        Error::NotNextVersion { .. } => Status::VerifyNotNextVersion,
+        Error::DigestMismatch { .. } => Status::VerifyDigestMismatch,
+        Error::SizeExceeded { .. } => Status::VerifySizeExceeded,
+        Error::SizeMismatch { .. } => Status::VerifySizeMismatch,
+        Error::Malformed { .. } => Status::VerifyMalformed,
         Error::LimitExceeded { .. } => Status::VerifyLimitExceeded,
-        Error::InvalidKey { .. } => Status::InvalidKey,
-        Error::InvalidTrustRoot { .. } => Status::InvalidTrustRoot,
-        Error::WrongContentType => Status::WrongContentType,
-        Error::Payload { .. } => Status::PayloadMismatch,
+        Error::InvalidKey { .. } => Status::VerifyInvalidKey,
+        Error::InvalidTrustRoot { .. } => Status::VerifyInvalidTrustRoot,
+        Error::WrongContentType => Status::VerifyWrongContentType,
+        Error::Payload { .. } => Status::VerifyPayloadMismatch,
         Error::BufferTooSmall { .. } => Status::BufferTooSmall,
-        Error::ChunkIndex { .. } => Status::ChunkIndex,
+        Error::ChunkIndex { .. } => Status::VerifyChunkIndex,
         _ => Status::VerifyOther,
     }
 }
@@ -251,7 +251,7 @@ pub unsafe extern "C" fn ota_digest_verifier_new(
     })
 }
 
-/// Feeds bytes. `OTA_STATUS_SIZE_EXCEEDED` when they would go past the expected size (those
+/// Feeds bytes. `OTA_STATUS_VERIFY_SIZE_EXCEEDED` when they would go past the expected size (those
 /// bytes are refused, the verifier keeps what it had).
 ///
 /// # Safety
@@ -272,8 +272,8 @@ pub unsafe extern "C" fn ota_digest_verifier_update(
     })
 }
 
-/// Checks size and digest: `OTA_STATUS_OK`, `OTA_STATUS_SIZE_MISMATCH` (too short) or
-/// `OTA_STATUS_DIGEST_MISMATCH`. The verifier is spent afterwards (`OTA_STATUS_INVALID_STATE`
+/// Checks size and digest: `OTA_STATUS_OK`, `OTA_STATUS_VERIFY_SIZE_MISMATCH` (too short) or
+/// `OTA_STATUS_VERIFY_DIGEST_MISMATCH`. The verifier is spent afterwards (`OTA_STATUS_INVALID_STATE`
 /// for more calls); free it with `ota_digest_verifier_free`.
 ///
 /// # Safety
@@ -320,7 +320,7 @@ pub unsafe extern "C" fn ota_chunk_verifier_new(
 
 /// As `ota_chunk_verifier_new`, resuming at chunk `next_chunk` (the value of
 /// `ota_chunk_verifier_next_chunk` persisted after the last verified chunk).
-/// `OTA_STATUS_CHUNK_INDEX` when it is past the end, `OTA_STATUS_MALFORMED` for a zero chunk
+/// `OTA_STATUS_VERIFY_CHUNK_INDEX` when it is past the end, `OTA_STATUS_VERIFY_MALFORMED` for a zero chunk
 /// length or a table of the wrong size.
 ///
 /// # Safety

@@ -11,14 +11,17 @@
 //!   single `replace`, and the smallest is kept. The generated patch is therefore never larger than
 //!   the positional ("tail rewrite") patch that json-patch 5 produces.
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+mod bound;
+mod classes;
+mod myers;
 
 use serde_json::Value;
 
 use crate::patch::{Operation, Patch};
 use crate::pointer::Pointer;
-use crate::size::{op_len, value_len_capped};
+use crate::size::{json_len, op_len, pointer_json_len};
+use classes::{FastMap as HashMap, classes, hash_value};
+use myers::{Edit, myers};
 
 /// Most element pairs Myers' algorithm may examine for one array (`(n + m) * d`); past it the
 /// array falls back to the positional script. Bounds CPU time on adversarial arrays.
@@ -27,6 +30,8 @@ const MYERS_WORK_LIMIT: usize = 20_000_000;
 const MYERS_MAX_D: usize = 2_000;
 /// Most `move` operations derived inside one array (index bookkeeping is linear per move).
 const MAX_ARRAY_MOVES: usize = 256;
+/// "No entry" in the index tables of `array_lcs`.
+const NONE: usize = usize::MAX;
 
 /// Generates a JSON Patch that turns `from` into `to`: `apply_patch(from, diff(from, to)) == to`.
 ///
@@ -96,6 +101,8 @@ impl<'a> Differ<'a> {
                 let mut gone: Vec<(&'a String, &'a Value)> = Vec::new();
                 for (k, va) in x {
                     match y.get(k) {
+                        // Equal members need no path (a clone of the key) nor a recursion.
+                        Some(vb) if va == vb => {}
                         Some(vb) => {
                             path.push(k.clone());
                             total += self.value(va, vb, path, object_path);
@@ -171,8 +178,12 @@ impl<'a> Differ<'a> {
             return 0;
         }
         // One `replace` of the whole container, when that is smaller than the nested edits.
-        let overhead = "replace".len() + 26 + crate::size::pointer_json_len(path);
-        if let Some(vlen) = value_len_capped(b, nested.saturating_sub(overhead + 1))
+        let overhead = "replace".len() + 26 + pointer_json_len(path);
+        // A quick lower bound first: most containers are far larger than their edits.
+        if overhead + bound::value_len_lb(b, nested) >= nested {
+            return nested;
+        }
+        if let Some(vlen) = json_len(b, nested.saturating_sub(overhead + 1))
             && overhead + vlen < nested
         {
             self.out.truncate(start);
@@ -191,13 +202,17 @@ impl<'a> Differ<'a> {
     fn array(&mut self, x: &'a [Value], y: &'a [Value], path: &mut Pointer) -> usize {
         let start = self.out.len();
         let lcs = self.array_lcs(x, y, path);
-        let Some(lcs_size) = lcs else {
+        let Some((lcs_size, aligned)) = lcs else {
             return self.array_positional(x, y, path, usize::MAX).unwrap_or(0);
         };
-        if lcs_size == 0 {
-            return 0;
+        if lcs_size == 0 || aligned {
+            return lcs_size;
         }
-        // Try the positional script; keep it only when strictly smaller.
+        // Try the positional script; keep it only when strictly smaller, and build it only when
+        // a lower bound of its size leaves it a chance.
+        if bound::positional(x, y, pointer_json_len(path), lcs_size) >= lcs_size {
+            return lcs_size;
+        }
         let lcs_ops: Vec<Emit<'a>> = self.out.drain(start..).collect();
         match self.array_positional(x, y, path, lcs_size) {
             Some(pos) if pos < lcs_size => pos,
@@ -257,9 +272,15 @@ impl<'a> Differ<'a> {
         Some(total)
     }
 
-    /// LCS script with moves and in-place modifications. `None` when the arrays are too
-    /// different for the work limit (nothing emitted then).
-    fn array_lcs(&mut self, x: &'a [Value], y: &'a [Value], path: &mut Pointer) -> Option<usize> {
+    /// LCS script with moves and in-place modifications, its size, and whether it is the
+    /// positional script (only in-place modifications, each at its own index). `None` when the
+    /// arrays are too different for the work limit (nothing emitted then).
+    fn array_lcs(
+        &mut self,
+        x: &'a [Value],
+        y: &'a [Value],
+        path: &mut Pointer,
+    ) -> Option<(usize, bool)> {
         let pre = x.iter().zip(y).take_while(|(a, b)| a == b).count();
         let suf = x[pre..]
             .iter()
@@ -270,39 +291,55 @@ impl<'a> Differ<'a> {
         let xm = &x[pre..x.len() - suf];
         let ym = &y[pre..y.len() - suf];
         if xm.is_empty() && ym.is_empty() {
-            return Some(0);
+            return Some((0, true));
         }
         let (xa, yb) = classes(xm, ym);
         let edits = myers(&xa, &yb)?;
 
         // Match deletions to insertions of an equal element: each pair becomes one `move`.
-        let mut del_by_class: HashMap<u32, Vec<usize>> = HashMap::new();
-        for e in &edits {
+        // Deletions of each class form a list (head per class, next per deletion) in edit order;
+        // index-keyed tables are plain vectors (`NONE` for no entry).
+        let classes_len = xa
+            .iter()
+            .chain(&yb)
+            .copied()
+            .max()
+            .map_or(0, |c| c as usize + 1);
+        // All index tables in one allocation (this runs for every changed array).
+        let mut tables = vec![NONE; classes_len + 4 * xm.len() + 2 * ym.len()];
+        let (head, rest) = tables.split_at_mut(classes_len);
+        let (next_del, rest) = rest.split_at_mut(xm.len());
+        let (move_dst_of_del, rest) = rest.split_at_mut(xm.len());
+        let (pair_of_del, rest) = rest.split_at_mut(xm.len());
+        // `taken`: moved out forward before being reached (NONE: no).
+        let (taken, rest) = rest.split_at_mut(xm.len());
+        let (move_src_of_ins, paired_ins) = rest.split_at_mut(ym.len());
+        for e in edits.iter().rev() {
             if let Edit::Del(i) = *e {
-                del_by_class.entry(xa[i]).or_default().push(i);
+                let c = xa[i] as usize;
+                next_del[i] = head[c];
+                head[c] = i;
             }
         }
-        for v in del_by_class.values_mut() {
-            v.reverse();
-        }
-        let mut move_src_of_ins: HashMap<usize, usize> = HashMap::new();
-        let mut move_dst_of_del: HashMap<usize, usize> = HashMap::new();
+        let mut moves = 0usize;
         for e in &edits {
-            if move_src_of_ins.len() >= MAX_ARRAY_MOVES {
+            if moves >= MAX_ARRAY_MOVES {
                 break;
             }
-            if let Edit::Ins(j) = *e
-                && let Some(i) = del_by_class.get_mut(&yb[j]).and_then(Vec::pop)
-            {
-                move_src_of_ins.insert(j, i);
-                move_dst_of_del.insert(i, j);
+            if let Edit::Ins(j) = *e {
+                let c = yb[j] as usize;
+                let i = head[c];
+                if i != NONE {
+                    head[c] = next_del[i];
+                    move_src_of_ins[j] = i;
+                    move_dst_of_del[i] = j;
+                    moves += 1;
+                }
             }
         }
 
         // Pair the remaining deletions and insertions of each hunk, in order, as in-place
         // modifications (diffed recursively), up to the first move target of the hunk.
-        let mut pair_of_del: HashMap<usize, usize> = HashMap::new();
-        let mut paired_ins: Vec<bool> = vec![false; ym.len()];
         let mut h = 0;
         while h < edits.len() {
             if matches!(edits[h], Edit::Keep(_)) {
@@ -314,7 +351,7 @@ impl<'a> Differ<'a> {
                 end += 1;
             }
             let dels = edits[h..end].iter().filter_map(|e| match *e {
-                Edit::Del(i) if !move_dst_of_del.contains_key(&i) => Some(i),
+                Edit::Del(i) if move_dst_of_del[i] == NONE => Some(i),
                 _ => None,
             });
             let ins = edits[h..end]
@@ -323,10 +360,10 @@ impl<'a> Differ<'a> {
                     Edit::Ins(j) => Some(j),
                     _ => None,
                 })
-                .take_while(|j| !move_src_of_ins.contains_key(j));
+                .take_while(|&j| move_src_of_ins[j] == NONE);
             for (i, j) in dels.zip(ins) {
-                pair_of_del.insert(i, j);
-                paired_ins[j] = true;
+                pair_of_del[i] = j;
+                paired_ins[j] = 1;
             }
             h = end;
         }
@@ -335,8 +372,9 @@ impl<'a> Differ<'a> {
         let mut total = 0usize;
         let mut cur = pre; // index of the next position to settle
         let mut next_a = 0usize; // next middle element of `x` not yet reached
-        let mut taken = vec![false; xm.len()]; // moved out forward before being reached
         let mut pending: Vec<(usize, usize)> = Vec::new(); // (a index, position), to move later
+        // Every edit is an in-place modification at its own index: the positional script.
+        let mut aligned = true;
         let idx_path = |p: &Pointer, i: usize| {
             let mut q = p.clone();
             q.push(i.to_string());
@@ -350,18 +388,21 @@ impl<'a> Differ<'a> {
                 }
                 Edit::Del(i) => {
                     next_a = i + 1;
-                    if taken[i] {
+                    if taken[i] != NONE {
                         continue;
                     }
-                    if move_dst_of_del.contains_key(&i) {
+                    if move_dst_of_del[i] != NONE {
+                        aligned = false;
                         pending.push((i, cur));
                         cur += 1;
-                    } else if let Some(&j) = pair_of_del.get(&i) {
+                    } else if let Some(j) = Some(pair_of_del[i]).filter(|&j| j != NONE) {
+                        aligned &= i == j;
                         path.push(cur.to_string());
                         total += self.value(&xm[i], &ym[j], path, false);
                         path.pop();
                         cur += 1;
                     } else {
+                        aligned = false;
                         total += self.push(
                             Operation::Remove {
                                 path: idx_path(path, cur),
@@ -372,10 +413,11 @@ impl<'a> Differ<'a> {
                     }
                 }
                 Edit::Ins(j) => {
-                    if paired_ins[j] {
+                    if paired_ins[j] != NONE {
                         continue;
                     }
-                    if let Some(&i) = move_src_of_ins.get(&j) {
+                    aligned = false;
+                    if let Some(i) = Some(move_src_of_ins[j]).filter(|&i| i != NONE) {
                         if let Some(k) = pending.iter().position(|&(pi, _)| pi == i) {
                             let (_, from) = pending.remove(k);
                             for p in &mut pending {
@@ -392,8 +434,8 @@ impl<'a> Differ<'a> {
                                 None,
                             );
                         } else {
-                            let ahead = (next_a..i).filter(|&k| !taken[k]).count();
-                            taken[i] = true;
+                            let ahead = (next_a..i).filter(|&k| taken[k] == NONE).count();
+                            taken[i] = 1;
                             total += self.push(
                                 Operation::Move {
                                     from: idx_path(path, cur + ahead),
@@ -418,14 +460,14 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        Some(total)
+        Some((total, aligned))
     }
 
     /// Turns a `remove` and an `add` of the same value, both on object-only paths, into one
     /// `move` placed where the `add` was. Sound because no other operation of the patch touches
     /// an object-only location that is removed whole, nor any of its ancestors.
     fn object_moves(&mut self) {
-        let mut removes: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut removes: HashMap<u64, Vec<usize>> = HashMap::default();
         for (n, e) in self.out.iter().enumerate() {
             if let (true, Some(v)) = (e.object_path, e.removed) {
                 removes.entry(hash_value(v)).or_default().push(n);
@@ -463,167 +505,4 @@ impl<'a> Differ<'a> {
             self.out[n].op = Some(mv);
         }
     }
-}
-
-/// Hash consistent with `Value` equality (object member order ignored).
-fn hash_value(v: &Value) -> u64 {
-    let mut h = DefaultHasher::new();
-    hash_into(v, &mut h);
-    h.finish()
-}
-
-fn hash_into(v: &Value, h: &mut DefaultHasher) {
-    match v {
-        Value::Null => 0u8.hash(h),
-        Value::Bool(b) => (1u8, b).hash(h),
-        Value::Number(n) => (2u8, n).hash(h),
-        Value::String(s) => (3u8, s).hash(h),
-        Value::Array(a) => {
-            (4u8, a.len()).hash(h);
-            for e in a {
-                hash_into(e, h);
-            }
-        }
-        Value::Object(m) => {
-            // Sum of member hashes: independent of iteration order.
-            let mut acc = 0u64;
-            for (k, e) in m {
-                let mut mh = DefaultHasher::new();
-                k.hash(&mut mh);
-                hash_into(e, &mut mh);
-                acc = acc.wrapping_add(mh.finish());
-            }
-            (5u8, m.len(), acc).hash(h);
-        }
-    }
-}
-
-/// Maps each element to the id of its equality class (exact `Value` equality).
-fn classes<'v>(x: &'v [Value], y: &'v [Value]) -> (Vec<u32>, Vec<u32>) {
-    let mut table: HashMap<u64, Vec<(u32, &'v Value)>> = HashMap::new();
-    let mut next = 0u32;
-    let mut ids = |s: &'v [Value]| -> Vec<u32> {
-        s.iter()
-            .map(|v| {
-                let bucket = table.entry(hash_value(v)).or_default();
-                if let Some(&(c, _)) = bucket.iter().find(|(_, w)| *w == v) {
-                    c
-                } else {
-                    next += 1;
-                    bucket.push((next, v));
-                    next
-                }
-            })
-            .collect()
-    };
-    let xa = ids(x);
-    let yb = ids(y);
-    (xa, yb)
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Edit {
-    Keep(usize),
-    Del(usize),
-    Ins(usize),
-}
-
-const DEAD: isize = isize::MIN / 4;
-
-/// Myers' shortest edit script, or `None` past the work limits.
-fn myers(a: &[u32], b: &[u32]) -> Option<Vec<Edit>> {
-    let n = a.len() as isize;
-    let m = b.len() as isize;
-    let max_d = MYERS_MAX_D.min(MYERS_WORK_LIMIT / (a.len() + b.len()).max(1));
-    let snake = |mut x: isize, mut y: isize| {
-        while x < n && y < m && a[x as usize] == b[y as usize] {
-            x += 1;
-            y += 1;
-        }
-        x
-    };
-    // trace[d][k + d] = furthest x on diagonal k after d edits.
-    let mut trace: Vec<Vec<isize>> = vec![vec![snake(0, 0)]];
-    let mut found = trace[0][0] == n && trace[0][0] == m;
-    let mut d: isize = 0;
-    while !found {
-        d += 1;
-        if d as usize > max_d {
-            return None;
-        }
-        let prev = &trace[(d - 1) as usize];
-        let at = |k: isize| prev[(k + d - 1) as usize];
-        let mut v = vec![0isize; (2 * d + 1) as usize];
-        let mut k = -d;
-        while k <= d {
-            let x0 = if k == -d || (k != d && at(k - 1) < at(k + 1)) {
-                at(k + 1)
-            } else {
-                at(k - 1) + 1
-            };
-            // A point off the edit grid is dead: it can never lie on the path to (n, m).
-            let x = if x0 < 0 || x0 > n || x0 - k < 0 || x0 - k > m {
-                DEAD
-            } else {
-                snake(x0, x0 - k)
-            };
-            v[(k + d) as usize] = x;
-            if x == n && x - k == m {
-                found = true;
-            }
-            k += 2;
-        }
-        trace.push(v);
-    }
-    // Backtrack from (n, m).
-    let mut edits = Vec::new();
-    let (mut x, mut y) = (n, m);
-    let mut d = trace.len() as isize - 1;
-    while d > 0 {
-        let prev = &trace[(d - 1) as usize];
-        let at = |k: isize| prev[(k + d - 1) as usize];
-        let k = x - y;
-        let pk = if k == -d || (k != d && at(k - 1) < at(k + 1)) {
-            k + 1
-        } else {
-            k - 1
-        };
-        let px = at(pk);
-        let py = px - pk;
-        while x > px && y > py {
-            edits.push(Edit::Keep((x - 1) as usize));
-            x -= 1;
-            y -= 1;
-        }
-        if pk == k + 1 {
-            edits.push(Edit::Ins(py as usize));
-        } else {
-            edits.push(Edit::Del(px as usize));
-        }
-        x = px;
-        y = py;
-        d -= 1;
-    }
-    while x > 0 && y > 0 {
-        edits.push(Edit::Keep((x - 1) as usize));
-        x -= 1;
-        y -= 1;
-    }
-    edits.reverse();
-    // Within each run of changes, deletions first, then insertions (the same edit, and the
-    // order the emitter relies on).
-    let mut out = Vec::with_capacity(edits.len());
-    let mut ins = Vec::new();
-    for e in edits {
-        match e {
-            Edit::Ins(_) => ins.push(e),
-            Edit::Del(_) => out.push(e),
-            Edit::Keep(_) => {
-                out.append(&mut ins);
-                out.push(e);
-            }
-        }
-    }
-    out.append(&mut ins);
-    Some(out)
 }

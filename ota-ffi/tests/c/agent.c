@@ -297,7 +297,7 @@ int main(int argc, char **argv) {
     /* 5. Done: the device records the sequence so the same release is a replay from now on. */
     EXPECT(ota_trust_root_verify(root, envelope.data, envelope.len, NULL, 0, NOW, pinfo.sequence,
                                  &verified),
-           OTA_STATUS_ROLLBACK);
+           OTA_STATUS_VERIFY_ROLLBACK);
     printf("sequence %llu recorded\n", (unsigned long long)pinfo.sequence);
 
     ota_plan_free(plan);

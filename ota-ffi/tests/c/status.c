@@ -22,6 +22,18 @@ int main(void) {
         }
     }
     CHECK(strcmp(ota_status_message(4000000000u), "unknown status") == 0);
+
+    /* Each area's names carry its prefix and keep their numbers. */
+    CHECK(OTA_STATUS_MANIFEST_MALFORMED == 100);
+    CHECK(OTA_STATUS_VERIFY_BAD_SIGNATURE == 200);
+    CHECK(OTA_STATUS_VERIFY_EXPIRED == 203);
+    CHECK(OTA_STATUS_VERIFY_MALFORMED == 207);
+    CHECK(OTA_STATUS_VERIFY_INVALID_KEY == 216);
+    CHECK(OTA_STATUS_DELTA_BAD_MAGIC == 300);
+    CHECK(OTA_STATUS_ROLLOUT_PLAN_INVALID == 400);
+    CHECK(OTA_STATUS_TWIN_JSON == 500);
+    CHECK(strcmp(ota_status_message(OTA_STATUS_VERIFY_MALFORMED),
+                 "malformed envelope or trust root") == 0);
     printf("status messages %zu distinct\n", n);
     printf("%s\n", failures == 0 ? "PASS" : "FAIL");
     return failures == 0 ? 0 : 1;

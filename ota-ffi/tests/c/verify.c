@@ -46,20 +46,20 @@ int main(int argc, char **argv) {
            (unsigned)v.signers, v.payload_len, v.payload_offset);
 
     /* Each failure has its own status. */
-    EXPECT(verify(root, &lone, NOW, 6), OTA_STATUS_BELOW_THRESHOLD);
-    EXPECT(verify(root, &stranger, NOW, 6), OTA_STATUS_UNKNOWN_KEY);
-    EXPECT(verify(root, &env, NOW, 7), OTA_STATUS_ROLLBACK);
-    EXPECT(verify(root, &env, 4000000000u, 6), OTA_STATUS_EXPIRED);
-    EXPECT(verify(root, &root_v1, NOW, 6), OTA_STATUS_WRONG_CONTENT_TYPE);
+    EXPECT(verify(root, &lone, NOW, 6), OTA_STATUS_VERIFY_BELOW_THRESHOLD);
+    EXPECT(verify(root, &stranger, NOW, 6), OTA_STATUS_VERIFY_UNKNOWN_KEY);
+    EXPECT(verify(root, &env, NOW, 7), OTA_STATUS_VERIFY_ROLLBACK);
+    EXPECT(verify(root, &env, 4000000000u, 6), OTA_STATUS_VERIFY_EXPIRED);
+    EXPECT(verify(root, &root_v1, NOW, 6), OTA_STATUS_VERIFY_WRONG_CONTENT_TYPE);
     bytes cut = {env.data, env.len / 2};
-    EXPECT(verify(root, &cut, NOW, 6), OTA_STATUS_MALFORMED);
+    EXPECT(verify(root, &cut, NOW, 6), OTA_STATUS_VERIFY_MALFORMED);
     /* A flipped payload byte breaks both signatures. */
     bytes tampered = {malloc(env.len), env.len};
     memcpy(tampered.data, env.data, env.len);
     tampered.data[v.payload_offset + 10] ^= 1;
     ota_status st = verify(root, &tampered, NOW, 6);
     printf("tampered payload: %u %s\n", (unsigned)st, ota_status_message(st));
-    CHECK(st == OTA_STATUS_BAD_SIGNATURE);
+    CHECK(st == OTA_STATUS_VERIFY_BAD_SIGNATURE);
     free(tampered.data);
     /* Every truncation is refused without a crash. */
     unsigned refused = 0;
@@ -71,8 +71,8 @@ int main(int argc, char **argv) {
 
     /* Rotation: v2, then a replay of v2 is refused and leaves the root as it is. */
     EXPECT(ota_trust_root_update(root, root_v2.data, root_v2.len), OTA_STATUS_OK);
-    EXPECT(ota_trust_root_update(root, root_v2.data, root_v2.len), OTA_STATUS_ROLLBACK);
-    EXPECT(ota_trust_root_update(root, root_v2.data, 7), OTA_STATUS_MALFORMED);
+    EXPECT(ota_trust_root_update(root, root_v2.data, root_v2.len), OTA_STATUS_VERIFY_ROLLBACK);
+    EXPECT(ota_trust_root_update(root, root_v2.data, 7), OTA_STATUS_VERIFY_MALFORMED);
     EXPECT(ota_trust_root_version(root, &version, &expires), OTA_STATUS_OK);
     printf("rotated to version %llu\n", (unsigned long long)version);
     EXPECT(verify(root, &env, NOW, 6), OTA_STATUS_OK);
@@ -86,19 +86,19 @@ int main(int argc, char **argv) {
         size_t n = image.len - off < 1000 ? image.len - off : 1000;
         EXPECT(ota_digest_verifier_update(dv, image.data + off, n), OTA_STATUS_OK);
     }
-    EXPECT(ota_digest_verifier_update(dv, image.data, 1), OTA_STATUS_SIZE_EXCEEDED);
+    EXPECT(ota_digest_verifier_update(dv, image.data, 1), OTA_STATUS_VERIFY_SIZE_EXCEEDED);
     EXPECT(ota_digest_verifier_finish(dv), OTA_STATUS_OK);
     EXPECT(ota_digest_verifier_finish(dv), OTA_STATUS_INVALID_STATE);
     EXPECT(ota_digest_verifier_update(dv, image.data, 1), OTA_STATUS_INVALID_STATE);
     ota_digest_verifier_free(dv);
     EXPECT(ota_digest_verifier_new(image.len, digest, &dv), OTA_STATUS_OK);
     EXPECT(ota_digest_verifier_update(dv, image.data, image.len - 1), OTA_STATUS_OK);
-    EXPECT(ota_digest_verifier_finish(dv), OTA_STATUS_SIZE_MISMATCH);
+    EXPECT(ota_digest_verifier_finish(dv), OTA_STATUS_VERIFY_SIZE_MISMATCH);
     ota_digest_verifier_free(dv);
     digest[0] ^= 1;
     EXPECT(ota_digest_verifier_new(image.len, digest, &dv), OTA_STATUS_OK);
     EXPECT(ota_digest_verifier_update(dv, image.data, image.len), OTA_STATUS_OK);
-    EXPECT(ota_digest_verifier_finish(dv), OTA_STATUS_DIGEST_MISMATCH);
+    EXPECT(ota_digest_verifier_finish(dv), OTA_STATUS_VERIFY_DIGEST_MISMATCH);
     ota_digest_verifier_free(dv);
     printf("digest verifier ok\n");
 
@@ -117,7 +117,7 @@ int main(int argc, char **argv) {
     EXPECT(ota_chunk_verifier_verify_chunk(cv, image.data, ci.chunk_size), OTA_STATUS_OK);
     image.data[ci.chunk_size + 5] ^= 0x80;
     EXPECT(ota_chunk_verifier_verify_chunk(cv, image.data + ci.chunk_size, ci.chunk_size),
-           OTA_STATUS_DIGEST_MISMATCH);
+           OTA_STATUS_VERIFY_DIGEST_MISMATCH);
     image.data[ci.chunk_size + 5] ^= 0x80;
     uint64_t next = 99;
     EXPECT(ota_chunk_verifier_next_chunk(cv, &next), OTA_STATUS_OK);
@@ -126,9 +126,9 @@ int main(int argc, char **argv) {
     ota_chunk_verifier_free(cv);
     cv = NULL;
     EXPECT(ota_chunk_verifier_resume(ci.size, ci.chunk_size, table, table_len, ci.chunk_count + 1, &cv),
-           OTA_STATUS_CHUNK_INDEX);
-    EXPECT(ota_chunk_verifier_new(ci.size, ci.chunk_size, table, table_len - 32, &cv), OTA_STATUS_MALFORMED);
-    EXPECT(ota_chunk_verifier_new(ci.size, 0, table, table_len, &cv), OTA_STATUS_MALFORMED);
+           OTA_STATUS_VERIFY_CHUNK_INDEX);
+    EXPECT(ota_chunk_verifier_new(ci.size, ci.chunk_size, table, table_len - 32, &cv), OTA_STATUS_VERIFY_MALFORMED);
+    EXPECT(ota_chunk_verifier_new(ci.size, 0, table, table_len, &cv), OTA_STATUS_VERIFY_MALFORMED);
     CHECK(cv == NULL);
     EXPECT(ota_chunk_verifier_resume(ci.size, ci.chunk_size, table, table_len, ci.chunk_count - 1, &cv),
            OTA_STATUS_OK);
