@@ -20,529 +20,934 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-// Size of a resume cursor in bytes.
+/**
+ * Size of a resume cursor in bytes.
+ */
 #define OTA_DELTA_CURSOR_LEN 64
 
-// Size of a native patch header in bytes (`ota_delta_read_header` needs this many).
+/**
+ * Size of a native patch header in bytes (`ota_delta_read_header` needs this many).
+ */
 #define OTA_DELTA_HEADER_LEN 152
 
-// Patch mode: the frames hold the target itself (the source is not read).
+/**
+ * Patch mode: the frames hold the target itself (the source is not read).
+ */
 #define OTA_DELTA_MODE_FULL 0
 
-// Patch mode: bsdiff-style copy-with-add from the source.
+/**
+ * Patch mode: bsdiff-style copy-with-add from the source.
+ */
 #define OTA_DELTA_MODE_BSDIFF 1
 
-// Patch mode: XOR against the source, split into byte planes.
+/**
+ * Patch mode: XOR against the source, split into byte planes.
+ */
 #define OTA_DELTA_MODE_XOR_PLANES 2
 
-// Frame payload codec: stored.
+/**
+ * Frame payload codec: stored.
+ */
 #define OTA_DELTA_CODEC_STORED 0
 
-// Frame payload codec: raw LZMA2.
+/**
+ * Frame payload codec: raw LZMA2.
+ */
 #define OTA_DELTA_CODEC_LZMA2 1
 
-// Layer of a component: the firmware (installed to an A/B slot, needs a reboot).
+/**
+ * Layer of a component: the firmware (installed to an A/B slot, needs a reboot).
+ */
 #define OTA_LAYER_FIRMWARE 0
 
-// Layer of a component: an application (container).
+/**
+ * Layer of a component: an application (container).
+ */
 #define OTA_LAYER_APPLICATION 1
 
-// Layer of a component: an AI model.
+/**
+ * Layer of a component: an AI model.
+ */
 #define OTA_LAYER_MODEL 2
 
-// Layer of a component: configuration.
+/**
+ * Layer of a component: configuration.
+ */
 #define OTA_LAYER_CONFIGURATION 3
 
-// A/B slot A.
+/**
+ * A/B slot A.
+ */
 #define OTA_SLOT_A 0
 
-// A/B slot B.
+/**
+ * A/B slot B.
+ */
 #define OTA_SLOT_B 1
 
-// Plan step action: the device already has this image.
+/**
+ * Plan step action: the device already has this image.
+ */
 #define OTA_ACTION_SKIP 0
 
-// Plan step action: download the full image.
+/**
+ * Plan step action: download the full image.
+ */
 #define OTA_ACTION_FULL 1
 
-// Plan step action: download a delta patch whose source is the installed image.
+/**
+ * Plan step action: download a delta patch whose source is the installed image.
+ */
 #define OTA_ACTION_DELTA 2
 
-// Delta algorithm of a delta step: BSDIFF40.
+/**
+ * Delta algorithm of a delta step: BSDIFF40.
+ */
 #define OTA_DELTA_ALGORITHM_BSDIFF40 0
 
-// Delta algorithm of a delta step: the native ota-delta format.
+/**
+ * Delta algorithm of a delta step: the native ota-delta format.
+ */
 #define OTA_DELTA_ALGORITHM_OTA_DELTA 1
 
-// Blocker bit: outside every maintenance window.
+/**
+ * Blocker bit: outside every maintenance window.
+ */
 #define OTA_BLOCKER_OUTSIDE_WINDOW 1
 
-// Blocker bit: not charging.
+/**
+ * Blocker bit: not charging.
+ */
 #define OTA_BLOCKER_NOT_CHARGING 2
 
-// Blocker bit: battery below the minimum.
+/**
+ * Blocker bit: battery below the minimum.
+ */
 #define OTA_BLOCKER_BATTERY_LOW 4
 
-// Blocker bit: on a metered network.
+/**
+ * Blocker bit: on a metered network.
+ */
 #define OTA_BLOCKER_METERED 8
 
-// Blocker bit: in use.
+/**
+ * Blocker bit: in use.
+ */
 #define OTA_BLOCKER_BUSY 16
 
-// Blocker bit: a blocker this version of the C API does not name.
+/**
+ * Blocker bit: a blocker this version of the C API does not name.
+ */
 #define OTA_BLOCKER_OTHER 2147483648
 
-// The result of every `ota_*` function that can fail. `OTA_STATUS_OK` (0) is success.
+/**
+ * The result of every `ota_*` function that can fail. `OTA_STATUS_OK` (0) is success.
+ */
 enum ota_status
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
-#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+#endif /* defined(__cplusplus) || __STDC_VERSION__ >= 202311L */
  {
-  // Success.
+  /**
+   * Success.
+   */
   OTA_STATUS_OK = 0,
-  // A required pointer argument was NULL.
+  /**
+   * A required pointer argument was NULL.
+   */
   OTA_STATUS_NULL_ARGUMENT = 1,
-  // The library panicked internally; the call had no effect. Please report it.
+  /**
+   * The library panicked internally; the call had no effect. Please report it.
+   */
   OTA_STATUS_PANIC = 2,
-  // A caller-owned output buffer was too small; the needed size was written to the length
-  // out-parameter.
+  /**
+   * A caller-owned output buffer was too small; the needed size was written to the length
+   * out-parameter.
+   */
   OTA_STATUS_BUFFER_TOO_SMALL = 3,
-  // A string argument was not valid UTF-8.
+  /**
+   * A string argument was not valid UTF-8.
+   */
   OTA_STATUS_INVALID_UTF8 = 4,
-  // An argument was outside its allowed range (an unknown enum value, a zero size, ...).
+  /**
+   * An argument was outside its allowed range (an unknown enum value, a zero size, ...).
+   */
   OTA_STATUS_INVALID_ARGUMENT = 5,
-  // A caller-supplied callback reported a failure.
+  /**
+   * A caller-supplied callback reported a failure.
+   */
   OTA_STATUS_CALLBACK_FAILED = 6,
-  // Reading or writing through the operating system failed.
+  /**
+   * Reading or writing through the operating system failed.
+   */
   OTA_STATUS_IO = 7,
-  // An index (component, step, ring) is past the end.
+  /**
+   * An index (component, step, ring) is past the end.
+   */
   OTA_STATUS_INDEX_OUT_OF_RANGE = 8,
-  // The handle cannot do this now (finished, or unusable after an earlier error).
+  /**
+   * The handle cannot do this now (finished, or unusable after an earlier error).
+   */
   OTA_STATUS_INVALID_STATE = 9,
-  // Asked for a refusal message, but the decision is not a refusal.
+  /**
+   * Asked for a refusal message, but the decision is not a refusal.
+   */
   OTA_STATUS_NOT_REFUSED = 10,
-  // The manifest bytes are not a well-formed canonical CBOR or JSON manifest.
+  /**
+   * The manifest bytes are not a well-formed canonical CBOR or JSON manifest.
+   */
   OTA_STATUS_MANIFEST_MALFORMED = 100,
-  // The manifest is larger or deeper than the decoder's limits.
+  /**
+   * The manifest is larger or deeper than the decoder's limits.
+   */
   OTA_STATUS_MANIFEST_LIMIT_EXCEEDED = 101,
-  // The manifest decodes but is internally inconsistent (validation failed).
+  /**
+   * The manifest decodes but is internally inconsistent (validation failed).
+   */
   OTA_STATUS_MANIFEST_INVALID = 102,
-  // Install refused: the manifest is internally inconsistent.
+  /**
+   * Install refused: the manifest is internally inconsistent.
+   */
   OTA_STATUS_REFUSED_INVALID = 110,
-  // Install refused: the device's vendor is not the manifest's.
+  /**
+   * Install refused: the device's vendor is not the manifest's.
+   */
   OTA_STATUS_REFUSED_WRONG_VENDOR = 111,
-  // Install refused: the device's class is not among the manifest's.
+  /**
+   * Install refused: the device's class is not among the manifest's.
+   */
   OTA_STATUS_REFUSED_WRONG_CLASS = 112,
-  // Install refused: the device's hardware revision is not accepted.
+  /**
+   * Install refused: the device's hardware revision is not accepted.
+   */
   OTA_STATUS_REFUSED_WRONG_HARDWARE = 113,
-  // Install refused: the release expired at the device's time.
+  /**
+   * Install refused: the release expired at the device's time.
+   */
   OTA_STATUS_REFUSED_EXPIRED = 114,
-  // Install refused: anti-rollback, the sequence is not newer than the last accepted one.
+  /**
+   * Install refused: anti-rollback, the sequence is not newer than the last accepted one.
+   */
   OTA_STATUS_REFUSED_SEQUENCE = 115,
-  // Install refused: anti-rollback, the security counter is below the device's floor.
+  /**
+   * Install refused: anti-rollback, the security counter is below the device's floor.
+   */
   OTA_STATUS_REFUSED_SECURITY_COUNTER = 116,
-  // Install refused: an installed version is outside a component's upgrade path.
+  /**
+   * Install refused: an installed version is outside a component's upgrade path.
+   */
   OTA_STATUS_REFUSED_UPGRADE_PATH = 117,
-  // Install refused: a dependency is not met.
+  /**
+   * Install refused: a dependency is not met.
+   */
   OTA_STATUS_REFUSED_DEPENDENCY = 118,
-  // Install refused: the device reports the same component twice.
+  /**
+   * Install refused: the device reports the same component twice.
+   */
   OTA_STATUS_REFUSED_DUPLICATE_INSTALLED = 119,
-  // Install refused by a rule this version of the C API does not name.
+  /**
+   * Install refused by a rule this version of the C API does not name.
+   */
   OTA_STATUS_REFUSED_OTHER = 198,
-  // Another manifest error (I/O, a future error kind).
+  /**
+   * Another manifest error (I/O, a future error kind).
+   */
   OTA_STATUS_MANIFEST_OTHER = 199,
-  // A signature by a trusted key did not verify (opaque on purpose).
+  /**
+   * A signature by a trusted key did not verify (opaque on purpose).
+   */
   OTA_STATUS_VERIFY_BAD_SIGNATURE = 200,
-  // Fewer distinct trusted keys signed than the threshold asks for.
+  /**
+   * Fewer distinct trusted keys signed than the threshold asks for.
+   */
   OTA_STATUS_VERIFY_BELOW_THRESHOLD = 201,
-  // No signature came from a key trusted for this role (unknown, revoked or rotated out).
+  /**
+   * No signature came from a key trusted for this role (unknown, revoked or rotated out).
+   */
   OTA_STATUS_VERIFY_UNKNOWN_KEY = 202,
-  // The trust root or the release has expired at the caller's time.
+  /**
+   * The trust root or the release has expired at the caller's time.
+   */
   OTA_STATUS_VERIFY_EXPIRED = 203,
-  // The sequence number or root version is not newer than the last accepted one.
+  /**
+   * The sequence number or root version is not newer than the last accepted one.
+   */
   OTA_STATUS_VERIFY_ROLLBACK = 204,
-  // The SHA-256 of the data is not the expected one.
+  /**
+   * The SHA-256 of the data is not the expected one.
+   */
   OTA_STATUS_VERIFY_DIGEST_MISMATCH = 205,
-  // More bytes arrived than the expected size; the extra bytes were refused.
+  /**
+   * More bytes arrived than the expected size; the extra bytes were refused.
+   */
   OTA_STATUS_VERIFY_SIZE_EXCEEDED = 206,
-  // The bytes are not a well-formed envelope or trust root.
+  /**
+   * The bytes are not a well-formed envelope or trust root.
+   */
   OTA_STATUS_VERIFY_MALFORMED = 207,
-  // The data ended before the expected size.
+  /**
+   * The data ended before the expected size.
+   */
   OTA_STATUS_VERIFY_SIZE_MISMATCH = 208,
-  // The signature algorithm is not EdDSA/Ed25519.
+  /**
+   * The signature algorithm is not EdDSA/Ed25519.
+   */
   OTA_STATUS_VERIFY_UNSUPPORTED_ALGORITHM = 209,
-  // A trust-root rotation skipped a version.
+  /**
+   * A trust-root rotation skipped a version.
+   */
   OTA_STATUS_VERIFY_NOT_NEXT_VERSION = 210,
-  // A trust root breaks a structural rule.
+  /**
+   * A trust root breaks a structural rule.
+   */
   OTA_STATUS_VERIFY_INVALID_TRUST_ROOT = 211,
-  // A trust root was given where a release was expected, or the reverse.
+  /**
+   * A trust root was given where a release was expected, or the reverse.
+   */
   OTA_STATUS_VERIFY_WRONG_CONTENT_TYPE = 212,
-  // A detached payload is missing, or was given for an attached one.
+  /**
+   * A detached payload is missing, or was given for an attached one.
+   */
   OTA_STATUS_VERIFY_PAYLOAD_MISMATCH = 213,
-  // A count or depth in the signed input is above the verifier's limits.
+  /**
+   * A count or depth in the signed input is above the verifier's limits.
+   */
   OTA_STATUS_VERIFY_LIMIT_EXCEEDED = 214,
-  // A chunk index is outside the chunk table.
+  /**
+   * A chunk index is outside the chunk table.
+   */
   OTA_STATUS_VERIFY_CHUNK_INDEX = 215,
-  // A key could not be used.
+  /**
+   * A key could not be used.
+   */
   OTA_STATUS_VERIFY_INVALID_KEY = 216,
-  // Another verification error (a future error kind).
+  /**
+   * Another verification error (a future error kind).
+   */
   OTA_STATUS_VERIFY_OTHER = 299,
-  // The patch does not start with the native magic.
+  /**
+   * The patch does not start with the native magic.
+   */
   OTA_STATUS_DELTA_BAD_MAGIC = 300,
-  // The patch format version is not supported.
+  /**
+   * The patch format version is not supported.
+   */
   OTA_STATUS_DELTA_UNSUPPORTED_VERSION = 301,
-  // The patch header or a frame is corrupt or malformed.
+  /**
+   * The patch header or a frame is corrupt or malformed.
+   */
   OTA_STATUS_DELTA_CORRUPT = 302,
-  // The patch stream ended early.
+  /**
+   * The patch stream ended early.
+   */
   OTA_STATUS_DELTA_TRUNCATED = 303,
-  // A size in the patch header is above the apply limits.
+  /**
+   * A size in the patch header is above the apply limits.
+   */
   OTA_STATUS_DELTA_LIMIT_EXCEEDED = 304,
-  // The source's size or SHA-256 is not the one the patch was made from.
+  /**
+   * The source's size or SHA-256 is not the one the patch was made from.
+   */
   OTA_STATUS_DELTA_SOURCE_MISMATCH = 305,
-  // The reconstructed target's SHA-256 is not the one in the patch header.
+  /**
+   * The reconstructed target's SHA-256 is not the one in the patch header.
+   */
   OTA_STATUS_DELTA_TARGET_MISMATCH = 306,
-  // The resume cursor is corrupt or belongs to another patch.
+  /**
+   * The resume cursor is corrupt or belongs to another patch.
+   */
   OTA_STATUS_DELTA_BAD_CURSOR = 307,
-  // Another delta error (a future error kind).
+  /**
+   * Another delta error (a future error kind).
+   */
   OTA_STATUS_DELTA_OTHER = 399,
-  // The rollout plan or install policy JSON is malformed, invalid or over a limit.
+  /**
+   * The rollout plan or install policy JSON is malformed, invalid or over a limit.
+   */
   OTA_STATUS_ROLLOUT_PLAN_INVALID = 400,
-  // The device is in no ring yet (beyond the last ring's fraction).
+  /**
+   * The device is in no ring yet (the plan's ring shares add up to less than the whole fleet
+   * and its position is beyond them).
+   */
   OTA_STATUS_ROLLOUT_NOT_YET = 401,
-  // The plan excludes the device.
+  /**
+   * The plan excludes the device.
+   */
   OTA_STATUS_ROLLOUT_EXCLUDED = 402,
-  // The plan's eligibility selector refuses the device.
+  /**
+   * The plan's eligibility selector refuses the device.
+   */
   OTA_STATUS_ROLLOUT_INELIGIBLE = 403,
-  // Another rollout error (a future error kind).
+  /**
+   * Another rollout error (a future error kind).
+   */
   OTA_STATUS_ROLLOUT_OTHER = 499,
-  // A JSON argument is not valid JSON.
+  /**
+   * A JSON argument is not valid JSON.
+   */
   OTA_STATUS_TWIN_JSON = 500,
-  // A twin state document is not a JSON object.
+  /**
+   * A twin state document is not a JSON object.
+   */
   OTA_STATUS_TWIN_NOT_OBJECT = 501,
-  // The JSON Patch is not a well-formed patch document.
+  /**
+   * The JSON Patch is not a well-formed patch document.
+   */
   OTA_STATUS_TWIN_PATCH_MALFORMED = 502,
-  // An operation of the JSON Patch failed (test failed, path not found...); the document is unchanged.
+  /**
+   * An operation of the JSON Patch failed (test failed, path not found...); the document is unchanged.
+   */
   OTA_STATUS_TWIN_PATCH_FAILED = 503,
-  // A twin input is above a size, depth or count limit.
+  /**
+   * A twin input is above a size, depth or count limit.
+   */
   OTA_STATUS_TWIN_LIMIT_EXCEEDED = 504,
-  // Another twin error (a future error kind).
-  OTA_STATUS_TWIN_OTHER = 599,
+  /**
+   * Another twin error (a future error kind).
+   */
+  OTA_STATUS_TWIN_OTHER = 599
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum ota_status ota_status;
 #else
 typedef uint32_t ota_status;
-#endif // __STDC_VERSION__ >= 202311L
-#endif // __cplusplus
+#endif /* __STDC_VERSION__ >= 202311L */
+#endif /* __cplusplus */
 
-// A chunk-by-chunk download check against a chunk table. One thread at a time.
+/**
+ * A chunk-by-chunk download check against a chunk table. One thread at a time.
+ */
 typedef struct ota_chunk_verifier ota_chunk_verifier;
 
-// An apply in progress. Made by `ota_delta_apply_new`, advanced by `ota_delta_apply_next_frame`,
-// freed by `ota_delta_apply_free`. One thread at a time (the callbacks' contexts are the
-// caller's).
+/**
+ * An apply in progress. Made by `ota_delta_apply_new` or `ota_delta_resume`, advanced by
+ * `ota_delta_apply_next_frame`, freed by `ota_delta_apply_free`. One thread at a time (the
+ * callbacks' contexts are the caller's).
+ */
 typedef struct ota_delta_apply ota_delta_apply;
 
-// A streaming SHA-256 + size check. One thread at a time.
+/**
+ * A streaming SHA-256 + size check. One thread at a time.
+ */
 typedef struct ota_digest_verifier ota_digest_verifier;
 
-// An install policy (windows and device conditions). Immutable: may be shared for reading.
+/**
+ * An install policy (windows and device conditions). Immutable: may be shared for reading.
+ */
 typedef struct ota_install_policy ota_install_policy;
 
-// A decoded manifest. Made by `ota_manifest_new_from_cbor` / `_json`, freed by
-// `ota_manifest_free`. Immutable: may be shared between threads for reading.
+/**
+ * A decoded manifest. Made by `ota_manifest_new_from_cbor` / `_json`, freed by
+ * `ota_manifest_free`. Immutable: may be shared between threads for reading.
+ */
 typedef struct ota_manifest ota_manifest;
 
-// An install plan for one device. Made by `ota_manifest_plan`, freed by `ota_plan_free`.
-// Immutable: may be shared between threads for reading.
+/**
+ * An install plan for one device. Made by `ota_manifest_plan`, freed by `ota_plan_free`.
+ * Immutable: may be shared between threads for reading.
+ */
 typedef struct ota_plan ota_plan;
 
-// A rollout plan. Made by `ota_rollout_plan_new_from_json`, freed by `ota_rollout_plan_free`.
-// Immutable: may be shared between threads for reading.
+/**
+ * A rollout plan. Made by `ota_rollout_plan_new_from_json`, freed by `ota_rollout_plan_free`.
+ * Immutable: may be shared between threads for reading.
+ */
 typedef struct ota_rollout_plan ota_rollout_plan;
 
-// A trust root (the keys and thresholds a device trusts). Made by `ota_trust_root_new`, rotated
-// by `ota_trust_root_update`, freed by `ota_trust_root_free`. Verification only reads it: it
-// may be shared between threads as long as no thread rotates it at the same time.
+/**
+ * A trust root (the keys and thresholds a device trusts). Made by `ota_trust_root_new`, rotated
+ * by `ota_trust_root_update`, freed by `ota_trust_root_free`. Verification only reads it: it
+ * may be shared between threads as long as no thread rotates it at the same time.
+ */
 typedef struct ota_trust_root ota_trust_root;
 
-// A patch header, by value.
+/**
+ * A patch header, by value.
+ */
 typedef struct ota_delta_info {
-  // `OTA_DELTA_MODE_*`.
+  /**
+   * `OTA_DELTA_MODE_*`.
+   */
   uint32_t mode;
-  // For XOR planes: bytes per element (1, 2, 4 or 8); else 0.
+  /**
+   * For XOR planes: bytes per element (1, 2, 4 or 8); else 0.
+   */
   uint8_t xor_width;
-  // `OTA_DELTA_CODEC_*`.
+  /**
+   * `OTA_DELTA_CODEC_*`.
+   */
   uint32_t codec;
-  // Target bytes per frame.
+  /**
+   * Target bytes per frame.
+   */
   uint32_t frame_size;
-  // Number of frames.
+  /**
+   * Number of frames.
+   */
   uint32_t frame_count;
-  // Source size (0 in full mode).
+  /**
+   * Source size (0 in full mode).
+   */
   uint64_t source_size;
-  // Target size.
+  /**
+   * Target size.
+   */
   uint64_t target_size;
-  // SHA-256 of the source.
+  /**
+   * SHA-256 of the source.
+   */
   uint8_t source_sha256[32];
-  // SHA-256 of the target.
+  /**
+   * SHA-256 of the target.
+   */
   uint8_t target_sha256[32];
 } ota_delta_info;
 
-// Reads exactly `len` bytes of the source at `offset` into `buf`; returns 0 on success, any
-// other value on failure (the apply then fails with `OTA_STATUS_CALLBACK_FAILED`).
+/**
+ * Reads exactly `len` bytes of the source at `offset` into `buf`; returns 0 on success, any
+ * other value on failure (the apply then fails with `OTA_STATUS_CALLBACK_FAILED`).
+ */
 typedef int (*ota_source_read_at_fn)(void *ctx, uint64_t offset, uint8_t *buf, size_t len);
 
-// The source image, read by position through a callback.
+/**
+ * The source image, read by position through a callback.
+ */
 typedef struct ota_delta_source {
-  // The read callback (required unless the patch is in full mode; always required here).
+  /**
+   * The read callback (required unless the patch is in full mode; always required here).
+   */
   ota_source_read_at_fn read_at;
-  // Passed to `read_at` unchanged.
+  /**
+   * Passed to `read_at` unchanged.
+   */
   void *ctx;
-  // Size of the source in bytes.
+  /**
+   * Size of the source in bytes.
+   */
   uint64_t size;
 } ota_delta_source;
 
-// Reads up to `cap` patch bytes into `buf` and writes how many to `*got` (0 = end of patch);
-// returns 0 on success, any other value on failure.
+/**
+ * Reads up to `cap` patch bytes into `buf` and writes how many to `*got` (0 = end of patch);
+ * returns 0 on success, any other value on failure.
+ */
 typedef int (*ota_patch_read_fn)(void *ctx, uint8_t *buf, size_t cap, size_t *got);
 
-// The patch stream, read sequentially through a callback from the patch's first byte.
+/**
+ * A byte stream read sequentially through a callback: the patch (from its first byte for
+ * `ota_delta_apply_new`, from the cursor's patch offset for `ota_delta_resume`), or the target
+ * bytes already stored (read back by `ota_delta_resume`).
+ */
 typedef struct ota_delta_patch {
-  // The read callback.
+  /**
+   * The read callback.
+   */
   ota_patch_read_fn read;
-  // Passed to `read` unchanged.
+  /**
+   * Passed to `read` unchanged.
+   */
   void *ctx;
 } ota_delta_patch;
 
-// Writes all `len` target bytes of `buf` (appending to the target); returns 0 on success, any
-// other value on failure.
+/**
+ * Writes all `len` target bytes of `buf` (appending to the target); returns 0 on success, any
+ * other value on failure.
+ */
 typedef int (*ota_target_write_fn)(void *ctx, const uint8_t *buf, size_t len);
 
-// A decoded resume cursor, by value.
+/**
+ * A decoded resume cursor, by value.
+ */
 typedef struct ota_delta_cursor_info {
-  // Index of the next frame to apply.
+  /**
+   * Index of the next frame to apply.
+   */
   uint32_t frame_index;
-  // Offset in the patch of the next frame header.
+  /**
+   * Offset in the patch of the next frame header.
+   */
   uint64_t patch_offset;
-  // Target bytes already written and verified: truncate the target to this before resuming.
+  /**
+   * Target bytes already written and verified: truncate the target to this before resuming.
+   */
   uint64_t target_offset;
 } ota_delta_cursor_info;
 
-// What the device reports about itself for the install-window check.
+/**
+ * What the device reports about itself for the install-window check.
+ */
 typedef struct ota_device_context {
-  // Offset from UTC in minutes (-840 to +840).
+  /**
+   * Offset from UTC in minutes (-840 to +840).
+   */
   int16_t utc_offset_minutes;
-  // On external power.
+  /**
+   * On external power.
+   */
   bool charging;
-  // Whether the device has a battery (false: mains-powered, always enough).
+  /**
+   * Whether the device has a battery (false: mains-powered, always enough).
+   */
   bool has_battery;
-  // Battery charge in percent, when `has_battery`.
+  /**
+   * Battery charge in percent, when `has_battery`.
+   */
   uint8_t battery_percent;
-  // On a metered network.
+  /**
+   * On a metered network.
+   */
   bool metered;
-  // Not in use.
+  /**
+   * Not in use.
+   */
   bool idle;
-  // When the update was first offered (UTC seconds), for the deferral limit.
+  /**
+   * When the update was first offered (UTC seconds), for the deferral limit.
+   */
   uint64_t offered_at;
 } ota_device_context;
 
-// The answer of `ota_install_policy_may_start`, by value.
+/**
+ * The answer of `ota_install_policy_may_start`, by value.
+ */
 typedef struct ota_may_start {
-  // The install may start now.
+  /**
+   * The install may start now.
+   */
   bool may_start;
-  // It may start only because a critical update's deferral limit has passed.
+  /**
+   * It may start only because a critical update's deferral limit has passed.
+   */
   bool forced;
-  // `OTA_BLOCKER_*` bits of everything in the way (0 when `may_start`).
+  /**
+   * `OTA_BLOCKER_*` bits of everything in the way (0 when `may_start`).
+   */
   uint32_t blockers;
-  // Whether `next` is known.
+  /**
+   * Whether `next` is known.
+   */
   bool has_next;
-  // The earliest time (UTC seconds) the window and deferral limit could allow it.
+  /**
+   * The earliest time (UTC seconds) the window and deferral limit could allow it.
+   */
   uint64_t next;
 } ota_may_start;
 
-// One component of a manifest, by value (its id and version: `ota_manifest_component_id` /
-// `_version`).
+/**
+ * One component of a manifest, by value (its id and version: `ota_manifest_component_id` /
+ * `_version`).
+ */
 typedef struct ota_component_info {
-  // `OTA_LAYER_*` (vendor layers: their number, 256 or more).
+  /**
+   * `OTA_LAYER_*` (vendor layers: their number, 256 or more).
+   */
   uint32_t layer;
-  // Size of the full image in bytes.
+  /**
+   * Size of the full image in bytes.
+   */
   uint64_t size;
-  // SHA-256 of the full image.
+  /**
+   * SHA-256 of the full image.
+   */
   uint8_t sha256[32];
-  // Chunk size of the chunk table; 0 when the component has none.
+  /**
+   * Chunk size of the chunk table; 0 when the component has none.
+   */
   uint32_t chunk_size;
-  // Number of chunk digests (`ota_manifest_component_chunk_table` copies them).
+  /**
+   * Number of chunk digests (`ota_manifest_component_chunk_table` copies them).
+   */
   size_t chunk_count;
-  // Number of delta sources offered.
+  /**
+   * Number of delta sources offered.
+   */
   size_t delta_count;
 } ota_component_info;
 
-// The numbers of a manifest, by value.
+/**
+ * The numbers of a manifest, by value.
+ */
 typedef struct ota_manifest_info {
-  // Anti-rollback sequence number.
+  /**
+   * Anti-rollback sequence number.
+   */
   uint64_t sequence;
-  // Security counter.
+  /**
+   * Security counter.
+   */
   uint64_t security_counter;
-  // Issue time, seconds since the Unix epoch.
+  /**
+   * Issue time, seconds since the Unix epoch.
+   */
   uint64_t issued_at;
-  // Whether the manifest has an expiry.
+  /**
+   * Whether the manifest has an expiry.
+   */
   bool has_expiry;
-  // Expiry time, when `has_expiry`.
+  /**
+   * Expiry time, when `has_expiry`.
+   */
   uint64_t expires_at;
-  // Number of components.
+  /**
+   * Number of components.
+   */
   size_t component_count;
 } ota_manifest_info;
 
-// A component installed on the device, as the device reports it.
+/**
+ * A component installed on the device, as the device reports it.
+ */
 typedef struct ota_installed {
-  // Component id, NUL-terminated UTF-8.
+  /**
+   * Component id, NUL-terminated UTF-8.
+   */
   const char *id;
-  // Installed version (semantic version), NUL-terminated.
+  /**
+   * Installed version (semantic version), NUL-terminated.
+   */
   const char *version;
-  // SHA-256 of the installed image.
+  /**
+   * SHA-256 of the installed image.
+   */
   uint8_t sha256[32];
 } ota_installed;
 
-// What the device reports about itself for the install decision. Borrowed for the call only.
+/**
+ * What the device reports about itself for the install decision. Borrowed for the call only.
+ */
 typedef struct ota_device_state {
-  // Vendor id bytes.
+  /**
+   * Vendor id bytes.
+   */
   const uint8_t *vendor;
-  // Length of `vendor`.
+  /**
+   * Length of `vendor`.
+   */
   size_t vendor_len;
-  // Device class id bytes.
+  /**
+   * Device class id bytes.
+   */
   const uint8_t *device_class;
-  // Length of `device_class`.
+  /**
+   * Length of `device_class`.
+   */
   size_t device_class_len;
-  // Hardware revision, NUL-terminated (`"2.1.0"` or a free string matched exactly).
+  /**
+   * Hardware revision, NUL-terminated (`"2.1.0"` or a free string matched exactly).
+   */
   const char *hardware;
-  // Installed components (may be NULL when `installed_count` is 0).
+  /**
+   * Installed components (may be NULL when `installed_count` is 0).
+   */
   const struct ota_installed *installed;
-  // Number of entries in `installed`.
+  /**
+   * Number of entries in `installed`.
+   */
   size_t installed_count;
-  // The device's security counter floor.
+  /**
+   * The device's security counter floor.
+   */
   uint64_t security_counter;
-  // Whether `last_sequence` holds a value (false: the device never accepted a release).
+  /**
+   * Whether `last_sequence` holds a value (false: the device never accepted a release).
+   */
   bool has_last_sequence;
-  // Sequence number of the last accepted release.
+  /**
+   * Sequence number of the last accepted release.
+   */
   uint64_t last_sequence;
-  // The device's time, seconds since the Unix epoch.
+  /**
+   * The device's time, seconds since the Unix epoch.
+   */
   uint64_t now;
-  // The slot the device runs from: `OTA_SLOT_A` or `OTA_SLOT_B`.
+  /**
+   * The slot the device runs from: `OTA_SLOT_A` or `OTA_SLOT_B`.
+   */
   uint32_t active_slot;
 } ota_device_state;
 
-// The totals of a plan, by value.
+/**
+ * The totals of a plan, by value.
+ */
 typedef struct ota_plan_info {
-  // Number of steps (one per component, in install order).
+  /**
+   * Number of steps (one per component, in install order).
+   */
   size_t step_count;
-  // Sequence number to record once the plan is done.
+  /**
+   * Sequence number to record once the plan is done.
+   */
   uint64_t sequence;
-  // Security counter the device may raise its floor to once done.
+  /**
+   * Security counter the device may raise its floor to once done.
+   */
   uint64_t security_counter;
-  // Bytes to download in total.
+  /**
+   * Bytes to download in total.
+   */
   uint64_t download_bytes;
-  // Whether any step needs a reboot.
+  /**
+   * Whether any step needs a reboot.
+   */
   bool reboot_required;
-  // Whether there is nothing to fetch.
+  /**
+   * Whether there is nothing to fetch.
+   */
   bool is_noop;
 } ota_plan_info;
 
-// One step of a plan, by value.
+/**
+ * One step of a plan, by value.
+ */
 typedef struct ota_plan_step {
-  // Index of the step's component in the manifest (for `ota_manifest_component_*`).
+  /**
+   * Index of the step's component in the manifest (for `ota_manifest_component_*`).
+   */
   size_t component_index;
-  // `OTA_ACTION_SKIP`, `OTA_ACTION_FULL` or `OTA_ACTION_DELTA`.
+  /**
+   * `OTA_ACTION_SKIP`, `OTA_ACTION_FULL` or `OTA_ACTION_DELTA`.
+   */
   uint32_t action;
-  // Bytes to download (full image or patch); 0 for a skip.
+  /**
+   * Bytes to download (full image or patch); 0 for a skip.
+   */
   uint64_t download_size;
-  // SHA-256 of what to download (full image or patch); zeros for a skip.
+  /**
+   * SHA-256 of what to download (full image or patch); zeros for a skip.
+   */
   uint8_t download_sha256[32];
-  // For a delta: `OTA_DELTA_ALGORITHM_*` (vendor algorithms: their number, 256 or more).
+  /**
+   * For a delta: `OTA_DELTA_ALGORITHM_*` (vendor algorithms: their number, 256 or more).
+   */
   uint32_t delta_algorithm;
-  // For a delta: SHA-256 of the source image the patch applies to.
+  /**
+   * For a delta: SHA-256 of the source image the patch applies to.
+   */
   uint8_t delta_from_sha256[32];
-  // Whether `slot` is set (firmware steps).
+  /**
+   * Whether `slot` is set (firmware steps).
+   */
   bool has_slot;
-  // The inactive slot to write, then switch to: `OTA_SLOT_A` or `OTA_SLOT_B`.
+  /**
+   * The inactive slot to write, then switch to: `OTA_SLOT_A` or `OTA_SLOT_B`.
+   */
   uint32_t slot;
-  // Whether the device must reboot after this step.
+  /**
+   * Whether the device must reboot after this step.
+   */
   bool reboot;
 } ota_plan_step;
 
-// A device as the rollout sees it: its id and attributes, given either as `attribute_count`
-// key/value pairs or as a JSON object of strings (`attributes_json`, NUL-terminated); both may
-// be given (JSON first, then the pairs, a later key replacing an earlier one).
+/**
+ * A device as the rollout sees it: its id and attributes, given either as `attribute_count`
+ * key/value pairs or as a JSON object of strings (`attributes_json`, NUL-terminated); both may
+ * be given (JSON first, then the pairs, a later key replacing an earlier one).
+ */
 typedef struct ota_rollout_device {
-  // Device id, NUL-terminated.
+  /**
+   * Device id, NUL-terminated.
+   */
   const char *id;
-  // Attribute names (`attribute_count` NUL-terminated strings), or NULL when the count is 0.
+  /**
+   * Attribute names (`attribute_count` NUL-terminated strings), or NULL when the count is 0.
+   */
   const char *const *keys;
-  // Attribute values, parallel to `keys`.
+  /**
+   * Attribute values, parallel to `keys`.
+   */
   const char *const *values;
-  // Number of key/value pairs.
+  /**
+   * Number of key/value pairs.
+   */
   size_t attribute_count;
-  // A JSON object of string values, or NULL.
+  /**
+   * A JSON object of string values, or NULL.
+   */
   const char *attributes_json;
 } ota_rollout_device;
 
-// What a verified envelope said, by value.
+/**
+ * What a verified envelope said, by value.
+ */
 typedef struct ota_verified {
-  // The release's sequence number (record it as the last accepted once installed).
+  /**
+   * The release's sequence number (record it as the last accepted once installed).
+   */
   uint64_t sequence;
-  // The release's expiry time.
+  /**
+   * The release's expiry time.
+   */
   uint64_t expires;
-  // Number of distinct trusted keys whose signature verified.
+  /**
+   * Number of distinct trusted keys whose signature verified.
+   */
   uint8_t signers;
-  // True when the payload is the caller's detached buffer, false when it is inside the
-  // envelope buffer.
+  /**
+   * True when the payload is the caller's detached buffer, false when it is inside the
+   * envelope buffer.
+   */
   bool payload_detached;
-  // Offset of the payload inside the buffer it lives in (envelope or detached).
+  /**
+   * Offset of the payload inside the buffer it lives in (envelope or detached).
+   */
   size_t payload_offset;
-  // Length of the payload.
+  /**
+   * Length of the payload.
+   */
   size_t payload_len;
 } ota_verified;
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
-// Frees a chunk verifier. NULL does nothing.
-//
-// # Safety
-// `verifier` NULL or a handle not freed yet.
+/**
+ * Frees a chunk verifier. NULL does nothing.
+ *
+ * # Safety
+ * `verifier` NULL or a handle not freed yet.
+ */
 void ota_chunk_verifier_free(struct ota_chunk_verifier *verifier);
 
-// Writes whether every chunk has been verified.
-//
-// # Safety
-// `verifier` a live handle or NULL; `out` writable.
+/**
+ * Writes whether every chunk has been verified.
+ *
+ * # Safety
+ * `verifier` a live handle or NULL; `out` writable.
+ */
 ota_status ota_chunk_verifier_is_complete(const struct ota_chunk_verifier *verifier, bool *out);
 
-// Starts a chunked check of a `total_len`-byte download in `chunk_len`-byte chunks against
-// `table` (the concatenated 32-byte digests, copied), at chunk 0.
-//
-// # Safety
-// `table` readable for `table_len` bytes; `out` writable.
+/**
+ * Starts a chunked check of a `total_len`-byte download in `chunk_len`-byte chunks against
+ * `table` (the concatenated 32-byte digests, copied), at chunk 0.
+ *
+ * # Safety
+ * `table` readable for `table_len` bytes; `out` writable.
+ */
 ota_status ota_chunk_verifier_new(uint64_t total_len,
                                   uint32_t chunk_len,
                                   const uint8_t *table,
                                   size_t table_len,
                                   struct ota_chunk_verifier **out);
 
-// Writes the index of the next chunk to verify (persist it to resume).
-//
-// # Safety
-// `verifier` a live handle or NULL; `out` writable.
+/**
+ * Writes the index of the next chunk to verify (persist it to resume).
+ *
+ * # Safety
+ * `verifier` a live handle or NULL; `out` writable.
+ */
 ota_status ota_chunk_verifier_next_chunk(const struct ota_chunk_verifier *verifier, uint64_t *out);
 
-// As `ota_chunk_verifier_new`, resuming at chunk `next_chunk` (the value of
-// `ota_chunk_verifier_next_chunk` persisted after the last verified chunk).
-// `OTA_STATUS_VERIFY_CHUNK_INDEX` when it is past the end, `OTA_STATUS_VERIFY_MALFORMED` for a zero chunk
-// length or a table of the wrong size.
-//
-// # Safety
-// As `ota_chunk_verifier_new`.
+/**
+ * As `ota_chunk_verifier_new`, resuming at chunk `next_chunk` (the value of
+ * `ota_chunk_verifier_next_chunk` persisted after the last verified chunk).
+ * `OTA_STATUS_VERIFY_CHUNK_INDEX` when it is past the end, `OTA_STATUS_VERIFY_MALFORMED` for a zero chunk
+ * length or a table of the wrong size.
+ *
+ * # Safety
+ * As `ota_chunk_verifier_new`.
+ */
 ota_status ota_chunk_verifier_resume(uint64_t total_len,
                                      uint32_t chunk_len,
                                      const uint8_t *table,
@@ -550,60 +955,64 @@ ota_status ota_chunk_verifier_resume(uint64_t total_len,
                                      uint64_t next_chunk,
                                      struct ota_chunk_verifier **out);
 
-// Verifies the next chunk (`len` must be the chunk length, shorter only for the last chunk).
-// On success the verifier moves to the next chunk; on error it stays.
-//
-// # Safety
-// `verifier` a live handle or NULL; `data` readable for `len` bytes.
+/**
+ * Verifies the next chunk (`len` must be the chunk length, shorter only for the last chunk).
+ * On success the verifier moves to the next chunk; on error it stays.
+ *
+ * # Safety
+ * `verifier` a live handle or NULL; `data` readable for `len` bytes.
+ */
 ota_status ota_chunk_verifier_verify_chunk(struct ota_chunk_verifier *verifier,
                                            const uint8_t *data,
                                            size_t len);
 
-// Frees an apply handle (the source and patch callbacks are not called). NULL does nothing.
-//
-// # Safety
-// `apply` NULL or a handle not freed yet.
+/**
+ * Frees an apply handle (the source and patch callbacks are not called). NULL does nothing.
+ *
+ * # Safety
+ * `apply` NULL or a handle not freed yet.
+ */
 void ota_delta_apply_free(struct ota_delta_apply *apply);
 
-// Writes the header of the patch being applied.
-//
-// # Safety
-// `apply` a live handle or NULL; `out` writable.
+/**
+ * Writes the header of the patch being applied.
+ *
+ * # Safety
+ * `apply` a live handle or NULL; `out` writable.
+ */
 ota_status ota_delta_apply_info(const struct ota_delta_apply *apply, struct ota_delta_info *out);
 
-// Opens a native patch: reads and checks its header through `patch` (positioned at the
-// patch's first byte) and checks the source's size and, with `verify_source`, its SHA-256
-// (read once through `source`). Without `cursor` (NULL, 0) the apply starts at the first frame;
-// with a 64-byte cursor from `ota_delta_apply_next_frame` it resumes after the frames that
-// cursor covers: the patch stream must still start at byte 0 (the skipped bytes are read and
-// discarded, they may be zeros from a range request) and the target must hold exactly the
-// cursor's `target_offset` bytes (see `ota_delta_cursor_parse`). Nothing is written to the
-// target here.
-//
-// The callbacks and their contexts must stay valid until `ota_delta_apply_free`, and a callback
-// must not call `ota_delta_apply_*` on the handle it serves (no re-entry).
-//
-// # Safety
-// `source` and `patch` NULL or valid structs whose callbacks honour their documented
-// contracts; `cursor` NULL or readable for `cursor_len` bytes; `out` writable.
+/**
+ * Opens a native patch: reads and checks its header through `patch` (positioned at the
+ * patch's first byte) and checks the source's size and, with `verify_source`, its SHA-256
+ * (read once through `source`). Nothing is written to the target here. To continue an
+ * interrupted apply, use `ota_delta_resume`.
+ *
+ * The callbacks and their contexts must stay valid until `ota_delta_apply_free`, and a callback
+ * must not call `ota_delta_apply_*` on the handle it serves (no re-entry).
+ *
+ * # Safety
+ * `source` and `patch` NULL or valid structs whose callbacks honour their documented
+ * contracts; `out` writable.
+ */
 ota_status ota_delta_apply_new(const struct ota_delta_source *source,
                                const struct ota_delta_patch *patch,
-                               const uint8_t *cursor,
-                               size_t cursor_len,
                                bool verify_source,
                                struct ota_delta_apply **out);
 
-// Applies the next frame: reads and checks it, then writes its target bytes through `write`
-// and the new cursor into `(cursor_out, cursor_cap)` (at least `OTA_DELTA_CURSOR_LEN` bytes):
-// persist the cursor once the written bytes are durable. `*done` becomes true when the whole
-// target has been written and its SHA-256 checked (a call after that writes nothing and leaves
-// the cursor buffer alone). A callback returning non-zero gives `OTA_STATUS_CALLBACK_FAILED`;
-// after any error nothing more is written and the handle only accepts `ota_delta_apply_free`
-// (resume from the last persisted cursor with a new handle).
-//
-// # Safety
-// `apply` a live handle or NULL; `write` honours its contract with `write_ctx`; `cursor_out`
-// writable for `cursor_cap` bytes; `done` writable.
+/**
+ * Applies the next frame: reads and checks it, then writes its target bytes through `write`
+ * and the new cursor into `(cursor_out, cursor_cap)` (at least `OTA_DELTA_CURSOR_LEN` bytes):
+ * persist the cursor once the written bytes are durable. `*done` becomes true when the whole
+ * target has been written and its SHA-256 checked (a call after that writes nothing and leaves
+ * the cursor buffer alone). A callback returning non-zero gives `OTA_STATUS_CALLBACK_FAILED`;
+ * after any error nothing more is written and the handle only accepts `ota_delta_apply_free`
+ * (resume from the last persisted cursor with a new handle).
+ *
+ * # Safety
+ * `apply` a live handle or NULL; `write` honours its contract with `write_ctx`; `cursor_out`
+ * writable for `cursor_cap` bytes; `done` writable.
+ */
 ota_status ota_delta_apply_next_frame(struct ota_delta_apply *apply,
                                       ota_target_write_fn write,
                                       void *write_ctx,
@@ -611,314 +1020,424 @@ ota_status ota_delta_apply_next_frame(struct ota_delta_apply *apply,
                                       size_t cursor_cap,
                                       bool *done);
 
-// Decodes a 64-byte resume cursor (checking its own check value, not yet that it fits a patch).
-//
-// # Safety
-// `cursor` readable for `len` bytes; `out` writable.
+/**
+ * Decodes a 64-byte resume cursor (checking its own check value, not yet that it fits a patch).
+ *
+ * # Safety
+ * `cursor` readable for `len` bytes; `out` writable.
+ */
 ota_status ota_delta_cursor_parse(const uint8_t *cursor,
                                   size_t len,
                                   struct ota_delta_cursor_info *out);
 
-// Reads and checks a patch header from the first `OTA_DELTA_HEADER_LEN` bytes of `(patch,
-// len)` (more bytes are ignored) with the default limits.
-//
-// # Safety
-// `patch` readable for `len` bytes; `out` writable.
+/**
+ * Reads and checks a patch header from the first `OTA_DELTA_HEADER_LEN` bytes of `(patch,
+ * len)` (more bytes are ignored) with the default limits.
+ *
+ * # Safety
+ * `patch` readable for `len` bytes; `out` writable.
+ */
 ota_status ota_delta_read_header(const uint8_t *patch, size_t len, struct ota_delta_info *out);
 
-// Checks size and digest: `OTA_STATUS_OK`, `OTA_STATUS_VERIFY_SIZE_MISMATCH` (too short) or
-// `OTA_STATUS_VERIFY_DIGEST_MISMATCH`. The verifier is spent afterwards (`OTA_STATUS_INVALID_STATE`
-// for more calls); free it with `ota_digest_verifier_free`.
-//
-// # Safety
-// `verifier` a live handle or NULL.
+/**
+ * Continues an interrupted apply from a 64-byte cursor persisted after
+ * `ota_delta_apply_next_frame`, without the patch bytes the cursor already covers:
+ *
+ * - `(header, header_len)`: the patch's first `OTA_DELTA_HEADER_LEN` bytes (more are ignored),
+ *   kept by the device or fetched again;
+ * - `rest`: the patch from the cursor's `patch_offset` on (`ota_delta_cursor_parse`), e.g. an
+ *   HTTP range request; the bytes between the header and that offset are never needed;
+ * - `stored`: reads back the target bytes already written, from the target's first byte. The
+ *   first `target_offset` of them are hashed again and must match the cursor, so bytes that
+ *   changed in storage since they were written are refused with
+ *   `OTA_STATUS_DELTA_TARGET_MISMATCH` (also when fewer are stored). It is called only during
+ *   this call.
+ *
+ * The target must then continue right after those `target_offset` bytes (truncate it there).
+ * For a cursor taken after the last frame, the whole stored target is checked and the first
+ * `ota_delta_apply_next_frame` reports `done`. `source` and `verify_source` as for
+ * `ota_delta_apply_new`; `rest`'s callback must stay valid until `ota_delta_apply_free`.
+ *
+ * # Safety
+ * `source`, `rest` and `stored` NULL or valid structs whose callbacks honour their documented
+ * contracts; `header` NULL or readable for `header_len` bytes; `cursor` NULL or readable for
+ * `cursor_len` bytes; `out` writable.
+ */
+ota_status ota_delta_resume(const struct ota_delta_source *source,
+                            const uint8_t *header,
+                            size_t header_len,
+                            const struct ota_delta_patch *rest,
+                            const uint8_t *cursor,
+                            size_t cursor_len,
+                            const struct ota_delta_patch *stored,
+                            bool verify_source,
+                            struct ota_delta_apply **out);
+
+/**
+ * Checks size and digest: `OTA_STATUS_OK`, `OTA_STATUS_VERIFY_SIZE_MISMATCH` (too short) or
+ * `OTA_STATUS_VERIFY_DIGEST_MISMATCH`. The verifier is spent afterwards (`OTA_STATUS_INVALID_STATE`
+ * for more calls); free it with `ota_digest_verifier_free`.
+ *
+ * # Safety
+ * `verifier` a live handle or NULL.
+ */
 ota_status ota_digest_verifier_finish(struct ota_digest_verifier *verifier);
 
-// Frees a digest verifier. NULL does nothing.
-//
-// # Safety
-// `verifier` NULL or a handle not freed yet.
+/**
+ * Frees a digest verifier. NULL does nothing.
+ *
+ * # Safety
+ * `verifier` NULL or a handle not freed yet.
+ */
 void ota_digest_verifier_free(struct ota_digest_verifier *verifier);
 
-// Starts a streaming check that exactly `size` bytes with SHA-256 `sha256` (32 bytes) arrive.
-//
-// # Safety
-// `sha256` readable for 32 bytes; `out` writable.
+/**
+ * Starts a streaming check that exactly `size` bytes with SHA-256 `sha256` (32 bytes) arrive.
+ *
+ * # Safety
+ * `sha256` readable for 32 bytes; `out` writable.
+ */
 ota_status ota_digest_verifier_new(uint64_t size,
                                    const uint8_t *sha256,
                                    struct ota_digest_verifier **out);
 
-// Feeds bytes. `OTA_STATUS_VERIFY_SIZE_EXCEEDED` when they would go past the expected size (those
-// bytes are refused, the verifier keeps what it had).
-//
-// # Safety
-// `verifier` a live handle or NULL; `data` readable for `len` bytes.
+/**
+ * Feeds bytes. `OTA_STATUS_VERIFY_SIZE_EXCEEDED` when they would go past the expected size (those
+ * bytes are refused, the verifier keeps what it had).
+ *
+ * # Safety
+ * `verifier` a live handle or NULL; `data` readable for `len` bytes.
+ */
 ota_status ota_digest_verifier_update(struct ota_digest_verifier *verifier,
                                       const uint8_t *data,
                                       size_t len);
 
-// Frees an install policy. NULL does nothing.
-//
-// # Safety
-// `policy` NULL or a handle not freed yet.
+/**
+ * Frees an install policy. NULL does nothing.
+ *
+ * # Safety
+ * `policy` NULL or a handle not freed yet.
+ */
 void ota_install_policy_free(struct ota_install_policy *policy);
 
-// Whether a device in `context` may start installing at `now` (UTC seconds); `critical`
-// applies the policy's deferral limit. Writes the answer to `*out`: may start (perhaps forced),
-// or the blockers and the next opportunity when known.
-//
-// # Safety
-// `policy` a live handle or NULL; `context` NULL or readable; `out` writable.
+/**
+ * Whether a device in `context` may start installing at `now` (UTC seconds); `critical`
+ * applies the policy's deferral limit. Writes the answer to `*out`: may start (perhaps forced),
+ * or the blockers and the next opportunity when known.
+ *
+ * # Safety
+ * `policy` a live handle or NULL; `context` NULL or readable; `out` writable.
+ */
 ota_status ota_install_policy_may_start(const struct ota_install_policy *policy,
                                         const struct ota_device_context *context,
                                         uint64_t now,
                                         bool critical,
                                         struct ota_may_start *out);
 
-// Decodes and validates an install policy from JSON `(ptr, len)` (at most 64 KiB), e.g.
-// `{"windows":[{"day":"saturday","start_minute":120,"duration_minutes":240}],
-// "require_charging":true,"min_battery_percent":30,"max_deferral_secs":604800}`.
-//
-// # Safety
-// `json` readable for `len` bytes; `out` writable.
+/**
+ * Decodes and validates an install policy from JSON `(ptr, len)` (at most 64 KiB), e.g.
+ * `{"windows":[{"day":"saturday","start_minute":120,"duration_minutes":240}],
+ * "require_charging":true,"min_battery_percent":30,"max_deferral_secs":604800}`.
+ *
+ * # Safety
+ * `json` readable for `len` bytes; `out` writable.
+ */
 ota_status ota_install_policy_new_from_json(const uint8_t *json,
                                             size_t len,
                                             struct ota_install_policy **out);
 
-// Copies component `index`'s chunk table (32-byte SHA-256 digests, concatenated: the table
-// `ota_chunk_verifier_new` takes) into `(buf, cap)`. A component without chunks copies 0 bytes.
-//
-// # Safety
-// `manifest` a live handle or NULL; `buf` writable for `cap` bytes; `out_len` writable.
+/**
+ * Copies component `index`'s chunk table (32-byte SHA-256 digests, concatenated: the table
+ * `ota_chunk_verifier_new` takes) into `(buf, cap)`. A component without chunks copies 0 bytes.
+ *
+ * # Safety
+ * `manifest` a live handle or NULL; `buf` writable for `cap` bytes; `out_len` writable.
+ */
 ota_status ota_manifest_component_chunk_table(const struct ota_manifest *manifest,
                                               size_t index,
                                               uint8_t *buf,
                                               size_t cap,
                                               size_t *out_len);
 
-// Copies component `index`'s id (NUL-terminated) into `(buf, cap)`.
-//
-// # Safety
-// As `ota_manifest_name`.
+/**
+ * Copies component `index`'s id (NUL-terminated) into `(buf, cap)`.
+ *
+ * # Safety
+ * As `ota_manifest_name`.
+ */
 ota_status ota_manifest_component_id(const struct ota_manifest *manifest,
                                      size_t index,
                                      char *buf,
                                      size_t cap,
                                      size_t *out_len);
 
-// Writes component `index`'s layer, size, digest and chunk/delta counts to `*out`.
-//
-// # Safety
-// `manifest` a live handle or NULL; `out` writable.
+/**
+ * Writes component `index`'s layer, size, digest and chunk/delta counts to `*out`.
+ *
+ * # Safety
+ * `manifest` a live handle or NULL; `out` writable.
+ */
 ota_status ota_manifest_component_info(const struct ota_manifest *manifest,
                                        size_t index,
                                        struct ota_component_info *out);
 
-// Copies component `index`'s version (NUL-terminated) into `(buf, cap)`.
-//
-// # Safety
-// As `ota_manifest_name`.
+/**
+ * Copies component `index`'s version (NUL-terminated) into `(buf, cap)`.
+ *
+ * # Safety
+ * As `ota_manifest_name`.
+ */
 ota_status ota_manifest_component_version(const struct ota_manifest *manifest,
                                           size_t index,
                                           char *buf,
                                           size_t cap,
                                           size_t *out_len);
 
-// Frees a manifest. NULL does nothing.
-//
-// # Safety
-// `manifest` must be NULL or a handle from `ota_manifest_new_*` not freed yet.
+/**
+ * Frees a manifest. NULL does nothing.
+ *
+ * # Safety
+ * `manifest` must be NULL or a handle from `ota_manifest_new_*` not freed yet.
+ */
 void ota_manifest_free(struct ota_manifest *manifest);
 
-// Writes the manifest's sequence, security counter, times and component count to `*out`.
-//
-// # Safety
-// `manifest` a live handle or NULL; `out` writable.
+/**
+ * Writes the manifest's sequence, security counter, times and component count to `*out`.
+ *
+ * # Safety
+ * `manifest` a live handle or NULL; `out` writable.
+ */
 ota_status ota_manifest_get_info(const struct ota_manifest *manifest,
                                  struct ota_manifest_info *out);
 
-// Copies the release name (NUL-terminated) into `(buf, cap)`; `*out_len` counts the NUL.
-//
-// # Safety
-// `manifest` a live handle or NULL; `buf` writable for `cap` bytes (or NULL with 0);
-// `out_len` writable.
+/**
+ * Copies the release name (NUL-terminated) into `(buf, cap)`; `*out_len` counts the NUL.
+ *
+ * # Safety
+ * `manifest` a live handle or NULL; `buf` writable for `cap` bytes (or NULL with 0);
+ * `out_len` writable.
+ */
 ota_status ota_manifest_name(const struct ota_manifest *manifest,
                              char *buf,
                              size_t cap,
                              size_t *out_len);
 
-// Decodes a manifest from its canonical CBOR encoding (strict: non-canonical input is refused)
-// and writes a new handle to `*out`. Decoding checks the encoding, not the consistency: call
-// `ota_manifest_validate` (the install decision validates too).
-//
-// # Safety
-// `cbor` must point to `cbor_len` readable bytes (or be NULL with 0); `out` must be writable.
+/**
+ * Decodes a manifest from its canonical CBOR encoding (strict: non-canonical input is refused)
+ * and writes a new handle to `*out`. Decoding checks the encoding, not the consistency: call
+ * `ota_manifest_validate` (the install decision validates too).
+ *
+ * # Safety
+ * `cbor` must point to `cbor_len` readable bytes (or be NULL with 0); `out` must be writable.
+ */
 ota_status ota_manifest_new_from_cbor(const uint8_t *cbor,
                                       size_t cbor_len,
                                       struct ota_manifest **out);
 
-// Decodes a manifest from its JSON form (UTF-8, `(ptr, len)`, no NUL needed).
-//
-// # Safety
-// As `ota_manifest_new_from_cbor`.
+/**
+ * Decodes a manifest from its JSON form (UTF-8, `(ptr, len)`, no NUL needed).
+ *
+ * # Safety
+ * As `ota_manifest_new_from_cbor`.
+ */
 ota_status ota_manifest_new_from_json(const uint8_t *json,
                                       size_t json_len,
                                       struct ota_manifest **out);
 
-// Runs the install decision for `state` and writes a new plan to `*out`, or returns the
-// refusal as an `OTA_STATUS_REFUSED_*` status (`ota_manifest_refusal_message` says which
-// component and rule). A device state the API cannot read (bad version string, unknown slot,
-// empty vendor) is `OTA_STATUS_INVALID_ARGUMENT`.
-//
-// # Safety
-// `manifest` a live handle or NULL; `state` NULL or valid as documented on
-// `ota_device_state`; `out` writable.
+/**
+ * Runs the install decision for `state` and writes a new plan to `*out`, or returns the
+ * refusal as an `OTA_STATUS_REFUSED_*` status (`ota_manifest_refusal_message` says which
+ * component and rule). A device state the API cannot read (bad version string, unknown slot,
+ * empty vendor) is `OTA_STATUS_INVALID_ARGUMENT`.
+ *
+ * # Safety
+ * `manifest` a live handle or NULL; `state` NULL or valid as documented on
+ * `ota_device_state`; `out` writable.
+ */
 ota_status ota_manifest_plan(const struct ota_manifest *manifest,
                              const struct ota_device_state *state,
                              struct ota_plan **out);
 
-// Copies the message of the install decision's refusal for `state` (naming the component and
-// the rule, e.g. "component `app`: unmet dependency on ...") into `(buf, cap)`, NUL-terminated.
-// The decision is recomputed (it is a pure function of its inputs). Returns
-// `OTA_STATUS_NOT_REFUSED` when the decision is a plan.
-//
-// # Safety
-// As `ota_manifest_plan` for the inputs, and `ota_manifest_name` for the buffer.
+/**
+ * Copies the message of the install decision's refusal for `state` (naming the component and
+ * the rule, e.g. "component `app`: unmet dependency on ...") into `(buf, cap)`, NUL-terminated.
+ * The decision is recomputed (it is a pure function of its inputs). Returns
+ * `OTA_STATUS_NOT_REFUSED` when the decision is a plan.
+ *
+ * # Safety
+ * As `ota_manifest_plan` for the inputs, and `ota_manifest_name` for the buffer.
+ */
 ota_status ota_manifest_refusal_message(const struct ota_manifest *manifest,
                                         const struct ota_device_state *state,
                                         char *buf,
                                         size_t cap,
                                         size_t *out_len);
 
-// Checks the manifest's internal consistency: `OTA_STATUS_OK` or `OTA_STATUS_MANIFEST_INVALID`.
-//
-// # Safety
-// `manifest` must be NULL or a live handle.
+/**
+ * Checks the manifest's internal consistency: `OTA_STATUS_OK` or `OTA_STATUS_MANIFEST_INVALID`.
+ *
+ * # Safety
+ * `manifest` must be NULL or a live handle.
+ */
 ota_status ota_manifest_validate(const struct ota_manifest *manifest);
 
-// Copies the release version (semantic version, NUL-terminated) into `(buf, cap)`.
-//
-// # Safety
-// As `ota_manifest_name`.
+/**
+ * Copies the release version (semantic version, NUL-terminated) into `(buf, cap)`.
+ *
+ * # Safety
+ * As `ota_manifest_name`.
+ */
 ota_status ota_manifest_version(const struct ota_manifest *manifest,
                                 char *buf,
                                 size_t cap,
                                 size_t *out_len);
 
-// Frees a plan. NULL does nothing.
-//
-// # Safety
-// `plan` must be NULL or a handle from `ota_manifest_plan` not freed yet.
+/**
+ * Frees a plan. NULL does nothing.
+ *
+ * # Safety
+ * `plan` must be NULL or a handle from `ota_manifest_plan` not freed yet.
+ */
 void ota_plan_free(struct ota_plan *plan);
 
-// Writes the plan's totals to `*out`.
-//
-// # Safety
-// `plan` a live handle or NULL; `out` writable.
+/**
+ * Writes the plan's totals to `*out`.
+ *
+ * # Safety
+ * `plan` a live handle or NULL; `out` writable.
+ */
 ota_status ota_plan_get_info(const struct ota_plan *plan, struct ota_plan_info *out);
 
-// Writes step `index` of the plan to `*out`. `manifest` must be the manifest the plan was made
-// from (the step names its component by index in it).
-//
-// # Safety
-// `manifest` and `plan` live handles or NULL; `out` writable.
+/**
+ * Writes step `index` of the plan to `*out`. `manifest` must be the manifest the plan was made
+ * from (the step names its component by index in it).
+ *
+ * # Safety
+ * `manifest` and `plan` live handles or NULL; `out` writable.
+ */
 ota_status ota_plan_get_step(const struct ota_manifest *manifest,
                              const struct ota_plan *plan,
                              size_t index,
                              struct ota_plan_step *out);
 
-// Copies a sentence explaining the device's assignment (for an ineligible device: the failing
-// selector node and what it found, e.g. `/all/0/equals: model is "gw-100", not "gw-200"`) into
-// `(buf, cap)`, NUL-terminated.
-//
-// # Safety
-// As `ota_rollout_plan_ring` for the inputs; `buf` writable for `cap` bytes; `out_len` writable.
+/**
+ * Copies a sentence explaining the device's assignment (for an ineligible device: the failing
+ * selector node and what it found, e.g. `/all/0/equals: model is "gw-100", not "gw-200"`) into
+ * `(buf, cap)`, NUL-terminated.
+ *
+ * # Safety
+ * As `ota_rollout_plan_ring` for the inputs; `buf` writable for `cap` bytes; `out_len` writable.
+ */
 ota_status ota_rollout_plan_explain(const struct ota_rollout_plan *plan,
                                     const struct ota_rollout_device *device,
                                     char *buf,
                                     size_t cap,
                                     size_t *out_len);
 
-// Frees a rollout plan. NULL does nothing.
-//
-// # Safety
-// `plan` NULL or a handle not freed yet.
+/**
+ * Frees a rollout plan. NULL does nothing.
+ *
+ * # Safety
+ * `plan` NULL or a handle not freed yet.
+ */
 void ota_rollout_plan_free(struct ota_rollout_plan *plan);
 
-// Decodes and validates a rollout plan from JSON `(ptr, len)` with the default limits.
-//
-// # Safety
-// `json` readable for `len` bytes; `out` writable.
+/**
+ * Decodes and validates a rollout plan from JSON `(ptr, len)` with the default limits.
+ *
+ * Each ring gives its own `share` of the eligible fleet, not a cumulative bound: the guide's
+ * 1% / 10% / 89% rings are `"share": 0.01`, `0.10`, `0.89`. Shares adding up to more than 1, or
+ * a ring with the former cumulative `fraction` field, give `OTA_STATUS_ROLLOUT_PLAN_INVALID`.
+ *
+ * # Safety
+ * `json` readable for `len` bytes; `out` writable.
+ */
 ota_status ota_rollout_plan_new_from_json(const uint8_t *json,
                                           size_t len,
                                           struct ota_rollout_plan **out);
 
-// The stateless ring assignment of one device (exclusion, eligibility, pins, then the hash):
-// writes the ring index (0 = first ring) and whether the plan pins it there, or returns
-// `OTA_STATUS_ROLLOUT_NOT_YET`, `OTA_STATUS_ROLLOUT_EXCLUDED` or `OTA_STATUS_ROLLOUT_INELIGIBLE`
-// (`ota_rollout_plan_explain` copies why).
-//
-// # Safety
-// `plan` a live handle or NULL; `device` NULL or valid as documented; `ring` and `pinned`
-// writable.
+/**
+ * The stateless ring assignment of one device (exclusion, eligibility, pins, then the hash):
+ * writes the ring index (0 = first ring) and whether the plan pins it there, or returns
+ * `OTA_STATUS_ROLLOUT_NOT_YET`, `OTA_STATUS_ROLLOUT_EXCLUDED` or `OTA_STATUS_ROLLOUT_INELIGIBLE`
+ * (`ota_rollout_plan_explain` copies why).
+ *
+ * # Safety
+ * `plan` a live handle or NULL; `device` NULL or valid as documented; `ring` and `pinned`
+ * writable.
+ */
 ota_status ota_rollout_plan_ring(const struct ota_rollout_plan *plan,
                                  const struct ota_rollout_device *device,
                                  size_t *ring,
                                  bool *pinned);
 
-// Writes the number of rings of the plan.
-//
-// # Safety
-// `plan` a live handle or NULL; `out` writable.
+/**
+ * Writes the number of rings of the plan.
+ *
+ * # Safety
+ * `plan` a live handle or NULL; `out` writable.
+ */
 ota_status ota_rollout_plan_ring_count(const struct ota_rollout_plan *plan, size_t *out);
 
-// Writes the SHA-256 of `(data, len)` into `out` (32 bytes).
-//
-// # Safety
-// `data` readable for `len` bytes; `out` writable for 32 bytes.
+/**
+ * Writes the SHA-256 of `(data, len)` into `out` (32 bytes).
+ *
+ * # Safety
+ * `data` readable for `len` bytes; `out` writable for 32 bytes.
+ */
 ota_status ota_sha256(const uint8_t *data, size_t len, uint8_t *out);
 
-// A static, NUL-terminated description of `status`. Unknown numbers give "unknown status",
-// retired ones (statuses an older version returned) "retired status".
-//
-// The returned string lives for the whole program; never free it. Never returns NULL.
+/**
+ * A static, NUL-terminated description of `status`. Unknown numbers give "unknown status",
+ * retired ones (statuses an older version returned) "retired status".
+ *
+ * The returned string lives for the whole program; never free it. Never returns NULL.
+ */
 const char *ota_status_message(uint32_t status);
 
-// Frees a trust root. NULL does nothing.
-//
-// # Safety
-// `root` NULL or a handle not freed yet.
+/**
+ * Frees a trust root. NULL does nothing.
+ *
+ * # Safety
+ * `root` NULL or a handle not freed yet.
+ */
 void ota_trust_root_free(struct ota_trust_root *root);
 
-// Loads a first trust root from its signed form (COSE_Sign), checking that a threshold of its
-// own root keys signed it. Expiry is not checked here (a device whose shipped root expired must
-// still rotate forward); `ota_trust_root_verify` checks it.
-//
-// # Safety
-// `signed` readable for `signed_len` bytes (or NULL with 0); `out` writable.
+/**
+ * Loads a first trust root from its signed form (COSE_Sign), checking that a threshold of its
+ * own root keys signed it. Expiry is not checked here (a device whose shipped root expired must
+ * still rotate forward); `ota_trust_root_verify` checks it.
+ *
+ * # Safety
+ * `signed` readable for `signed_len` bytes (or NULL with 0); `out` writable.
+ */
 ota_status ota_trust_root_new(const uint8_t *signed_,
                               size_t signed_len,
                               struct ota_trust_root **out);
 
-// Rotates `root` to the next signed trust root (version N+1, signed by a threshold of the
-// current root keys AND of its own). On any error `root` is unchanged.
-//
-// # Safety
-// `root` a live handle or NULL, not used by another thread during the call; `signed_next`
-// readable for `signed_next_len` bytes.
+/**
+ * Rotates `root` to the next signed trust root (version N+1, signed by a threshold of the
+ * current root keys AND of its own). On any error `root` is unchanged.
+ *
+ * # Safety
+ * `root` a live handle or NULL, not used by another thread during the call; `signed_next`
+ * readable for `signed_next_len` bytes.
+ */
 ota_status ota_trust_root_update(struct ota_trust_root *root,
                                  const uint8_t *signed_next,
                                  size_t signed_next_len);
 
-// Verifies a release envelope (COSE_Sign1 or COSE_Sign) against the trust root: a threshold of
-// release keys over the exact bytes, root and release not expired at `now`, and a sequence
-// number above `last_sequence`. On success `*out` says where the payload is: inside the
-// caller's `envelope` buffer (attached) or the caller's `detached` buffer. Pass `detached` NULL
-// (and 0) when the payload is attached.
-//
-// # Safety
-// `root` a live handle or NULL; `envelope` readable for `envelope_len` bytes; `detached` NULL
-// or readable for `detached_len` bytes; `out` writable.
+/**
+ * Verifies a release envelope (COSE_Sign1 or COSE_Sign) against the trust root: a threshold of
+ * release keys over the exact bytes, root and release not expired at `now`, and a sequence
+ * number above `last_sequence`. On success `*out` says where the payload is: inside the
+ * caller's `envelope` buffer (attached) or the caller's `detached` buffer. Pass `detached` NULL
+ * (and 0) when the payload is attached.
+ *
+ * # Safety
+ * `root` a live handle or NULL; `envelope` readable for `envelope_len` bytes; `detached` NULL
+ * or readable for `detached_len` bytes; `out` writable.
+ */
 ota_status ota_trust_root_verify(const struct ota_trust_root *root,
                                  const uint8_t *envelope,
                                  size_t envelope_len,
@@ -928,59 +1447,71 @@ ota_status ota_trust_root_verify(const struct ota_trust_root *root,
                                  uint64_t last_sequence,
                                  struct ota_verified *out);
 
-// Writes the trust root's version and expiry.
-//
-// # Safety
-// `root` a live handle or NULL; `version` and `expires` writable.
+/**
+ * Writes the trust root's version and expiry.
+ *
+ * # Safety
+ * `root` a live handle or NULL; `version` and `expires` writable.
+ */
 ota_status ota_trust_root_version(const struct ota_trust_root *root,
                                   uint64_t *version,
                                   uint64_t *expires);
 
-// Applies a JSON Merge Patch (RFC 7396) to `doc` and writes the result.
-//
-// # Safety
-// As `ota_twin_delta`.
+/**
+ * Applies a JSON Merge Patch (RFC 7396) to `doc` and writes the result.
+ *
+ * # Safety
+ * As `ota_twin_delta`.
+ */
 ota_status ota_twin_apply_merge_patch(const char *doc,
                                       const char *patch,
                                       char *buf,
                                       size_t cap,
                                       size_t *out_len);
 
-// Applies a JSON Patch (RFC 6902) to `doc` and writes the result. Atomic: a failing operation
-// (`OTA_STATUS_TWIN_PATCH_FAILED`) leaves nothing written.
-//
-// # Safety
-// As `ota_twin_delta`.
+/**
+ * Applies a JSON Patch (RFC 6902) to `doc` and writes the result. Atomic: a failing operation
+ * (`OTA_STATUS_TWIN_PATCH_FAILED`) leaves nothing written.
+ *
+ * # Safety
+ * As `ota_twin_delta`.
+ */
 ota_status ota_twin_apply_patch(const char *doc,
                                 const char *patch,
                                 char *buf,
                                 size_t cap,
                                 size_t *out_len);
 
-// The delta a device must act on: the members of `desired` that `reported` does not have with
-// an equal value (recursively into objects), as a JSON object (`{}` when in sync). `reported`
-// may be NULL (nothing reported yet). Both must be JSON objects.
-//
-// # Safety
-// `desired` and `reported` NULL or NUL-terminated; `buf` writable for `cap` bytes; `out_len`
-// writable.
+/**
+ * The delta a device must act on: the members of `desired` that `reported` does not have with
+ * an equal value (recursively into objects), as a JSON object (`{}` when in sync). `reported`
+ * may be NULL (nothing reported yet). Both must be JSON objects.
+ *
+ * # Safety
+ * `desired` and `reported` NULL or NUL-terminated; `buf` writable for `cap` bytes; `out_len`
+ * writable.
+ */
 ota_status ota_twin_delta(const char *desired,
                           const char *reported,
                           char *buf,
                           size_t cap,
                           size_t *out_len);
 
-// A JSON Patch (RFC 6902) that turns `from` into `to`.
-//
-// # Safety
-// As `ota_twin_delta`.
+/**
+ * A JSON Patch (RFC 6902) that turns `from` into `to`.
+ *
+ * # Safety
+ * As `ota_twin_delta`.
+ */
 ota_status ota_twin_diff(const char *from, const char *to, char *buf, size_t cap, size_t *out_len);
 
-// The library version as a static NUL-terminated string; never free it.
+/**
+ * The library version as a static NUL-terminated string; never free it.
+ */
 const char *ota_version(void);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* OTA_H */
