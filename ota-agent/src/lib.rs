@@ -1,0 +1,36 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod agent;
+mod boot;
+mod crc;
+mod delta;
+mod error;
+mod fetch;
+mod flash;
+mod health;
+mod install;
+mod outcome;
+mod record;
+mod release;
+pub mod sim;
+mod store;
+mod uboot;
+
+pub use agent::{Agent, Config, Env, Progress};
+pub use boot::BootControl;
+pub use crc::crc32;
+pub use error::{Error, Result};
+pub use fetch::{Fetch, FetchError, FileFetch, Resource};
+pub use flash::{Flash, FlashStore, Geometry};
+pub use health::{Clock, Health, HealthCheck, SystemClock};
+#[cfg(unix)]
+pub use install::DirSwapInstaller;
+pub use install::{FileSlots, Installer, SlotDevice, SlotInstaller};
+pub use outcome::{
+    Outcome, Reason, Stage, State, lwm2m_fw_result, lwm2m_fw_state, lwm2m_sw_result, lwm2m_sw_state,
+};
+pub use record::{Floor, Target};
+pub use release::{Rejected, Release};
+pub use store::{FileStore, MAX_RECORD, Store};
+pub use uboot::{EnvLayout, UbootEnv};
