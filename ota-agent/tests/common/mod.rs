@@ -82,6 +82,12 @@ impl Fixture {
         f
     }
 
+    /// One fixture per test binary (the delta and the signature are computed once).
+    pub fn new_cached() -> &'static Fixture {
+        static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+        F.get_or_init(Fixture::new)
+    }
+
     pub fn sign(&mut self, sequence: u64, security_counter: u64) -> Vec<u8> {
         let v = |n| Version::new(n, 0, 0);
         let mut fw = Component::from_image(
@@ -210,6 +216,8 @@ pub enum HealthPlan {
 
 pub struct Check {
     pub plan: HealthPlan,
+    /// Cut the power right after the check returns (at the next write).
+    pub cut: Option<PowerRail>,
     pub clock: std::rc::Rc<std::cell::Cell<u64>>,
     pub runs: u32,
 }
@@ -217,6 +225,9 @@ pub struct Check {
 impl HealthCheck for Check {
     fn check(&mut self, deadline_ms: u64) -> Health {
         self.runs += 1;
+        if let Some(rail) = &self.cut {
+            rail.cut_at(rail.ops() + 1);
+        }
         match self.plan {
             HealthPlan::Pass => Health::Pass,
             HealthPlan::Fail => Health::Fail("sensor does not answer".into()),
@@ -273,7 +284,14 @@ impl Device {
     }
 
     pub fn open(&self, boot: SimBoot) -> Result<Agent<FlashStore<SimFlash>, SimBoot>, Error> {
-        let cfg = Config::default();
+        self.open_with(boot, Config::default())
+    }
+
+    pub fn open_with(
+        &self,
+        boot: SimBoot,
+        cfg: Config,
+    ) -> Result<Agent<FlashStore<SimFlash>, SimBoot>, Error> {
         Agent::open(FlashStore::new(self.store.clone(), 0)?, boot, cfg)
     }
 
@@ -308,6 +326,7 @@ pub struct Ctx<'a> {
     pub clock: TestClock,
     pub boots: u32,
     pub cuts_seen: u32,
+    pub cfg: Config,
 }
 
 impl<'a> Ctx<'a> {
@@ -321,12 +340,14 @@ impl<'a> Ctx<'a> {
             },
             check: Check {
                 plan: health,
+                cut: None,
                 clock: clock.clone(),
                 runs: 0,
             },
             clock: TestClock(clock),
             boots: 0,
             cuts_seen: 0,
+            cfg: Config::default(),
         }
     }
 }
@@ -356,7 +377,7 @@ pub fn boot_once(
     if !run_agent {
         return None;
     }
-    let mut agent = match dev.open(boot) {
+    let mut agent = match dev.open_with(boot, ctx.cfg) {
         Ok(a) => a,
         Err(Error::PowerLost) => {
             ctx.cuts_seen += 1;
@@ -424,6 +445,14 @@ pub fn run_update(
 
 /// After a run: boot once more and check the device is coherent with the outcome.
 pub fn check_final(fx: &Fixture, dev: &Device, outcome: Outcome) {
+    // More power-ons than the trial has tries: the result must be stable, not a slot that
+    // still spends tries.
+    for _ in 0..5 {
+        let boot = dev.power_on().unwrap();
+        let b = dev.booted_image(fx, boot.booted());
+        let want = u8::from(outcome == Outcome::Committed);
+        assert_eq!(b, want, "the device does not settle on the outcome's image");
+    }
     let boot = dev.power_on().unwrap();
     let booted = boot.booted();
     let which = dev.booted_image(fx, booted);
