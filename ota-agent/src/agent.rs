@@ -1,13 +1,14 @@
 //! The lifecycle engine (STATES.md): one persisted record, advanced one write-ahead step at a
 //! time.
 
-use ota_manifest::{Action, Component, Layer, Slot};
-use ota_verify::{ChunkVerifier, DigestVerifier, Sha256};
+use ota_manifest::{Action, Layer, Slot};
+
+mod download;
 
 use crate::boot::BootControl;
-use crate::delta::{self, Flow, fetch_exact, fetch_flow, installer_flow};
+use crate::delta::{Flow, installer_flow};
 use crate::error::{Error, Result};
-use crate::fetch::{Fetch, FetchError, Resource};
+use crate::fetch::{Fetch, FetchError};
 use crate::health::{Clock, Health, HealthCheck};
 use crate::install::Installer;
 use crate::outcome::{Outcome, Reason, Stage, State};
@@ -52,6 +53,9 @@ pub enum Progress {
     RebootRequired,
     /// The download stopped (connection lost); call `resume` again later, it continues.
     Interrupted(FetchError),
+    /// Downloading, and [`Env::release`] was `None`: call again with the release (the record
+    /// names its digest, [`Agent::release_digest`]).
+    ReleaseNeeded,
 }
 
 /// What one call to [`Agent::resume`] needs from the device.
@@ -198,6 +202,27 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         self.conclude(State::Failed, stage, reason)
     }
 
+    /// Cancels an update that has not switched anything yet (Downloading or Staged): Failed
+    /// (download, cancelled). Later states finish or revert on their own.
+    ///
+    /// # Errors
+    /// [`Error::WrongState`] in other states, or the store's errors.
+    pub fn cancel(&mut self) -> Result<()> {
+        if !matches!(self.rec.state, State::Downloading | State::Staged) {
+            return Err(Error::WrongState {
+                state: self.rec.state.name(),
+                what: "cancel",
+            });
+        }
+        self.conclude(State::Failed, Stage::Download, Reason::Cancelled)
+    }
+
+    /// SHA-256 of the signed envelope of the update in progress (or the last one).
+    #[must_use]
+    pub fn release_digest(&self) -> &[u8; 32] {
+        &self.rec.release
+    }
+
     /// Starts installing `release`: picks each component's installer and staging side and
     /// persists Downloading. Returns the new state (Failed when the release cannot install
     /// here; still at rest when there is nothing to do).
@@ -339,142 +364,6 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         Ok(())
     }
 
-    fn download(&mut self, env: &mut Env<'_>) -> Result<Option<Progress>> {
-        let Some(rel) = env.release.filter(|r| *r.digest() == self.rec.release) else {
-            self.conclude(State::Failed, Stage::Download, Reason::Cancelled)?;
-            return Ok(None);
-        };
-        while usize::from(self.rec.comp_index) < self.rec.components.len() {
-            let t = self.rec.components[usize::from(self.rec.comp_index)].clone();
-            let comp = rel.manifest().components.iter().find(|c| c.id == t.id);
-            let step = rel.plan().steps.iter().find(|s| s.component == t.id);
-            let inst = find(env.installers, &t.id, t.layer);
-            let (Some(comp), Some(step), Some(inst)) = (comp, step, inst) else {
-                self.conclude(State::Failed, Stage::Install, Reason::UnsupportedPackage)?;
-                return Ok(None);
-            };
-            let flow = match &step.action {
-                Action::Full { .. } => self.fetch_full(env.fetch, inst, &t, comp)?,
-                Action::Delta(d) => {
-                    let what = Resource::Patch {
-                        component: &t.id,
-                        from_sha256: &d.from_sha256.0,
-                        patch_sha256: &d.patch_sha256.0,
-                    };
-                    let cursor = self.rec.cursor;
-                    delta::apply(env.fetch, &what, inst, &t, cursor, &mut |c| {
-                        self.rec.cursor = Some(c);
-                        self.save()
-                    })?
-                }
-                _ => Flow::Fail(Stage::Decide, Reason::UnsupportedPackage),
-            };
-            match flow {
-                Flow::Done => {
-                    self.rec.comp_index += 1;
-                    self.rec.offset = 0;
-                    self.rec.cursor = None;
-                    self.save()?;
-                }
-                Flow::Fail(stage, reason) => {
-                    self.rec.offset = 0;
-                    self.rec.cursor = None;
-                    self.conclude(State::Failed, stage, reason)?;
-                    return Ok(None);
-                }
-                Flow::Interrupted(e) => return Ok(Some(Progress::Interrupted(e))),
-            }
-        }
-        match self.verify_stored(env.installers)? {
-            None => self.set(State::Staged)?,
-            Some((stage, reason)) => self.conclude(State::Failed, stage, reason)?,
-        }
-        Ok(None)
-    }
-
-    fn fetch_full(
-        &mut self,
-        fetch: &mut dyn Fetch,
-        inst: &mut dyn Installer,
-        t: &Target,
-        comp: &Component,
-    ) -> Result<Flow> {
-        let chunk = comp
-            .chunks
-            .as_ref()
-            .map_or(self.cfg.chunk_size, |c| c.chunk_size)
-            .max(1);
-        let table: Option<Vec<u8>> = comp
-            .chunks
-            .as_ref()
-            .map(|c| c.sha256.iter().flat_map(|d| d.0).collect());
-        let mut offset = self.rec.offset / u64::from(chunk) * u64::from(chunk);
-        let mut verifier = match &table {
-            Some(tb) => match ChunkVerifier::resume(t.size, chunk, tb, offset / u64::from(chunk)) {
-                Ok(v) => Some(v),
-                Err(_) => return Ok(Flow::Fail(Stage::Verify, Reason::IntegrityCheckFailure)),
-            },
-            None => None,
-        };
-        let what = Resource::Image {
-            component: &t.id,
-            sha256: &t.sha256,
-        };
-        let mut buf = vec![0u8; chunk as usize];
-        while offset < t.size {
-            let n = (t.size - offset).min(u64::from(chunk)) as usize;
-            match fetch_exact(fetch, &what, offset, &mut buf[..n]) {
-                Ok(true) => {}
-                Ok(false) => return Ok(Flow::Fail(Stage::Download, Reason::IntegrityCheckFailure)),
-                Err(e) => return Ok(fetch_flow(e)),
-            }
-            if let Some(v) = verifier.as_mut()
-                && v.verify_chunk(&buf[..n]).is_err()
-            {
-                return Ok(Flow::Fail(Stage::Verify, Reason::IntegrityCheckFailure));
-            }
-            if let Err(e) = inst.write(t, offset, &buf[..n]).and_then(|()| inst.sync(t)) {
-                return installer_flow(e);
-            }
-            offset += n as u64;
-            self.rec.offset = offset;
-            self.save()?;
-        }
-        Ok(Flow::Done)
-    }
-
-    /// Re-reads every staged component and checks it against its signed size and SHA-256.
-    fn verify_stored(
-        &mut self,
-        installers: &mut [&mut dyn Installer],
-    ) -> Result<Option<(Stage, Reason)>> {
-        let mut buf = vec![0u8; 4096];
-        for t in &self.rec.components {
-            let Some(inst) = find(installers, &t.id, t.layer) else {
-                return Ok(Some((Stage::Install, Reason::UnsupportedPackage)));
-            };
-            let mut v = DigestVerifier::new(t.size, Sha256(t.sha256));
-            let mut off = 0u64;
-            while off < t.size {
-                let n = (t.size - off).min(buf.len() as u64) as usize;
-                if let Err(e) = inst.read(t, off, &mut buf[..n]) {
-                    return match installer_flow(e)? {
-                        Flow::Fail(s, r) => Ok(Some((s, r))),
-                        _ => Ok(Some((Stage::Install, Reason::InstallFailed))),
-                    };
-                }
-                if v.update(&buf[..n]).is_err() {
-                    return Ok(Some((Stage::Verify, Reason::IntegrityCheckFailure)));
-                }
-                off += n as u64;
-            }
-            if v.finish().is_err() {
-                return Ok(Some((Stage::Verify, Reason::IntegrityCheckFailure)));
-            }
-        }
-        Ok(None)
-    }
-
     fn install(&mut self, env: &mut Env<'_>) -> Result<Option<Progress>> {
         match self.verify_stored(env.installers)? {
             None => {}
@@ -520,6 +409,11 @@ impl<S: Store, B: BootControl> Agent<S, B> {
             return Ok(None);
         }
         if self.boot.primary_slot()? == new {
+            if self.boot.boot_attempts(new)? == 0 {
+                // Armed, and the device has not rebooted yet (resume called again).
+                return Ok(Some(Progress::RebootRequired));
+            }
+            // Armed, tries spent, and the bootloader went back to the old slot.
             self.conclude(State::Reverting, Stage::Trial, Reason::TriesExhausted)?;
             return Ok(None);
         }

@@ -118,9 +118,11 @@ impl Write for StagingSink<'_, '_> {
     }
 }
 
-/// The patch as a stream: bytes from `zeros.0` to `zeros.1` are not fetched (the frames before
-/// the cursor, which `Apply::resume` skips without decoding).
+/// The patch as a stream: the header comes from `head` (fetched once, already checked), and
+/// bytes from `zeros.0` to `zeros.1` are not fetched (the frames before the cursor, which
+/// `Apply::resume` skips without decoding).
 struct PatchReader<'a, 'f, 'r> {
+    head: &'a [u8],
     fetch: &'a mut (dyn Fetch + 'f),
     what: &'a Resource<'r>,
     fetch_err: &'a RefCell<Option<FetchError>>,
@@ -132,6 +134,16 @@ impl Read for PatchReader<'_, '_, '_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if let Some(rest) = usize::try_from(self.pos)
+            .ok()
+            .and_then(|p| self.head.get(p..))
+            .filter(|r| !r.is_empty())
+        {
+            let n = rest.len().min(buf.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            self.pos += n as u64;
+            return Ok(n);
         }
         if self.pos >= self.zeros.0 && self.pos < self.zeros.1 {
             let n = (self.zeros.1 - self.pos).min(buf.len() as u64) as usize;
@@ -206,6 +218,7 @@ pub(crate) fn apply(
         None => ((0, 0), 0),
     };
     let reader = PatchReader {
+        head: &hb,
         fetch,
         what,
         fetch_err: &sh.fetch_err,

@@ -353,3 +353,184 @@ fn files_uboot_env_and_directory_swap_revert() {
     assert_eq!(env.primary_slot().unwrap(), Slot::A);
     assert_eq!(env.get("BOOT_B_LEFT"), Some("0"));
 }
+
+#[test]
+fn resume_again_before_the_reboot_keeps_waiting_for_it() {
+    let fx = Fixture::new();
+    let rel = fx.release();
+    let dev = Device::new(&fx, 2, 0xFF);
+    let mut ctx = Ctx::new(&fx, HealthPlan::Pass);
+    let mut agent = dev.open(dev.power_on().unwrap()).unwrap();
+    let mut fwi = SlotInstaller::firmware(dev.fw.clone());
+    let mut appi = SlotInstaller::volume(dev.app.clone(), "app");
+    let mut installers: [&mut dyn Installer; 2] = [&mut fwi, &mut appi];
+    agent.start(&rel, &mut installers).unwrap();
+    let mut env = Env {
+        fetch: &mut ctx.fetch,
+        installers: &mut installers,
+        health: &mut ctx.check,
+        clock: &ctx.clock,
+        release: Some(&rel),
+    };
+    assert_eq!(agent.resume(&mut env).unwrap(), Progress::RebootRequired);
+    for _ in 0..3 {
+        assert_eq!(agent.resume(&mut env).unwrap(), Progress::RebootRequired);
+        assert_eq!(
+            agent.state(),
+            State::Pending,
+            "not mistaken for spent tries"
+        );
+    }
+    drop(agent);
+    assert_eq!(
+        run_update(&fx, &rel, &dev, HealthPlan::Pass, 0),
+        Outcome::Committed
+    );
+}
+
+#[test]
+fn release_needed_then_cancel() {
+    let fx = Fixture::new();
+    let rel = fx.release();
+    let dev = Device::new(&fx, 1, 0x00);
+    let mut ctx = Ctx::new(&fx, HealthPlan::Pass);
+    ctx.fetch.fail = 1;
+    let mut agent = dev.open(dev.power_on().unwrap()).unwrap();
+    let mut fwi = SlotInstaller::firmware(dev.fw.clone());
+    let mut appi = SlotInstaller::volume(dev.app.clone(), "app");
+    let mut installers: [&mut dyn Installer; 2] = [&mut fwi, &mut appi];
+    assert!(agent.cancel().is_err(), "nothing to cancel at rest");
+    agent.start(&rel, &mut installers).unwrap();
+    assert_eq!(agent.release_digest(), rel.digest());
+    let mut env = Env {
+        fetch: &mut ctx.fetch,
+        installers: &mut installers,
+        health: &mut ctx.check,
+        clock: &ctx.clock,
+        release: None,
+    };
+    assert_eq!(agent.resume(&mut env).unwrap(), Progress::ReleaseNeeded);
+    assert_eq!(agent.state(), State::Downloading);
+    env.release = Some(&rel);
+    assert!(matches!(
+        agent.resume(&mut env).unwrap(),
+        Progress::Interrupted(_)
+    ));
+    agent.cancel().unwrap();
+    assert_eq!(
+        agent.outcome(),
+        Outcome::Failed {
+            stage: Stage::Download,
+            reason: Reason::Cancelled
+        }
+    );
+    assert_eq!(lwm2m_fw_result(agent.outcome()), 10);
+    drop(agent);
+    let boot = dev.power_on().unwrap();
+    assert_eq!(boot.booted(), Slot::A);
+    assert!(!boot.is_successful(Slot::B) && boot.tries_left(Slot::B) == 0);
+}
+
+#[test]
+fn dropped_connection_resumes_from_the_cursor_not_from_zero() {
+    let fx = Fixture::new();
+    let rel = fx.release();
+    // A clean run: what the update downloads.
+    let dev = Device::new(&fx, 4, 0xFF);
+    let mut ctx = Ctx::new(&fx, HealthPlan::Pass);
+    let mut o = None;
+    while o.is_none() {
+        o = boot_once(&fx, &rel, &dev, &mut ctx, true);
+    }
+    let clean = ctx.fetch.fetched;
+    let patch = fx
+        .files
+        .values()
+        .map(Vec::len)
+        .filter(|&l| l != fx.new_app.len() && l != fx.new_fw.len())
+        .max()
+        .unwrap() as u64;
+    assert_eq!(
+        clean,
+        patch + fx.new_app.len() as u64,
+        "a delta, not the full firmware"
+    );
+    // The link drops near the end of the patch: the resume re-fetches the header and the
+    // frame in flight, not the bytes before the cursor.
+    let dev = Device::new(&fx, 4, 0xFF);
+    let mut ctx = Ctx::new(&fx, HealthPlan::Pass);
+    ctx.fetch.drop_at = Some(patch - 8);
+    let mut o = None;
+    let mut interrupted = 0;
+    for _ in 0..20 {
+        if o.is_some() {
+            break;
+        }
+        let before = ctx.boots;
+        o = boot_once(&fx, &rel, &dev, &mut ctx, true);
+        interrupted += u32::from(o.is_none() && ctx.boots == before + 1);
+    }
+    assert_eq!(o, Some(Outcome::Committed));
+    let extra = ctx.fetch.fetched - clean;
+    println!(
+        "patch {patch} bytes, clean download {clean}, after a drop {} (+{extra})",
+        ctx.fetch.fetched
+    );
+    assert!(interrupted > 0);
+    assert!(
+        extra < patch - 8,
+        "re-fetched {extra} bytes: the download restarted instead of resuming"
+    );
+    check_final(&fx, &dev, Outcome::Committed);
+}
+
+fn app_only(health: HealthPlan) -> (Device, Outcome) {
+    let fx = Fixture::new_cached();
+    // The device already runs the new firmware: only the app installs (no reboot, no slot).
+    let mut st = fx.device_state(None, 0);
+    st.installed[0].sha256 = ota_manifest::Sha256::of(&fx.new_fw);
+    st.installed[0].version = ota_manifest::semver::Version::new(2, 0, 0);
+    let rel = Release::verify(&fx.root, &fx.signed, &st).unwrap();
+    let dev = Device::new(fx, 4, 0xFF);
+    let mut ctx = Ctx::new(fx, health);
+    let mut agent = dev.open(dev.power_on().unwrap()).unwrap();
+    let mut fwi = SlotInstaller::firmware(dev.fw.clone());
+    let mut appi = SlotInstaller::volume(dev.app.clone(), "app");
+    let mut installers: [&mut dyn Installer; 2] = [&mut fwi, &mut appi];
+    agent.start(&rel, &mut installers).unwrap();
+    assert_eq!(agent.targets().len(), 1);
+    assert_eq!(agent.new_slot(), None);
+    let mut env = Env {
+        fetch: &mut ctx.fetch,
+        installers: &mut installers,
+        health: &mut ctx.check,
+        clock: &ctx.clock,
+        release: Some(&rel),
+    };
+    let Progress::AtRest(o) = agent.resume(&mut env).unwrap() else {
+        panic!("an app-only update needs no reboot")
+    };
+    (dev, o)
+}
+
+#[test]
+fn app_only_update_commits_and_reverts_without_a_reboot() {
+    let fx = Fixture::new_cached();
+    let (dev, o) = app_only(HealthPlan::Pass);
+    assert_eq!(o, Outcome::Committed);
+    assert_eq!(dev.app_image(fx), 1);
+    assert_eq!(
+        dev.power_on().unwrap().booted(),
+        Slot::A,
+        "firmware untouched"
+    );
+    let (dev, o) = app_only(HealthPlan::Fail);
+    assert_eq!(
+        o,
+        Outcome::Reverted {
+            stage: Stage::Trial,
+            reason: Reason::HealthCheckFailed
+        }
+    );
+    assert_eq!(dev.app_image(fx), 0);
+}

@@ -182,6 +182,8 @@ pub struct MemFetch<'a> {
     pub files: &'a HashMap<[u8; 32], Vec<u8>>,
     pub fail: u32,
     pub fetched: u64,
+    /// Drop the connection once, when this many bytes have been served.
+    pub drop_at: Option<u64>,
 }
 
 impl Fetch for MemFetch<'_> {
@@ -194,6 +196,10 @@ impl Fetch for MemFetch<'_> {
         if self.fail > 0 {
             self.fail -= 1;
             return Err(FetchError::ConnectionLost("test".into()));
+        }
+        if self.drop_at.is_some_and(|d| self.fetched >= d) {
+            self.drop_at = None;
+            return Err(FetchError::ConnectionLost("dropped mid-file".into()));
         }
         let f = self
             .files
@@ -337,6 +343,7 @@ impl<'a> Ctx<'a> {
                 files: &fx.files,
                 fail: 0,
                 fetched: 0,
+                drop_at: None,
             },
             check: Check {
                 plan: health,
@@ -417,6 +424,7 @@ pub fn boot_once(
     match agent.resume(&mut env) {
         Ok(Progress::AtRest(o)) => Some(o),
         Ok(Progress::RebootRequired | Progress::Interrupted(_)) => None,
+        Ok(Progress::ReleaseNeeded) => panic!("the release was given"),
         Err(Error::PowerLost) => {
             ctx.cuts_seen += 1;
             None
