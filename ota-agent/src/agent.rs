@@ -364,14 +364,9 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         Ok(())
     }
 
+    /// Installing: the Staged handler has just verified the stored images again. Activation
+    /// may have been half done before a cut, so every failure from here on reverts.
     fn install(&mut self, env: &mut Env<'_>) -> Result<Option<Progress>> {
-        match self.verify_stored(env.installers)? {
-            None => {}
-            Some((stage, reason)) => {
-                self.conclude(State::Failed, stage, reason)?;
-                return Ok(None);
-            }
-        }
         for t in self.rec.components.clone() {
             let Some(inst) = find(env.installers, &t.id, t.layer) else {
                 return Err(Error::NoInstaller { component: t.id });

@@ -8,6 +8,7 @@
 //! the media.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use ota_manifest::Slot;
@@ -91,6 +92,7 @@ pub struct SimFlash {
     rail: PowerRail,
     geometry: Geometry,
     mem: Arc<Mutex<Vec<u8>>>,
+    writes: Arc<AtomicU64>,
 }
 
 impl SimFlash {
@@ -102,7 +104,13 @@ impl SimFlash {
             rail,
             geometry,
             mem: Arc::new(Mutex::new(vec![geometry.erased; len])),
+            writes: Arc::new(AtomicU64::new(0)),
         }
+    }
+    /// Erase and program operations done on this flash (torn ones included).
+    #[must_use]
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
     }
     /// Flips the bits of byte `addr` (for tests of corrupt media).
     pub fn corrupt(&self, addr: usize) {
@@ -152,6 +160,7 @@ impl Flash for SimFlash {
         let start = sector as usize * g.sector_size as usize;
         let mut end = start + g.sector_size as usize;
         let tick = self.rail.tick()?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         if matches!(tick, Tick::Torn) {
             end = start + g.sector_size as usize / 2;
         }
@@ -181,6 +190,7 @@ impl Flash for SimFlash {
             });
         }
         let tick = self.rail.tick()?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         let n = match tick {
             Tick::Whole => data.len(),
             Tick::Torn => data.len() / 2 / align * align,
@@ -200,6 +210,7 @@ pub struct SimSlots {
     rail: PowerRail,
     data: Arc<Mutex<[Vec<u8>; 2]>>,
     current: Arc<Mutex<Slot>>,
+    writes: Arc<AtomicU64>,
 }
 
 impl SimSlots {
@@ -210,7 +221,13 @@ impl SimSlots {
             rail,
             data: Arc::new(Mutex::new([vec![fill; size], vec![fill; size]])),
             current: Arc::new(Mutex::new(Slot::A)),
+            writes: Arc::new(AtomicU64::new(0)),
         }
+    }
+    /// Writes and side switches done on these slots (torn ones included).
+    #[must_use]
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
     }
     /// Puts `image` at the start of `slot` without using the rail (factory programming).
     pub fn factory(&self, slot: Slot, image: &[u8]) {
@@ -273,6 +290,7 @@ impl SimSlots {
             });
         }
         let tick = self.rail.tick()?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
         let n = match tick {
             Tick::Whole => data.len(),
             Tick::Torn => data.len() / 2,
@@ -299,7 +317,9 @@ impl SimSlots {
         if *lock(&self.current) == slot {
             return self.rail.check();
         }
-        match self.rail.tick()? {
+        let tick = self.rail.tick()?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        match tick {
             // A pointer is one word: a torn switch either happened or not; say it did not.
             Tick::Torn => Err(Error::PowerLost),
             Tick::Whole => {

@@ -34,6 +34,13 @@ fn power_cut_at_every_write() {
                 }
                 let n = dev.rail.ops();
                 assert!(n > 10, "too few writes counted: {n}");
+                let parts = [
+                    dev.store.writes(),
+                    dev.bootmeta.writes(),
+                    dev.fw.writes(),
+                    dev.app.writes(),
+                ];
+                assert_eq!(parts.iter().sum::<u64>(), n, "every write is counted once");
                 for i in 1..=n {
                     let dev = Device::new(&fx, align, erased);
                     dev.rail.cut_at(i);
@@ -48,7 +55,10 @@ fn power_cut_at_every_write() {
                     cases += 1;
                 }
                 println!(
-                    "{name}: align {align}, erased {erased:#04x}: N = {n} writes, {n} cut points passed"
+                    "{name}: align {align}, erased {erased:#04x}: N = {n} writes (record store \
+                     {} erase/program, boot control {}, firmware slot {}, app volume {}), \
+                     {n} cut points passed",
+                    parts[0], parts[1], parts[2], parts[3]
                 );
             }
         }
