@@ -187,3 +187,67 @@ impl<F: Flash> Store for FlashStore<F> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::{PowerRail, SimFlash};
+    use proptest::prelude::*;
+
+    fn geometry(align: u32, erased: u8) -> Geometry {
+        Geometry {
+            sector_size: 256,
+            sector_count: 2,
+            write_align: align,
+            erased,
+        }
+    }
+
+    #[test]
+    fn newest_of_two_and_torn_write_keeps_the_previous() {
+        for align in [1, 2, 4, 8] {
+            for erased in [0x00, 0xFF] {
+                let rail = PowerRail::new();
+                let f = SimFlash::new(rail.clone(), geometry(align, erased));
+                let mut s = FlashStore::new(f.clone(), 0).unwrap();
+                assert_eq!(s.load().unwrap(), None);
+                s.save(b"one").unwrap();
+                s.save(b"two").unwrap();
+                rail.cut_at(rail.ops() + 2); // the program of the next save
+                assert!(matches!(s.save(b"three"), Err(Error::PowerLost)));
+                rail.restore();
+                let mut again = FlashStore::new(f, 0).unwrap();
+                assert_eq!(again.load().unwrap().as_deref(), Some(&b"two"[..]));
+                again.save(b"four").unwrap();
+                assert_eq!(again.load().unwrap().as_deref(), Some(&b"four"[..]));
+            }
+        }
+    }
+
+    #[test]
+    fn too_large_and_bad_geometry() {
+        let f = SimFlash::new(PowerRail::new(), geometry(3, 0xFF));
+        assert!(FlashStore::new(f, 0).is_err());
+        let f = SimFlash::new(PowerRail::new(), geometry(4, 0xFF));
+        assert!(FlashStore::new(f.clone(), 1).is_err(), "needs two sectors");
+        let mut s = FlashStore::new(f, 0).unwrap();
+        assert!(matches!(s.save(&[0; 300]), Err(Error::TooLarge { .. })));
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_flash_contents_never_panic(a in proptest::collection::vec(any::<u8>(), 512)) {
+            let f = SimFlash::new(PowerRail::new(), geometry(1, 0xFF));
+            let mut w = f.clone();
+            w.erase(0).unwrap();
+            w.erase(1).unwrap();
+            // Program byte by byte where the pattern differs from erased.
+            for (i, b) in a.iter().enumerate() {
+                if *b != 0xFF {
+                    w.program(i as u32, &[*b]).unwrap();
+                }
+            }
+            let _ = FlashStore::new(f, 0).unwrap().load();
+        }
+    }
+}

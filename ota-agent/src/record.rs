@@ -393,3 +393,73 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn slot() -> impl Strategy<Value = Slot> {
+        prop_oneof![Just(Slot::A), Just(Slot::B)]
+    }
+
+    fn target() -> impl Strategy<Value = Target> {
+        (
+            "[a-z]{1,32}",
+            prop_oneof![
+                Just(Layer::Firmware),
+                Just(Layer::Application),
+                Just(Layer::Model),
+                Just(Layer::Configuration),
+                (256u32..).prop_map(Layer::Vendor)
+            ],
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            slot(),
+        )
+            .prop_map(|(id, layer, size, sha256, slot)| Target {
+                id,
+                layer,
+                size,
+                sha256,
+                slot,
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn round_trip(
+            state in 0u8..10,
+            floor in any::<(u64, u64)>(),
+            slots in (proptest::option::of(slot()), proptest::option::of(slot())),
+            counters in any::<(u8, u8, u64)>(),
+            cursor in proptest::option::of(any::<[u8; 32]>()),
+            components in proptest::collection::vec(target(), 0..=MAX_COMPONENTS),
+        ) {
+            let mut r = Record::idle();
+            r.state = State::from_code(state).unwrap_or(State::Idle);
+            r.stage = Some(Stage::Trial);
+            r.reason = Some(Reason::BootLoop);
+            r.floor = Floor { sequence: floor.0, security_counter: floor.1 };
+            r.old_slot = slots.0;
+            r.new_slot = slots.1;
+            r.trial_boots = counters.0;
+            r.arms = counters.1;
+            r.offset = counters.2;
+            r.cursor = cursor.map(|c| {
+                let mut b = [0u8; 64];
+                b[..32].copy_from_slice(&c);
+                b
+            });
+            r.comp_index = components.len() as u16;
+            r.components = components;
+            let b = r.encode().unwrap();
+            prop_assert_eq!(Record::decode(&b).unwrap(), r);
+        }
+
+        #[test]
+        fn decoding_arbitrary_bytes_never_panics(b in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Record::decode(&b);
+        }
+    }
+}

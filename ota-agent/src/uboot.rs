@@ -418,3 +418,31 @@ mod tests {
         assert!(EnvLayout::parse_config("").is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_copies_never_panic(b in proptest::collection::vec(any::<u8>(), 0..300), red in any::<bool>()) {
+            let _ = decode_copy(&b, red);
+            // The same bytes behind a valid CRC.
+            let h = if red { 5 } else { 4 };
+            if b.len() > h {
+                let mut c = b.clone();
+                let crc = crc32(&c[h..]).to_le_bytes();
+                c[..4].copy_from_slice(&crc);
+                let _ = decode_copy(&c, red);
+            }
+        }
+
+        #[test]
+        fn variables_round_trip(vars in proptest::collection::btree_map("[A-Za-z_][A-Za-z0-9_]{0,12}", "[ -~]{0,20}", 0..12)) {
+            let vars: BTreeMap<String, String> = vars.into_iter().filter(|(_, v)| !v.contains('\0')).collect();
+            let b = encode_copy(&vars, Some(3), 1024).unwrap();
+            prop_assert_eq!(decode_copy(&b, true).unwrap(), Some((3, vars)));
+        }
+    }
+}
