@@ -9,6 +9,8 @@ mod error;
 mod fetch;
 mod flash;
 mod health;
+#[cfg(feature = "http")]
+mod http;
 mod install;
 mod outcome;
 mod record;
@@ -24,6 +26,8 @@ pub use error::{Error, Result};
 pub use fetch::{Fetch, FetchError, FileFetch, Resource};
 pub use flash::{Flash, FlashStore, Geometry};
 pub use health::{Clock, Health, HealthCheck, SystemClock};
+#[cfg(feature = "http")]
+pub use http::HttpFetch;
 #[cfg(unix)]
 pub use install::DirSwapInstaller;
 pub use install::{FileSlots, Installer, SlotDevice, SlotInstaller};
