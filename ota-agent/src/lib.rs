@@ -38,3 +38,24 @@ pub use record::{Floor, Target};
 pub use release::{Rejected, Release};
 pub use store::{FileStore, MAX_RECORD, Store};
 pub use uboot::{EnvLayout, UbootEnv};
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        send_sync::<crate::Error>();
+        send_sync::<crate::Release>();
+        send_sync::<crate::Outcome>();
+        send_sync::<crate::FileStore>();
+        send_sync::<crate::FlashStore<crate::sim::SimFlash>>();
+        send_sync::<crate::sim::SimBoot>();
+        send_sync::<crate::sim::SimSlots>();
+        send_sync::<crate::UbootEnv>();
+        send_sync::<crate::FileFetch>();
+        send_sync::<crate::Agent<crate::FileStore, crate::UbootEnv>>();
+        #[cfg(feature = "http")]
+        send_sync::<crate::HttpFetch>();
+    }
+}
