@@ -59,11 +59,11 @@ pub enum Progress {
 }
 
 /// What one call to [`Agent::resume`] needs from the device.
-pub struct Env<'a> {
+pub struct Env<'a, 'i> {
     /// The downloader.
     pub fetch: &'a mut dyn Fetch,
     /// One installer per component kind.
-    pub installers: &'a mut [&'a mut dyn Installer],
+    pub installers: &'a mut [&'i mut dyn Installer],
     /// The trial's health check.
     pub health: &'a mut dyn HealthCheck,
     /// The clock for the health check's deadline.
@@ -72,7 +72,7 @@ pub struct Env<'a> {
     pub release: Option<&'a Release>,
 }
 
-impl std::fmt::Debug for Env<'_> {
+impl std::fmt::Debug for Env<'_, '_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Env")
             .field("installers", &self.installers.len())
@@ -228,7 +228,8 @@ impl<S: Store, B: BootControl> Agent<S, B> {
     /// here; still at rest when there is nothing to do).
     ///
     /// # Errors
-    /// [`Error::WrongState`] when an update is in progress, or a store / device error.
+    /// [`Error::WrongState`] when an update is in progress or the running slot is not the
+    /// primary one (a reboot is pending), or a store / device error.
     pub fn start(
         &mut self,
         release: &Release,
@@ -253,6 +254,14 @@ impl<S: Store, B: BootControl> Agent<S, B> {
             return Ok(self.rec.state);
         }
         let booted = self.boot.booted_slot()?;
+        if self.boot.primary_slot()? != booted {
+            // E.g. Reverted and the reboot to the old slot not done yet: the inactive slot is
+            // the good one, never write it.
+            return Err(Error::WrongState {
+                state: self.rec.state.name(),
+                what: "start while running a slot that is not the primary one (reboot first)",
+            });
+        }
         let mut targets = Vec::new();
         let mut new_slot = None;
         for step in &plan.steps {
@@ -318,7 +327,7 @@ impl<S: Store, B: BootControl> Agent<S, B> {
     /// # Errors
     /// A store, boot-control or device error ([`Error::PowerLost`] in the simulation): nothing
     /// past the last persisted state happened; call again after the reboot.
-    pub fn resume(&mut self, env: &mut Env<'_>) -> Result<Progress> {
+    pub fn resume(&mut self, env: &mut Env<'_, '_>) -> Result<Progress> {
         loop {
             match self.rec.state {
                 State::Idle | State::Committed | State::Reverted | State::Failed => {
@@ -366,7 +375,7 @@ impl<S: Store, B: BootControl> Agent<S, B> {
 
     /// Installing: the Staged handler has just verified the stored images again. Activation
     /// may have been half done before a cut, so every failure from here on reverts.
-    fn install(&mut self, env: &mut Env<'_>) -> Result<Option<Progress>> {
+    fn install(&mut self, env: &mut Env<'_, '_>) -> Result<Option<Progress>> {
         for t in self.rec.components.clone() {
             let Some(inst) = find(env.installers, &t.id, t.layer) else {
                 return Err(Error::NoInstaller { component: t.id });
@@ -423,7 +432,7 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         Ok(Some(Progress::RebootRequired))
     }
 
-    fn trial(&mut self, env: &mut Env<'_>) -> Result<Option<Progress>> {
+    fn trial(&mut self, env: &mut Env<'_, '_>) -> Result<Option<Progress>> {
         if let Some(new) = self.rec.new_slot
             && self.boot.booted_slot()? != new
         {
@@ -488,7 +497,7 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         Ok(Some(Progress::AtRest(Outcome::Committed)))
     }
 
-    fn revert(&mut self, env: &mut Env<'_>) -> Result<Progress> {
+    fn revert(&mut self, env: &mut Env<'_, '_>) -> Result<Progress> {
         if let Some(new) = self.rec.new_slot {
             self.boot.mark_unbootable(new)?;
         }

@@ -534,3 +534,46 @@ fn app_only_update_commits_and_reverts_without_a_reboot() {
     );
     assert_eq!(dev.app_image(fx), 0);
 }
+
+#[test]
+fn no_new_update_while_the_reverted_slot_still_runs() {
+    let fx = Fixture::new_cached();
+    let rel = fx.release();
+    let dev = Device::new(fx, 4, 0xFF);
+    let mut ctx = Ctx::new(fx, HealthPlan::Fail);
+    for _ in 0..10 {
+        let boot = dev.power_on().unwrap();
+        let mut agent = dev.open(boot).unwrap();
+        let mut fwi = SlotInstaller::firmware(dev.fw.clone());
+        let mut appi = SlotInstaller::volume(dev.app.clone(), "app");
+        let mut installers: [&mut dyn Installer; 2] = [&mut fwi, &mut appi];
+        if agent.state() == State::Idle {
+            agent.start(&rel, &mut installers).unwrap();
+        }
+        let mut env = Env {
+            fetch: &mut ctx.fetch,
+            installers: &mut installers,
+            health: &mut ctx.check,
+            clock: &ctx.clock,
+            release: Some(&rel),
+        };
+        let p = agent.resume(&mut env).unwrap();
+        if agent.state() == State::Reverted {
+            assert_eq!(p, Progress::RebootRequired, "still on the new slot");
+            // The slot that would be "inactive" now is the good old one.
+            let e = agent.start(&rel, &mut installers).unwrap_err();
+            assert!(matches!(e, Error::WrongState { .. }), "{e}");
+            drop(agent);
+            check_final(
+                fx,
+                &dev,
+                Outcome::Reverted {
+                    stage: Stage::Trial,
+                    reason: Reason::HealthCheckFailed,
+                },
+            );
+            return;
+        }
+    }
+    panic!("never reverted");
+}

@@ -15,7 +15,7 @@ use crate::record::Target;
 use crate::store::Store;
 
 impl<S: Store, B: BootControl> Agent<S, B> {
-    pub(super) fn download(&mut self, env: &mut Env<'_>) -> Result<Option<Progress>> {
+    pub(super) fn download(&mut self, env: &mut Env<'_, '_>) -> Result<Option<Progress>> {
         let Some(rel) = env.release else {
             return Ok(Some(Progress::ReleaseNeeded));
         };
