@@ -118,16 +118,40 @@ impl Write for StagingSink<'_, '_> {
     }
 }
 
-/// The patch as a stream: the header comes from `head` (fetched once, already checked), and
-/// bytes from `zeros.0` to `zeros.1` are not fetched (the frames before the cursor, which
-/// `Apply::resume` skips without decoding).
+/// The target bytes already in the staging area, read back from its first byte (what storage
+/// holds now, which `Apply::resume` re-hashes against the cursor).
+struct StagedReader<'a, 'i> {
+    sh: &'a Shared<'i>,
+    t: &'a Target,
+    pos: u64,
+}
+
+impl Read for StagedReader<'_, '_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.t.size.saturating_sub(self.pos);
+        let n = usize::try_from(left).map_or(buf.len(), |l| l.min(buf.len()));
+        if n == 0 {
+            return Ok(0);
+        }
+        let r = self
+            .sh
+            .inst
+            .borrow_mut()
+            .read(self.t, self.pos, &mut buf[..n]);
+        r.map_err(|e| self.sh.stash(e))?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// The patch as a stream from byte `pos`: bytes under `head.len()` come from `head` (fetched
+/// once, already checked), the rest from the fetcher.
 struct PatchReader<'a, 'f, 'r> {
     head: &'a [u8],
     fetch: &'a mut (dyn Fetch + 'f),
     what: &'a Resource<'r>,
     fetch_err: &'a RefCell<Option<FetchError>>,
     pos: u64,
-    zeros: (u64, u64),
 }
 
 impl Read for PatchReader<'_, '_, '_> {
@@ -145,17 +169,7 @@ impl Read for PatchReader<'_, '_, '_> {
             self.pos += n as u64;
             return Ok(n);
         }
-        if self.pos >= self.zeros.0 && self.pos < self.zeros.1 {
-            let n = (self.zeros.1 - self.pos).min(buf.len() as u64) as usize;
-            buf[..n].fill(0);
-            self.pos += n as u64;
-            return Ok(n);
-        }
-        let mut len = buf.len();
-        if self.pos < self.zeros.0 {
-            len = len.min((self.zeros.0 - self.pos) as usize);
-        }
-        match self.fetch.fetch(self.what, self.pos, &mut buf[..len]) {
+        match self.fetch.fetch(self.what, self.pos, buf) {
             Ok(n) => {
                 self.pos += n as u64;
                 Ok(n)
@@ -213,22 +227,27 @@ pub(crate) fn apply(
         // have been corrupted since it was verified.
         source_check: SourceCheck::Verify,
     };
-    let (zeros, offset) = match &cursor {
-        Some(c) => ((HEADER_LEN as u64, c.patch_offset()), c.target_offset()),
-        None => ((0, 0), 0),
+    // A fresh apply streams the patch from byte 0 (the header from `hb`); a resume hands
+    // ota-delta the header and only the bytes from the cursor's patch offset on (a range
+    // request), and lets it re-hash what the staging area holds now.
+    let (head, pos, offset): (&[u8], u64, u64) = match &cursor {
+        Some(c) => (&[], c.patch_offset(), c.target_offset()),
+        None => (&hb, 0, 0),
     };
     let reader = PatchReader {
-        head: &hb,
+        head,
         fetch,
         what,
         fetch_err: &sh.fetch_err,
-        pos: 0,
-        zeros,
+        pos,
     };
     let mut sink = StagingSink { sh: &sh, t, offset };
     let job = match &cursor {
         None => Apply::new(reader, &src, &opts),
-        Some(c) => Apply::resume(reader, &src, c, &opts),
+        Some(c) => {
+            let stored = StagedReader { sh: &sh, t, pos: 0 };
+            Apply::resume(&hb, reader, &src, c, stored, &opts)
+        }
     };
     let mut job = match job {
         Ok(j) => j,
