@@ -2,8 +2,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, PatchFailure, Result};
+use crate::error::{Error, Limit, PatchFailure, Result};
+use crate::limits::Limits;
 use crate::pointer::{Pointer, parse_index};
+use crate::size::json_len;
 
 /// One JSON Patch operation (RFC 6902 section 4).
 #[non_exhaustive]
@@ -230,12 +232,23 @@ impl Patch {
         self.to_value().to_string()
     }
 
-    /// Applies the patch to `doc`, atomically: on error `doc` is exactly as it was.
+    /// Applies the patch to `doc`, atomically: on error `doc` is exactly as it was. The limits
+    /// are those of [`Limits::custom`] (copies may add 1 MiB); see [`Patch::apply_limited`].
     ///
     /// # Errors
-    /// [`Error::PatchFailed`] with the index of the failing operation and the pointer.
+    /// [`Error::PatchFailed`] with the index of the failing operation and the pointer;
+    /// [`Error::PatchLimitExceeded`] when the copies would add more than the limit.
     pub fn apply(&self, doc: &mut Value) -> Result<()> {
         apply_patch(doc, self)
+    }
+
+    /// Applies the patch to `doc` atomically, within `limits` (the copies of the patch may add
+    /// at most [`Limits::patch_copy_bytes`]).
+    ///
+    /// # Errors
+    /// As [`Patch::apply`].
+    pub fn apply_limited(&self, doc: &mut Value, limits: &Limits) -> Result<()> {
+        apply_patch_limited(doc, self, limits)
     }
 }
 
@@ -245,33 +258,100 @@ impl From<Vec<Operation>> for Patch {
     }
 }
 
-/// Applies `patch` to `doc` atomically (RFC 6902 section 5: the whole patch or nothing).
+/// Applies `patch` to `doc` atomically (RFC 6902 section 5: the whole patch or nothing), within
+/// the limits of [`Limits::custom`]: the copies of the patch may add at most 1 MiB of compact
+/// JSON to the document.
 ///
 /// The undo log holds only what the operations displaced, so a failing patch on a large document
 /// costs no copy of the document.
 ///
 /// # Errors
 /// [`Error::PatchFailed`] with the index of the failing operation, its name, the pointer that
-/// failed and why. The document is restored before the error is returned.
+/// failed and why; [`Error::PatchLimitExceeded`] naming the copy that would pass
+/// [`Limits::patch_copy_bytes`]. The document is restored before the error is returned.
 pub fn apply_patch(doc: &mut Value, patch: &Patch) -> Result<()> {
+    apply_patch_limited(doc, patch, &Limits::custom())
+}
+
+/// [`apply_patch`] with the caller's limits (only [`Limits::patch_copy_bytes`] applies here).
+///
+/// The size of each copied value is measured by walking it, stopping at the limit, before it is
+/// cloned: a refused copy costs no allocation.
+///
+/// # Errors
+/// As [`apply_patch`].
+pub fn apply_patch_limited(doc: &mut Value, patch: &Patch, limits: &Limits) -> Result<()> {
     let mut undo: Vec<Undo> = Vec::new();
+    let mut budget = CopyBudget {
+        used: 0,
+        max: limits.patch_copy_bytes,
+    };
     for (index, op) in patch.ops.iter().enumerate() {
-        if let Err((pointer, reason)) = apply_one(doc, op, &mut undo) {
+        if let Err(failure) = apply_one(doc, op, &mut undo, &mut budget) {
             rollback(doc, undo);
-            return Err(Error::PatchFailed {
-                index,
-                op: op.name(),
-                pointer: pointer.to_string(),
-                reason,
+            return Err(match failure {
+                Failure::Op(pointer, reason) => Error::PatchFailed {
+                    index,
+                    op: op.name(),
+                    pointer: pointer.to_string(),
+                    reason,
+                },
+                Failure::Limit(pointer, actual) => Error::PatchLimitExceeded {
+                    index,
+                    op: op.name(),
+                    pointer: pointer.to_string(),
+                    limit: Limit::PatchCopyBytes,
+                    actual,
+                    max: budget.max,
+                },
             });
         }
     }
     Ok(())
 }
 
-type OpResult<'p> = core::result::Result<(), (&'p Pointer, PatchFailure)>;
+/// What the copies of a patch have added so far, in compact JSON bytes.
+struct CopyBudget {
+    used: usize,
+    max: usize,
+}
 
-fn apply_one<'p>(doc: &mut Value, op: &'p Operation, undo: &mut Vec<Undo>) -> OpResult<'p> {
+impl CopyBudget {
+    /// Counts `v` against the budget, walking at most as far as the limit; on refusal, the
+    /// total with `v` (a lower bound when `v` alone is past the limit).
+    fn take(&mut self, v: &Value) -> core::result::Result<(), usize> {
+        let left = self.max - self.used;
+        match json_len(v, self.max) {
+            Some(n) if n <= left => {
+                self.used += n;
+                Ok(())
+            }
+            Some(n) => Err(self.used + n),
+            None => Err(self.used.saturating_add(self.max).saturating_add(1)),
+        }
+    }
+}
+
+/// Why one operation failed: a pointer that does not resolve, or a limit.
+enum Failure<'p> {
+    Op(&'p Pointer, PatchFailure),
+    Limit(&'p Pointer, usize),
+}
+
+impl<'p> From<(&'p Pointer, PatchFailure)> for Failure<'p> {
+    fn from((p, r): (&'p Pointer, PatchFailure)) -> Self {
+        Failure::Op(p, r)
+    }
+}
+
+type OpResult<'p> = core::result::Result<(), Failure<'p>>;
+
+fn apply_one<'p>(
+    doc: &mut Value,
+    op: &'p Operation,
+    undo: &mut Vec<Undo>,
+    budget: &mut CopyBudget,
+) -> OpResult<'p> {
     match op {
         Operation::Add { path, value } => {
             undo.push(add(doc, path, value.clone()).map_err(|r| (path, r))?);
@@ -289,7 +369,7 @@ fn apply_one<'p>(doc: &mut Value, op: &'p Operation, undo: &mut Vec<Undo>) -> Op
                 return Ok(());
             }
             if from.is_proper_prefix_of(path) {
-                return Err((path, PatchFailure::MoveIntoChild));
+                return Err((path, PatchFailure::MoveIntoChild).into());
             }
             let (v, slot) = remove(doc, from).map_err(|r| (from, r))?;
             // The moved value is needed both at its target and in the undo log.
@@ -297,13 +377,18 @@ fn apply_one<'p>(doc: &mut Value, op: &'p Operation, undo: &mut Vec<Undo>) -> Op
             undo.push(add(doc, path, v).map_err(|r| (path, r))?);
         }
         Operation::Copy { from, path } => {
-            let v = get(doc, from).map_err(|r| (from, r))?.clone();
+            let src = get(doc, from).map_err(|r| (from, r))?;
+            // Measured before the clone: a copy bomb is refused before it allocates.
+            budget
+                .take(src)
+                .map_err(|actual| Failure::Limit(from, actual))?;
+            let v = src.clone();
             undo.push(add(doc, path, v).map_err(|r| (path, r))?);
         }
         Operation::Test { path, value } => {
             let found = get(doc, path).map_err(|r| (path, r))?;
             if !json_equal(found, value) {
-                return Err((path, PatchFailure::TestFailed));
+                return Err((path, PatchFailure::TestFailed).into());
             }
         }
     }
