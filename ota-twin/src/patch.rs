@@ -7,6 +7,9 @@ use crate::limits::Limits;
 use crate::pointer::{Pointer, parse_index};
 use crate::size::json_len;
 
+mod undo;
+use undo::{Slot, Undo, rollback};
+
 /// One JSON Patch operation (RFC 6902 section 4).
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq)]
@@ -354,7 +357,7 @@ fn apply_one<'p>(
 ) -> OpResult<'p> {
     match op {
         Operation::Add { path, value } => {
-            undo.push(add(doc, path, value.clone()).map_err(|r| (path, r))?);
+            undo.push(add(doc, path, value.clone()).map_err(|(r, _)| (path, r))?);
         }
         Operation::Remove { path } => {
             let (v, slot) = remove(doc, path).map_err(|r| (path, r))?;
@@ -372,9 +375,15 @@ fn apply_one<'p>(
                 return Err((path, PatchFailure::MoveIntoChild).into());
             }
             let (v, slot) = remove(doc, from).map_err(|r| (from, r))?;
-            // The moved value is needed both at its target and in the undo log.
-            undo.push(slot.undo(v.clone()));
-            undo.push(add(doc, path, v).map_err(|r| (path, r))?);
+            // No copy of the moved value: undoing the add gives it back (a patch of moves back
+            // and forth of a large member would otherwise hold one copy per move).
+            match add(doc, path, v) {
+                Ok(added) => undo.push(Undo::Move(Box::new(added), slot)),
+                Err((r, v)) => {
+                    undo.push(slot.undo(v));
+                    return Err((path, r).into());
+                }
+            }
         }
         Operation::Copy { from, path } => {
             let src = get(doc, from).map_err(|r| (from, r))?;
@@ -383,7 +392,7 @@ fn apply_one<'p>(
                 .take(src)
                 .map_err(|actual| Failure::Limit(from, actual))?;
             let v = src.clone();
-            undo.push(add(doc, path, v).map_err(|r| (path, r))?);
+            undo.push(add(doc, path, v).map_err(|(r, _)| (path, r))?);
         }
         Operation::Test { path, value } => {
             let found = get(doc, path).map_err(|r| (path, r))?;
@@ -415,56 +424,6 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
-    }
-}
-
-/// What an applied step displaced, to put it back.
-enum Undo {
-    Root(Value),
-    RemoveKey(Vec<String>, String),
-    PutKey(Vec<String>, String, Value),
-    ArrayRemove(Vec<String>, usize),
-    ArrayInsert(Vec<String>, usize, Value),
-    ArrayPut(Vec<String>, usize, Value),
-}
-
-fn rollback(doc: &mut Value, undo: Vec<Undo>) {
-    for u in undo.into_iter().rev() {
-        // Each step undoes one that succeeded on the same structure, so the lookups succeed.
-        match u {
-            Undo::Root(v) => *doc = v,
-            Undo::RemoveKey(p, k) => {
-                if let Ok(Value::Object(m)) = walk_mut(doc, &p) {
-                    m.remove(&k);
-                }
-            }
-            Undo::PutKey(p, k, v) => {
-                if let Ok(Value::Object(m)) = walk_mut(doc, &p) {
-                    m.insert(k, v);
-                }
-            }
-            Undo::ArrayRemove(p, i) => {
-                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
-                    && i < a.len()
-                {
-                    a.remove(i);
-                }
-            }
-            Undo::ArrayInsert(p, i, v) => {
-                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
-                    && i <= a.len()
-                {
-                    a.insert(i, v);
-                }
-            }
-            Undo::ArrayPut(p, i, v) => {
-                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
-                    && let Some(slot) = a.get_mut(i)
-                {
-                    *slot = v;
-                }
-            }
-        }
     }
 }
 
@@ -500,11 +459,20 @@ fn get<'a>(doc: &'a Value, path: &Pointer) -> Step<&'a Value> {
     Ok(cur)
 }
 
-fn add(doc: &mut Value, path: &Pointer, value: Value) -> Step<Undo> {
+/// Adds `value` at `path`; on failure, gives `value` back with the reason.
+fn add(
+    doc: &mut Value,
+    path: &Pointer,
+    value: Value,
+) -> core::result::Result<Undo, (PatchFailure, Value)> {
     let Some((parent, last)) = path.split_last() else {
         return Ok(Undo::Root(core::mem::replace(doc, value)));
     };
-    match walk_mut(doc, parent)? {
+    let target = match walk_mut(doc, parent) {
+        Ok(t) => t,
+        Err(r) => return Err((r, value)),
+    };
+    match target {
         Value::Object(m) => Ok(match m.insert(last.to_owned(), value) {
             Some(old) => Undo::PutKey(parent.to_vec(), last.to_owned(), old),
             None => Undo::RemoveKey(parent.to_vec(), last.to_owned()),
@@ -513,30 +481,18 @@ fn add(doc: &mut Value, path: &Pointer, value: Value) -> Step<Undo> {
             let i = if last == "-" {
                 a.len()
             } else {
-                parse_index(last).ok_or(PatchFailure::BadArrayIndex)?
+                match parse_index(last) {
+                    Some(i) => i,
+                    None => return Err((PatchFailure::BadArrayIndex, value)),
+                }
             };
             if i > a.len() {
-                return Err(PatchFailure::IndexOutOfBounds);
+                return Err((PatchFailure::IndexOutOfBounds, value));
             }
             a.insert(i, value);
             Ok(Undo::ArrayRemove(parent.to_vec(), i))
         }
-        _ => Err(PatchFailure::NotAContainer),
-    }
-}
-
-/// Where a removed value was, to build its undo step once the caller knows what to keep.
-enum Slot {
-    Key(Vec<String>, String),
-    Index(Vec<String>, usize),
-}
-
-impl Slot {
-    fn undo(self, v: Value) -> Undo {
-        match self {
-            Slot::Key(p, k) => Undo::PutKey(p, k, v),
-            Slot::Index(p, i) => Undo::ArrayInsert(p, i, v),
-        }
+        _ => Err((PatchFailure::NotAContainer, value)),
     }
 }
 
