@@ -403,6 +403,34 @@ fn a_json_patch_copy_bomb_is_refused_at_the_limit() {
         ),
         "{err}"
     );
+    // A subtree that copies itself into itself, with --out: refused, nothing written.
+    std::fs::write(d.join("sub.json"), r#"{"a": [0], "b": 1}"#).unwrap();
+    let bomb: Vec<_> = (0..40)
+        .map(|_| serde_json::json!({"op": "copy", "from": "/a", "path": "/a/-"}))
+        .collect();
+    std::fs::write(
+        d.join("bomb2.json"),
+        serde_json::Value::from(bomb).to_string(),
+    )
+    .unwrap();
+    let out = ota(
+        d,
+        &[
+            "twin",
+            "apply",
+            "sub.json",
+            "bomb2.json",
+            "--out",
+            "r2.json",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("(copy from \"/a\") is over the 1048576-byte"),
+        "{err}"
+    );
+    assert!(!d.join("r2.json").exists());
 
     std::fs::write(d.join("d.json"), r#"{"a": [1, 2], "b": {"c": 1}}"#).unwrap();
     std::fs::write(

@@ -1471,7 +1471,9 @@ ota_status ota_twin_apply_merge_patch(const char *doc,
 
 /**
  * Applies a JSON Patch (RFC 6902) to `doc` and writes the result. Atomic: a failing operation
- * (`OTA_STATUS_TWIN_PATCH_FAILED`) leaves nothing written.
+ * (`OTA_STATUS_TWIN_PATCH_FAILED`) leaves nothing written. The `copy` operations of one patch
+ * may add at most 1 MiB of compact JSON to the document (each copy of the root into itself
+ * doubles it): past that, `OTA_STATUS_TWIN_LIMIT_EXCEEDED`, checked before the copy allocates.
  *
  * # Safety
  * As `ota_twin_delta`.

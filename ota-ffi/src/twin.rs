@@ -21,7 +21,9 @@ fn twin_status(e: &Error) -> Status {
         Error::Json { .. } => Status::TwinJson,
         Error::MalformedPatch { .. } | Error::InvalidPointer { .. } => Status::TwinPatchMalformed,
         Error::PatchFailed { .. } => Status::TwinPatchFailed,
-        Error::LimitExceeded { .. } | Error::CborTooDeep { .. } => Status::TwinLimitExceeded,
+        Error::LimitExceeded { .. }
+        | Error::PatchLimitExceeded { .. }
+        | Error::CborTooDeep { .. } => Status::TwinLimitExceeded,
         Error::InvalidDocument { .. } => Status::TwinNotObject,
         _ => Status::TwinOther,
     }
@@ -106,7 +108,9 @@ pub unsafe extern "C" fn ota_twin_diff(
 }
 
 /// Applies a JSON Patch (RFC 6902) to `doc` and writes the result. Atomic: a failing operation
-/// (`OTA_STATUS_TWIN_PATCH_FAILED`) leaves nothing written.
+/// (`OTA_STATUS_TWIN_PATCH_FAILED`) leaves nothing written. The `copy` operations of one patch
+/// may add at most 1 MiB of compact JSON to the document (each copy of the root into itself
+/// doubles it): past that, `OTA_STATUS_TWIN_LIMIT_EXCEEDED`, checked before the copy allocates.
 ///
 /// # Safety
 /// As `ota_twin_delta`.

@@ -356,6 +356,8 @@ fn twin_program() {
     has_line(&out, "delta (in sync): {}");
     has_line(&out, r#"patch: {"a":5,"b":[1,2,3]}"#);
     has_line(&out, r#"merge: {"a":1,"b":{"d":3},"e":4}"#);
+    // The copy bomb is refused inside the program (EXPECT); three copies apply.
+    has_line(&out, "three copies: [0,[0],[0,[0]],[0,[0],[0,[0]]]]");
     has_line(
         &out,
         r#"diff round trip: {"x":[1,3],"y":{"w":0,"z":"new"}}"#,

@@ -22,6 +22,8 @@ pub enum Limit {
     InputBytes,
     /// Number of operations in one JSON Patch.
     PatchOperations,
+    /// Compact JSON bytes that the `copy` operations of one JSON Patch add to a document.
+    PatchCopyBytes,
 }
 
 impl fmt::Display for Limit {
@@ -35,6 +37,7 @@ impl fmt::Display for Limit {
             Limit::ClientTokenBytes => "client token length",
             Limit::InputBytes => "input size",
             Limit::PatchOperations => "patch operation count",
+            Limit::PatchCopyBytes => "patch copy size",
         })
     }
 }
@@ -107,6 +110,25 @@ pub enum Error {
         pointer: String,
         /// Why.
         reason: PatchFailure,
+    },
+    /// Applying a JSON Patch operation would pass a limit; checked before the operation
+    /// allocates, and the document was left untouched.
+    #[error(
+        "JSON patch operation {index} ({op}) at {pointer:?}: {limit} limit exceeded: {actual} > {max}"
+    )]
+    PatchLimitExceeded {
+        /// Index of the operation in the patch.
+        index: usize,
+        /// The operation name (`copy`).
+        op: &'static str,
+        /// The pointer of the value that would pass the limit (`from` for a copy).
+        pointer: String,
+        /// Which limit.
+        limit: Limit,
+        /// The total so far with this operation (a lower bound once it is past `max`).
+        actual: usize,
+        /// The limit.
+        max: usize,
     },
     /// A JSON Merge Patch cannot express this change: the target holds `null` at this location.
     #[error("a merge patch cannot set {pointer:?} to null (null means delete in RFC 7396)")]

@@ -21,7 +21,7 @@ pub use diff::diff;
 pub use error::{Error, Limit, PatchFailure, Result};
 pub use limits::{KeyRules, Limits};
 pub use merge::{MergeOrJson, apply_merge_patch, diff_merge_or_json, diff_merge_patch};
-pub use patch::{Operation, Patch, apply_patch, json_equal};
+pub use patch::{Operation, Patch, apply_patch, apply_patch_limited, json_equal};
 pub use pointer::Pointer;
 pub use restore::Restore;
 pub use twin::{Accepted, Metadata, SectionUpdate, Twin, Update, delta};

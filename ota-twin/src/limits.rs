@@ -43,6 +43,12 @@ pub struct Limits {
     pub input_bytes: usize,
     /// Most operations in one JSON Patch handed to a decoder.
     pub patch_operations: usize,
+    /// Most compact JSON bytes that the `copy` operations of one JSON Patch may add to a
+    /// document, checked before each copy allocates. A copy is the one operation whose cost is
+    /// not bounded by the patch's own size: each copy of the root into itself doubles the
+    /// document, so 40 copies in 1.4 KB would ask for 2^40 values. `add`, `replace` and `move`
+    /// values come from the patch or the document and are not counted.
+    pub patch_copy_bytes: usize,
 }
 
 impl Limits {
@@ -59,6 +65,7 @@ impl Limits {
             client_token_bytes: 64,
             input_bytes: 128 * 1024,
             patch_operations: 1024,
+            patch_copy_bytes: 128 * 1024,
         }
     }
 
@@ -75,10 +82,12 @@ impl Limits {
             client_token_bytes: 128,
             input_bytes: 256 * 1024,
             patch_operations: 1024,
+            patch_copy_bytes: 256 * 1024,
         }
     }
 
-    /// A starting point for custom limits: 1 MiB per section, 32 levels, 16 MiB inputs. The
+    /// A starting point for custom limits: 1 MiB per section, 32 levels, 16 MiB inputs, 1 MiB
+    /// added by a patch's copies (the limit [`apply_patch`](crate::apply_patch) uses). The
     /// limits are never off: every size a remote party controls stays bounded.
     pub fn custom() -> Self {
         Limits {
@@ -91,6 +100,7 @@ impl Limits {
             client_token_bytes: 256,
             input_bytes: 16 * 1024 * 1024,
             patch_operations: 1 << 20,
+            patch_copy_bytes: 1024 * 1024,
         }
     }
 

@@ -2,8 +2,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::error::{Error, PatchFailure, Result};
+use crate::error::{Error, Limit, PatchFailure, Result};
+use crate::limits::Limits;
 use crate::pointer::{Pointer, parse_index};
+use crate::size::json_len;
+
+mod undo;
+use undo::{Slot, Undo, rollback};
 
 /// One JSON Patch operation (RFC 6902 section 4).
 #[non_exhaustive]
@@ -230,12 +235,23 @@ impl Patch {
         self.to_value().to_string()
     }
 
-    /// Applies the patch to `doc`, atomically: on error `doc` is exactly as it was.
+    /// Applies the patch to `doc`, atomically: on error `doc` is exactly as it was. The limits
+    /// are those of [`Limits::custom`] (copies may add 1 MiB); see [`Patch::apply_limited`].
     ///
     /// # Errors
-    /// [`Error::PatchFailed`] with the index of the failing operation and the pointer.
+    /// [`Error::PatchFailed`] with the index of the failing operation and the pointer;
+    /// [`Error::PatchLimitExceeded`] when the copies would add more than the limit.
     pub fn apply(&self, doc: &mut Value) -> Result<()> {
         apply_patch(doc, self)
+    }
+
+    /// Applies the patch to `doc` atomically, within `limits` (the copies of the patch may add
+    /// at most [`Limits::patch_copy_bytes`]).
+    ///
+    /// # Errors
+    /// As [`Patch::apply`].
+    pub fn apply_limited(&self, doc: &mut Value, limits: &Limits) -> Result<()> {
+        apply_patch_limited(doc, self, limits)
     }
 }
 
@@ -245,36 +261,103 @@ impl From<Vec<Operation>> for Patch {
     }
 }
 
-/// Applies `patch` to `doc` atomically (RFC 6902 section 5: the whole patch or nothing).
+/// Applies `patch` to `doc` atomically (RFC 6902 section 5: the whole patch or nothing), within
+/// the limits of [`Limits::custom`]: the copies of the patch may add at most 1 MiB of compact
+/// JSON to the document.
 ///
 /// The undo log holds only what the operations displaced, so a failing patch on a large document
 /// costs no copy of the document.
 ///
 /// # Errors
 /// [`Error::PatchFailed`] with the index of the failing operation, its name, the pointer that
-/// failed and why. The document is restored before the error is returned.
+/// failed and why; [`Error::PatchLimitExceeded`] naming the copy that would pass
+/// [`Limits::patch_copy_bytes`]. The document is restored before the error is returned.
 pub fn apply_patch(doc: &mut Value, patch: &Patch) -> Result<()> {
+    apply_patch_limited(doc, patch, &Limits::custom())
+}
+
+/// [`apply_patch`] with the caller's limits (only [`Limits::patch_copy_bytes`] applies here).
+///
+/// The size of each copied value is measured by walking it, stopping at the limit, before it is
+/// cloned: a refused copy costs no allocation.
+///
+/// # Errors
+/// As [`apply_patch`].
+pub fn apply_patch_limited(doc: &mut Value, patch: &Patch, limits: &Limits) -> Result<()> {
     let mut undo: Vec<Undo> = Vec::new();
+    let mut budget = CopyBudget {
+        used: 0,
+        max: limits.patch_copy_bytes,
+    };
     for (index, op) in patch.ops.iter().enumerate() {
-        if let Err((pointer, reason)) = apply_one(doc, op, &mut undo) {
+        if let Err(failure) = apply_one(doc, op, &mut undo, &mut budget) {
             rollback(doc, undo);
-            return Err(Error::PatchFailed {
-                index,
-                op: op.name(),
-                pointer: pointer.to_string(),
-                reason,
+            return Err(match failure {
+                Failure::Op(pointer, reason) => Error::PatchFailed {
+                    index,
+                    op: op.name(),
+                    pointer: pointer.to_string(),
+                    reason,
+                },
+                Failure::Limit(pointer, actual) => Error::PatchLimitExceeded {
+                    index,
+                    op: op.name(),
+                    pointer: pointer.to_string(),
+                    limit: Limit::PatchCopyBytes,
+                    actual,
+                    max: budget.max,
+                },
             });
         }
     }
     Ok(())
 }
 
-type OpResult<'p> = core::result::Result<(), (&'p Pointer, PatchFailure)>;
+/// What the copies of a patch have added so far, in compact JSON bytes.
+struct CopyBudget {
+    used: usize,
+    max: usize,
+}
 
-fn apply_one<'p>(doc: &mut Value, op: &'p Operation, undo: &mut Vec<Undo>) -> OpResult<'p> {
+impl CopyBudget {
+    /// Counts `v` against the budget, walking at most as far as the limit; on refusal, the
+    /// total with `v` (a lower bound when `v` alone is past the limit).
+    fn take(&mut self, v: &Value) -> core::result::Result<(), usize> {
+        let left = self.max - self.used;
+        match json_len(v, self.max) {
+            Some(n) if n <= left => {
+                self.used += n;
+                Ok(())
+            }
+            Some(n) => Err(self.used + n),
+            None => Err(self.used.saturating_add(self.max).saturating_add(1)),
+        }
+    }
+}
+
+/// Why one operation failed: a pointer that does not resolve, or a limit.
+enum Failure<'p> {
+    Op(&'p Pointer, PatchFailure),
+    Limit(&'p Pointer, usize),
+}
+
+impl<'p> From<(&'p Pointer, PatchFailure)> for Failure<'p> {
+    fn from((p, r): (&'p Pointer, PatchFailure)) -> Self {
+        Failure::Op(p, r)
+    }
+}
+
+type OpResult<'p> = core::result::Result<(), Failure<'p>>;
+
+fn apply_one<'p>(
+    doc: &mut Value,
+    op: &'p Operation,
+    undo: &mut Vec<Undo>,
+    budget: &mut CopyBudget,
+) -> OpResult<'p> {
     match op {
         Operation::Add { path, value } => {
-            undo.push(add(doc, path, value.clone()).map_err(|r| (path, r))?);
+            undo.push(add(doc, path, value.clone()).map_err(|(r, _)| (path, r))?);
         }
         Operation::Remove { path } => {
             let (v, slot) = remove(doc, path).map_err(|r| (path, r))?;
@@ -289,21 +372,32 @@ fn apply_one<'p>(doc: &mut Value, op: &'p Operation, undo: &mut Vec<Undo>) -> Op
                 return Ok(());
             }
             if from.is_proper_prefix_of(path) {
-                return Err((path, PatchFailure::MoveIntoChild));
+                return Err((path, PatchFailure::MoveIntoChild).into());
             }
             let (v, slot) = remove(doc, from).map_err(|r| (from, r))?;
-            // The moved value is needed both at its target and in the undo log.
-            undo.push(slot.undo(v.clone()));
-            undo.push(add(doc, path, v).map_err(|r| (path, r))?);
+            // No copy of the moved value: undoing the add gives it back (a patch of moves back
+            // and forth of a large member would otherwise hold one copy per move).
+            match add(doc, path, v) {
+                Ok(added) => undo.push(Undo::Move(Box::new(added), slot)),
+                Err((r, v)) => {
+                    undo.push(slot.undo(v));
+                    return Err((path, r).into());
+                }
+            }
         }
         Operation::Copy { from, path } => {
-            let v = get(doc, from).map_err(|r| (from, r))?.clone();
-            undo.push(add(doc, path, v).map_err(|r| (path, r))?);
+            let src = get(doc, from).map_err(|r| (from, r))?;
+            // Measured before the clone: a copy bomb is refused before it allocates.
+            budget
+                .take(src)
+                .map_err(|actual| Failure::Limit(from, actual))?;
+            let v = src.clone();
+            undo.push(add(doc, path, v).map_err(|(r, _)| (path, r))?);
         }
         Operation::Test { path, value } => {
             let found = get(doc, path).map_err(|r| (path, r))?;
             if !json_equal(found, value) {
-                return Err((path, PatchFailure::TestFailed));
+                return Err((path, PatchFailure::TestFailed).into());
             }
         }
     }
@@ -330,56 +424,6 @@ pub fn json_equal(a: &Value, b: &Value) -> bool {
                     .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
-    }
-}
-
-/// What an applied step displaced, to put it back.
-enum Undo {
-    Root(Value),
-    RemoveKey(Vec<String>, String),
-    PutKey(Vec<String>, String, Value),
-    ArrayRemove(Vec<String>, usize),
-    ArrayInsert(Vec<String>, usize, Value),
-    ArrayPut(Vec<String>, usize, Value),
-}
-
-fn rollback(doc: &mut Value, undo: Vec<Undo>) {
-    for u in undo.into_iter().rev() {
-        // Each step undoes one that succeeded on the same structure, so the lookups succeed.
-        match u {
-            Undo::Root(v) => *doc = v,
-            Undo::RemoveKey(p, k) => {
-                if let Ok(Value::Object(m)) = walk_mut(doc, &p) {
-                    m.remove(&k);
-                }
-            }
-            Undo::PutKey(p, k, v) => {
-                if let Ok(Value::Object(m)) = walk_mut(doc, &p) {
-                    m.insert(k, v);
-                }
-            }
-            Undo::ArrayRemove(p, i) => {
-                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
-                    && i < a.len()
-                {
-                    a.remove(i);
-                }
-            }
-            Undo::ArrayInsert(p, i, v) => {
-                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
-                    && i <= a.len()
-                {
-                    a.insert(i, v);
-                }
-            }
-            Undo::ArrayPut(p, i, v) => {
-                if let Ok(Value::Array(a)) = walk_mut(doc, &p)
-                    && let Some(slot) = a.get_mut(i)
-                {
-                    *slot = v;
-                }
-            }
-        }
     }
 }
 
@@ -415,11 +459,20 @@ fn get<'a>(doc: &'a Value, path: &Pointer) -> Step<&'a Value> {
     Ok(cur)
 }
 
-fn add(doc: &mut Value, path: &Pointer, value: Value) -> Step<Undo> {
+/// Adds `value` at `path`; on failure, gives `value` back with the reason.
+fn add(
+    doc: &mut Value,
+    path: &Pointer,
+    value: Value,
+) -> core::result::Result<Undo, (PatchFailure, Value)> {
     let Some((parent, last)) = path.split_last() else {
         return Ok(Undo::Root(core::mem::replace(doc, value)));
     };
-    match walk_mut(doc, parent)? {
+    let target = match walk_mut(doc, parent) {
+        Ok(t) => t,
+        Err(r) => return Err((r, value)),
+    };
+    match target {
         Value::Object(m) => Ok(match m.insert(last.to_owned(), value) {
             Some(old) => Undo::PutKey(parent.to_vec(), last.to_owned(), old),
             None => Undo::RemoveKey(parent.to_vec(), last.to_owned()),
@@ -428,30 +481,18 @@ fn add(doc: &mut Value, path: &Pointer, value: Value) -> Step<Undo> {
             let i = if last == "-" {
                 a.len()
             } else {
-                parse_index(last).ok_or(PatchFailure::BadArrayIndex)?
+                match parse_index(last) {
+                    Some(i) => i,
+                    None => return Err((PatchFailure::BadArrayIndex, value)),
+                }
             };
             if i > a.len() {
-                return Err(PatchFailure::IndexOutOfBounds);
+                return Err((PatchFailure::IndexOutOfBounds, value));
             }
             a.insert(i, value);
             Ok(Undo::ArrayRemove(parent.to_vec(), i))
         }
-        _ => Err(PatchFailure::NotAContainer),
-    }
-}
-
-/// Where a removed value was, to build its undo step once the caller knows what to keep.
-enum Slot {
-    Key(Vec<String>, String),
-    Index(Vec<String>, usize),
-}
-
-impl Slot {
-    fn undo(self, v: Value) -> Undo {
-        match self {
-            Slot::Key(p, k) => Undo::PutKey(p, k, v),
-            Slot::Index(p, i) => Undo::ArrayInsert(p, i, v),
-        }
+        _ => Err((PatchFailure::NotAContainer, value)),
     }
 }
 

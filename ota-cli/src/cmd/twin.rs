@@ -145,65 +145,20 @@ const COPY_GROWTH: files::Limit = files::Limit {
     bytes: 4 * files::TWIN_DOCUMENT.bytes,
 };
 
-/// Applies a JSON Patch one operation at a time, refusing it once its copies would add more than
-/// [`COPY_GROWTH`]. The caller prints `doc` only on success, so the patch is still all or
-/// nothing for the user; failures name the operation's index in the whole patch.
+/// Applies a JSON Patch atomically with the library's copy limit set to [`COPY_GROWTH`] (checked
+/// before each copy allocates); failures name the operation's index in the patch.
 fn apply_json_patch(doc: &mut Value, patch: &ota_twin::Patch, path: &Path) -> CmdResult {
-    let mut grown = 0u64;
-    for (index, op) in patch.operations().iter().enumerate() {
-        if let ota_twin::Operation::Copy { from, .. } = op
-            && let Some(v) = from.get(doc)
-        {
-            let budget = COPY_GROWTH.bytes.saturating_sub(grown);
-            grown += compact_len_within(v, budget).ok_or_else(|| {
-                Fail::in_file(
-                    path,
-                    format!("operation {index} (copy from \"{from}\") is over {COPY_GROWTH}"),
-                )
-            })?;
-        }
-        ota_twin::Patch::new(vec![op.clone()])
-            .apply(doc)
-            .map_err(|e| match e {
-                ota_twin::Error::PatchFailed {
-                    op,
-                    pointer,
-                    reason,
-                    ..
-                } => ota_twin::Error::PatchFailed {
-                    index,
-                    op,
-                    pointer,
-                    reason,
-                },
-                other => other,
-            })
-            .map_err(|e| Fail::refused(format!("{}: does not apply: {e}", path.display())))?;
-    }
-    Ok(())
-}
-
-/// The length of `v` as compact JSON, or `None` once it passes `cap` (counting stops there).
-fn compact_len_within(v: &Value, cap: u64) -> Option<u64> {
-    struct Counter {
-        len: u64,
-        cap: u64,
-    }
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.len += buf.len() as u64;
-            if self.len > self.cap {
-                return Err(std::io::Error::other("over the cap"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut counter = Counter { len: 0, cap };
-    serde_json::to_writer(&mut counter, v).ok()?;
-    Some(counter.len)
+    let mut limits = ota_twin::Limits::custom();
+    limits.patch_copy_bytes = usize::try_from(COPY_GROWTH.bytes).unwrap_or(usize::MAX);
+    patch.apply_limited(doc, &limits).map_err(|e| match e {
+        ota_twin::Error::PatchLimitExceeded {
+            index, op, pointer, ..
+        } => Fail::in_file(
+            path,
+            format!("operation {index} ({op} from \"{pointer}\") is over {COPY_GROWTH}"),
+        ),
+        e => Fail::refused(format!("{}: does not apply: {e}", path.display())),
+    })
 }
 
 fn apply(a: &ApplyArgs, out: &Out) -> CmdResult {

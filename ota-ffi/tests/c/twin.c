@@ -78,6 +78,31 @@ int main(void) {
     EXPECT(ota_twin_delta("{}", "7", buf, sizeof buf, &len), OTA_STATUS_TWIN_NOT_OBJECT);
     EXPECT(ota_twin_delta("{\"a\":\"\xff\"}", "{}", buf, sizeof buf, &len), OTA_STATUS_INVALID_UTF8);
     CHECK(buf[0] == 'Z' && len == 12345);
+    /* A copy bomb (40 copies of the root into itself, 1.4 KB asking for 2^40 values) is refused
+     * before it allocates, with the limit status; nothing written. */
+    const char *copy_root = "{\"op\":\"copy\",\"from\":\"\",\"path\":\"/-\"}";
+    size_t one = strlen(copy_root);
+    char *bomb = malloc(40 * (one + 1) + 2);
+    char *w = bomb;
+    *w++ = '[';
+    for (int i = 0; i < 40; i++) {
+        if (i > 0) {
+            *w++ = ',';
+        }
+        memcpy(w, copy_root, one);
+        w += one;
+    }
+    *w++ = ']';
+    *w = 0;
+    size_t need = 0;
+    EXPECT(ota_twin_apply_patch("[0]", bomb, NULL, 0, &need), OTA_STATUS_TWIN_LIMIT_EXCEEDED);
+    EXPECT(ota_twin_apply_patch("[0]", bomb, buf, sizeof buf, &len), OTA_STATUS_TWIN_LIMIT_EXCEEDED);
+    CHECK(need == 0 && buf[0] == 'Z' && len == 12345);
+    /* Three copies of the root are well within the limit. */
+    bomb[1 + 3 * (one + 1) - 1] = ']';
+    bomb[1 + 3 * (one + 1)] = 0;
+    show("three copies", ota_twin_apply_patch, "[0]", bomb);
+    free(bomb);
     /* Deep nesting is refused, not a stack overflow. */
     size_t depth = 100000;
     char *deep = malloc(2 * depth + 1);
