@@ -9,6 +9,7 @@ mod status;
 
 pub mod delta;
 pub mod manifest;
+pub mod plan;
 pub mod rollout;
 pub mod twin;
 pub mod verify;
@@ -36,7 +37,7 @@ mod tests {
     fn shared_handles_are_send_and_sync() {
         fn shareable<T: Send + Sync>() {}
         shareable::<crate::manifest::ota_manifest>();
-        shareable::<crate::manifest::ota_plan>();
+        shareable::<crate::plan::ota_plan>();
         shareable::<crate::verify::ota_trust_root>();
         shareable::<crate::rollout::ota_rollout_plan>();
         shareable::<crate::rollout::ota_install_policy>();

@@ -6,8 +6,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::metadata::Metadata;
 use crate::pointer::Pointer;
-use crate::twin::{Metadata, Twin};
+use crate::twin::Twin;
 
 type Section = (Map<String, Value>, BTreeMap<String, Metadata>);
 

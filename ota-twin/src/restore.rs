@@ -7,9 +7,10 @@ use serde_json::{Map, Value};
 use crate::diff::diff;
 use crate::error::{Error, Result};
 use crate::merge::apply_merge_patch;
+use crate::metadata::Metadata;
 use crate::patch::Patch;
 use crate::pointer::Pointer;
-use crate::twin::{Metadata, Twin};
+use crate::twin::Twin;
 
 /// The result of [`Twin::restore_onto`].
 #[derive(Debug, Clone, PartialEq)]

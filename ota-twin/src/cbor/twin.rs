@@ -10,8 +10,9 @@ use super::value::{
 };
 use crate::error::{Error, Result};
 use crate::limits::Limits;
+use crate::metadata::{Metadata, map_matches};
 use crate::pointer::Pointer;
-use crate::twin::{Metadata, Twin, map_matches};
+use crate::twin::Twin;
 
 // The wire schema: twin document map keys.
 const K_VERSION: u64 = 1;
