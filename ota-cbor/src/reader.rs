@@ -2,8 +2,11 @@
 
 use core::cmp::Ordering;
 
-use crate::config::{Config, Floats, KeyOrder};
+#[cfg(feature = "float")]
+use crate::config::Floats;
+use crate::config::{Config, KeyOrder};
 use crate::error::{Error, ErrorKind, Result, Segment};
+#[cfg(feature = "float")]
 use crate::float::{f16_to_f64, shortest_width};
 use crate::item::{Item, Key, Major};
 
@@ -256,8 +259,20 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Without the `float` feature every float is refused, whatever the configuration: the
+    /// checks below need soft-float code on targets without a double-precision unit.
+    #[cfg(not(feature = "float"))]
+    #[inline]
+    fn float_bits(&self, start: usize, _ai: u8, _bits: u64) -> Result<f64> {
+        Err(self.error_at(start, ErrorKind::FloatNotAllowed))
+    }
+
+    #[cfg(feature = "float")]
     #[inline]
     fn float_bits(&self, start: usize, ai: u8, bits: u64) -> Result<f64> {
+        if self.config.floats == Floats::Refuse {
+            return Err(self.error_at(start, ErrorKind::FloatNotAllowed));
+        }
         let (f, width) = match ai {
             25 => (f16_to_f64(bits as u16), 2),
             26 => (f64::from(f32::from_bits(bits as u32)), 4),
