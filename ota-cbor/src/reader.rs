@@ -184,16 +184,20 @@ impl<'a> Reader<'a> {
 
     /// The rest of [`head`](Self::head) for a head with an argument of 1 to 8 bytes, or an error.
     fn long_head(&mut self, start: usize, major: Major, ai: u8) -> Fallible<(Major, u8, u64)> {
-        self.pos = start + 1;
-        let (arg, min) = match ai {
-            24..=27 => {
-                let b = self.take(1 << (ai - 24), start)?;
-                let v = b.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
-                (
-                    v,
-                    [24, 0x100, 0x1_0000, 0x1_0000_0000][usize::from(ai - 24)],
-                )
-            }
+        let at = start + 1;
+        let (arg, min, width) = match ai {
+            24 => (self.buf.get(at).map(|b| u64::from(*b)), 24, 1),
+            25 => (
+                self.be::<2>(at).map(|b| u64::from(u16::from_be_bytes(b))),
+                0x100,
+                2,
+            ),
+            26 => (
+                self.be::<4>(at).map(|b| u64::from(u32::from_be_bytes(b))),
+                0x1_0000,
+                4,
+            ),
+            27 => (self.be::<8>(at).map(u64::from_be_bytes), 0x1_0000_0000, 8),
             28..=30 => return Err(self.fault(start, ErrorKind::Reserved { info: ai })),
             _ => {
                 let kind = match major {
@@ -206,6 +210,10 @@ impl<'a> Reader<'a> {
                 return Err(self.fault(start, kind));
             }
         };
+        let Some(arg) = arg else {
+            return Err(self.fault(start, ErrorKind::Truncated));
+        };
+        self.pos = at + width;
         let float = major == Major::Simple && ai >= 25;
         // One-byte simple values below 32 are not well-formed (RFC 8949 §3.3): non-shortest.
         let min = if major == Major::Simple && ai == 24 {
@@ -217,6 +225,14 @@ impl<'a> Reader<'a> {
             return Err(self.fault(start, ErrorKind::NonShortest));
         }
         Ok((major, ai, arg))
+    }
+
+    /// `N` bytes at `at`, if the input holds them.
+    #[inline]
+    fn be<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        self.buf
+            .get(at..at.checked_add(N)?)
+            .and_then(|s| <[u8; N]>::try_from(s).ok())
     }
 
     /// The bytes of a string whose head (at `start`, argument `len`) was just read.
@@ -448,7 +464,8 @@ impl<'a> Reader<'a> {
         self.container(Major::Map).map_err(Error::from)
     }
 
-    #[inline]
+    // Always inlined: `array` and `map` each get the copy for their major type.
+    #[inline(always)]
     fn container(&mut self, major: Major) -> Fallible<usize> {
         let start = self.pos;
         let per = if major == Major::Map { 2 } else { 1 };
@@ -473,6 +490,14 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], [`ErrorKind::TagNotAllowed`].
     #[inline]
     pub fn tag(&mut self) -> Result<u64> {
+        let start = self.pos;
+        if self.next_major() == Some(Major::Tag) {
+            let (_, _, tag) = self.head()?;
+            if self.config.tags.allows(tag) {
+                return Ok(tag);
+            }
+            return Err(self.error_at(start, ErrorKind::TagNotAllowed { tag }));
+        }
         match self.expect("tag", |i| matches!(i, Item::Tag(_)))? {
             Item::Tag(t) => Ok(t),
             _ => Ok(0),
@@ -548,6 +573,20 @@ impl<'a> Reader<'a> {
     /// of reading the key.
     #[inline]
     pub fn key(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
+        let start = self.pos;
+        match self.scalar_key()? {
+            Some(key) => {
+                self.check_key_order(keys, start)?;
+                Ok(key)
+            }
+            None => self.key_slow(keys),
+        }
+    }
+
+    /// [`key`](Self::key) for a key that is not text or an integer (a container key gathers
+    /// the path of an error inside it).
+    #[inline(never)]
+    fn key_slow(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
         let mut path = Path::EMPTY;
         match self.key_at(keys, 0, &mut path) {
             Ok(k) => Ok(k),
@@ -555,19 +594,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// [`key`](Self::key) for a map at `depth`: a container key is checked one level deeper.
-    /// `path` gathers the segments of an error inside a container key.
+    /// A text or integer key (the common ones), or nothing read for a key of another type.
     #[inline]
-    fn key_at(&mut self, keys: &mut Keys, depth: usize, path: &mut Path) -> Fallible<Key<'a>> {
+    fn scalar_key(&mut self) -> Fallible<Option<Key<'a>>> {
         let start = self.pos;
-        let key = match self.next_major() {
+        Ok(Some(match self.next_major() {
             Some(Major::Text) => {
                 let (_, _, len) = self.head()?;
                 Key::Text(self.text_body(start, len)?)
             }
             Some(Major::Uint) => Key::Uint(self.head()?.2),
             Some(Major::Negative) => Key::Negative(self.head()?.2),
-            _ => self.other_key(start, depth, path)?,
+            _ => return Ok(None),
+        }))
+    }
+
+    /// [`key`](Self::key) for a map at `depth`: a container key is checked one level deeper.
+    /// `path` gathers the segments of an error inside a container key.
+    #[inline]
+    fn key_at(&mut self, keys: &mut Keys, depth: usize, path: &mut Path) -> Fallible<Key<'a>> {
+        let start = self.pos;
+        let key = match self.scalar_key()? {
+            Some(key) => key,
+            None => self.other_key(start, depth, path)?,
         };
         self.check_key_order(keys, start)?;
         Ok(key)
