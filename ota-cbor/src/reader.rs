@@ -730,22 +730,29 @@ impl<'a> Reader<'a> {
                 None
             };
             if let Err(f) = self.skip_in(depth + 1, path) {
-                // The segment is built on the error path only (a text key is copied into it).
-                let segment = match key {
-                    None => Segment::Index(i),
-                    Some(Key::Uint(k)) => Segment::Uint(k),
-                    Some(Key::Negative(k)) => Segment::Negative(k),
-                    Some(Key::Text(t)) => Segment::text(t),
-                    Some(_) => Segment::Other,
-                };
                 if !tagged {
-                    path.push_outer(segment);
+                    push_segment(path, key, i);
                 }
                 return Err(f);
             }
         }
         Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
     }
+}
+
+/// Adds the segment of an error in an array element (`key` none, index `i`) or a map value
+/// (under `key`) to `path`: on the error path only, out of line (a text key is copied into it).
+#[cold]
+#[inline(never)]
+fn push_segment(path: &mut Path, key: Option<Key<'_>>, i: u64) {
+    let segment = match key {
+        None => Segment::Index(i),
+        Some(Key::Uint(k)) => Segment::Uint(k),
+        Some(Key::Negative(k)) => Segment::Negative(k),
+        Some(Key::Text(t)) => Segment::text(t),
+        Some(_) => Segment::Other,
+    };
+    path.push_outer(segment);
 }
 
 /// Checks that `bytes` hold exactly one item under `config`.
