@@ -42,6 +42,7 @@ pub(crate) fn f64_to_f16_exact(f: f64) -> Option<u16> {
 }
 
 /// The value of half-precision bits.
+#[cfg(any(feature = "float", test))]
 #[inline]
 pub(crate) fn f16_to_f64(h: u16) -> f64 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
@@ -61,6 +62,7 @@ pub(crate) fn f16_to_f64(h: u16) -> f64 {
 }
 
 /// Width in bytes (2, 4 or 8) of the shortest encoding of `f`.
+#[cfg(any(feature = "float", test))]
 #[inline]
 pub(crate) fn shortest_width(f: f64) -> usize {
     if f64_to_f16_exact(f).is_some() {

@@ -2,8 +2,14 @@
 
 use core::cmp::Ordering;
 
-use crate::config::{Config, Floats, KeyOrder};
-use crate::error::{Error, ErrorKind, Result, Segment};
+#[cfg(feature = "float")]
+use crate::config::Floats;
+use crate::config::{Config, KeyOrder};
+use crate::error::{Error, ErrorKind, Fault, Path, Result, Segment};
+
+/// The reader's internal result: the compact [`Fault`] instead of the public [`Error`].
+type Fallible<T> = core::result::Result<T, Fault>;
+#[cfg(feature = "float")]
 use crate::float::{f16_to_f64, shortest_width};
 use crate::item::{Item, Key, Major};
 
@@ -124,17 +130,32 @@ impl<'a> Reader<'a> {
         self.buf.get(self.pos) == Some(&0xf6)
     }
 
+    /// A fault at the absolute offset of position `pos` of `buf` (the compact internal error).
     #[inline]
-    fn take(&mut self, n: u64, start: usize) -> Result<&'a [u8]> {
+    fn fault(&self, pos: usize, kind: ErrorKind) -> Fault {
+        Fault {
+            offset: self.base.saturating_add(pos),
+            kind,
+        }
+    }
+
+    /// The major type of the next byte, if any.
+    #[inline]
+    fn next_major(&self) -> Option<Major> {
+        self.buf.get(self.pos).map(|b| Major::of(*b))
+    }
+
+    #[inline]
+    fn take(&mut self, n: u64, start: usize) -> Fallible<&'a [u8]> {
         let left = self.buf.len() - self.pos.min(self.buf.len());
         let n = match usize::try_from(n) {
             Ok(n) if n <= left => n,
-            _ => return Err(self.error_at(start, ErrorKind::Truncated)),
+            _ => return Err(self.fault(start, ErrorKind::Truncated)),
         };
         let s = self
             .buf
             .get(self.pos..self.pos + n)
-            .ok_or_else(|| self.error_at(start, ErrorKind::Truncated))?;
+            .ok_or_else(|| self.fault(start, ErrorKind::Truncated))?;
         self.pos += n;
         Ok(s)
     }
@@ -147,25 +168,37 @@ impl<'a> Reader<'a> {
     /// Reads a head: (major, additional information, argument). The argument is checked for the
     /// shortest form except for floats (major 7, 25-27), whose argument is the raw bits.
     #[inline]
-    fn head(&mut self) -> Result<(Major, u8, u64)> {
+    fn head(&mut self) -> Fallible<(Major, u8, u64)> {
         let start = self.pos;
         let Some(&ib) = self.buf.get(start) else {
-            return Err(self.error_at(start, ErrorKind::Truncated));
+            return Err(self.fault(start, ErrorKind::Truncated));
         };
-        self.pos += 1;
         let major = Major::of(ib);
         let ai = ib & 0x1f;
-        let (arg, min) = match ai {
-            0..=23 => return Ok((major, ai, u64::from(ai))),
-            24..=27 => {
-                let b = self.take(1 << (ai - 24), start)?;
-                let v = b.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b));
-                (
-                    v,
-                    [24, 0x100, 0x1_0000, 0x1_0000_0000][usize::from(ai - 24)],
-                )
-            }
-            28..=30 => return Err(self.error_at(start, ErrorKind::Reserved { info: ai })),
+        if ai < 24 {
+            self.pos += 1;
+            return Ok((major, ai, u64::from(ai)));
+        }
+        self.long_head(start, major, ai)
+    }
+
+    /// The rest of [`head`](Self::head) for a head with an argument of 1 to 8 bytes, or an error.
+    fn long_head(&mut self, start: usize, major: Major, ai: u8) -> Fallible<(Major, u8, u64)> {
+        let at = start + 1;
+        let (arg, min, width) = match ai {
+            24 => (self.buf.get(at).map(|b| u64::from(*b)), 24, 1),
+            25 => (
+                self.be::<2>(at).map(|b| u64::from(u16::from_be_bytes(b))),
+                0x100,
+                2,
+            ),
+            26 => (
+                self.be::<4>(at).map(|b| u64::from(u32::from_be_bytes(b))),
+                0x1_0000,
+                4,
+            ),
+            27 => (self.be::<8>(at).map(u64::from_be_bytes), 0x1_0000_0000, 8),
+            28..=30 => return Err(self.fault(start, ErrorKind::Reserved { info: ai })),
             _ => {
                 let kind = match major {
                     Major::Simple => ErrorKind::UnexpectedBreak,
@@ -174,9 +207,13 @@ impl<'a> Reader<'a> {
                     }
                     _ => ErrorKind::Reserved { info: ai },
                 };
-                return Err(self.error_at(start, kind));
+                return Err(self.fault(start, kind));
             }
         };
+        let Some(arg) = arg else {
+            return Err(self.fault(start, ErrorKind::Truncated));
+        };
+        self.pos = at + width;
         let float = major == Major::Simple && ai >= 25;
         // One-byte simple values below 32 are not well-formed (RFC 8949 §3.3): non-shortest.
         let min = if major == Major::Simple && ai == 24 {
@@ -185,9 +222,48 @@ impl<'a> Reader<'a> {
             min
         };
         if !float && arg < min {
-            return Err(self.error_at(start, ErrorKind::NonShortest));
+            return Err(self.fault(start, ErrorKind::NonShortest));
         }
         Ok((major, ai, arg))
+    }
+
+    /// `N` bytes at `at`, if the input holds them.
+    #[inline]
+    fn be<const N: usize>(&self, at: usize) -> Option<[u8; N]> {
+        self.buf
+            .get(at..at.checked_add(N)?)
+            .and_then(|s| <[u8; N]>::try_from(s).ok())
+    }
+
+    /// The bytes of a string whose head (at `start`, argument `len`) was just read.
+    #[inline]
+    fn string(&mut self, start: usize, len: u64) -> Fallible<&'a [u8]> {
+        if len > self.config.max_len as u64 {
+            let max = self.config.max_len;
+            return Err(self.fault(start, ErrorKind::TooLong { len, max }));
+        }
+        self.take(len, start)
+    }
+
+    /// A text string whose head was just read, checked to be UTF-8.
+    #[inline]
+    fn text_body(&mut self, start: usize, len: u64) -> Fallible<&'a str> {
+        let b = self.string(start, len)?;
+        core::str::from_utf8(b).map_err(|_| self.fault(start, ErrorKind::InvalidUtf8))
+    }
+
+    /// The count of an array or map whose head was just read, checked against the limit and the
+    /// bytes left (each item takes one byte at least, so the caller may allocate for it).
+    #[inline]
+    fn count(&self, start: usize, count: u64, per: u64) -> Fallible<usize> {
+        if count > self.config.max_items as u64 {
+            let max = self.config.max_items;
+            return Err(self.fault(start, ErrorKind::TooManyItems { count, max }));
+        }
+        if count.saturating_mul(per) > self.left() {
+            return Err(self.fault(start, ErrorKind::Truncated));
+        }
+        Ok(count as usize)
     }
 
     /// Reads one item head (and a string's bytes) under the configuration's rules.
@@ -198,47 +274,22 @@ impl<'a> Reader<'a> {
     /// limits.
     #[inline]
     pub fn item(&mut self) -> Result<Item<'a>> {
+        self.item_inner().map_err(Error::from)
+    }
+
+    fn item_inner(&mut self) -> Fallible<Item<'a>> {
         let start = self.pos;
         let (major, ai, arg) = self.head()?;
-        let c = &self.config;
         Ok(match major {
             Major::Uint => Item::Uint(arg),
             Major::Negative => Item::Negative(arg),
-            Major::Bytes | Major::Text => {
-                if arg > c.max_len as u64 {
-                    let max = c.max_len;
-                    return Err(self.error_at(start, ErrorKind::TooLong { len: arg, max }));
-                }
-                let b = self.take(arg, start)?;
-                if major == Major::Bytes {
-                    Item::Bytes(b)
-                } else {
-                    let s = core::str::from_utf8(b)
-                        .map_err(|_| self.error_at(start, ErrorKind::InvalidUtf8))?;
-                    Item::Text(s)
-                }
-            }
-            Major::Array | Major::Map => {
-                if arg > c.max_items as u64 {
-                    let max = c.max_items;
-                    return Err(self.error_at(start, ErrorKind::TooManyItems { count: arg, max }));
-                }
-                // Each item takes a byte at least: a count past the input is refused here, so
-                // the caller may allocate for it.
-                let per = if major == Major::Map { 2 } else { 1 };
-                if arg.saturating_mul(per) > self.left() {
-                    return Err(self.error_at(start, ErrorKind::Truncated));
-                }
-                let n = arg as usize;
-                if major == Major::Map {
-                    Item::Map(n)
-                } else {
-                    Item::Array(n)
-                }
-            }
+            Major::Bytes => Item::Bytes(self.string(start, arg)?),
+            Major::Text => Item::Text(self.text_body(start, arg)?),
+            Major::Array => Item::Array(self.count(start, arg, 1)?),
+            Major::Map => Item::Map(self.count(start, arg, 2)?),
             Major::Tag => {
-                if !c.tags.allows(arg) {
-                    return Err(self.error_at(start, ErrorKind::TagNotAllowed { tag: arg }));
+                if !self.config.tags.allows(arg) {
+                    return Err(self.fault(start, ErrorKind::TagNotAllowed { tag: arg }));
                 }
                 Item::Tag(arg)
             }
@@ -246,18 +297,29 @@ impl<'a> Reader<'a> {
                 20 => Item::Bool(false),
                 21 => Item::Bool(true),
                 22 => Item::Null,
-                23 if c.undefined => Item::Undefined,
+                23 if self.config.undefined => Item::Undefined,
                 25..=27 => Item::Float(self.float_bits(start, ai, arg)?),
                 _ => {
                     let value = arg as u8;
-                    return Err(self.error_at(start, ErrorKind::UnsupportedSimple { value }));
+                    return Err(self.fault(start, ErrorKind::UnsupportedSimple { value }));
                 }
             },
         })
     }
 
+    /// Without the `float` feature every float is refused, whatever the configuration: the
+    /// checks below need soft-float code on targets without a double-precision unit.
+    #[cfg(not(feature = "float"))]
     #[inline]
-    fn float_bits(&self, start: usize, ai: u8, bits: u64) -> Result<f64> {
+    fn float_bits(&self, start: usize, _ai: u8, _bits: u64) -> Fallible<f64> {
+        Err(self.fault(start, ErrorKind::FloatNotAllowed))
+    }
+
+    #[cfg(feature = "float")]
+    fn float_bits(&self, start: usize, ai: u8, bits: u64) -> Fallible<f64> {
+        if self.config.floats == Floats::Refuse {
+            return Err(self.fault(start, ErrorKind::FloatNotAllowed));
+        }
         let (f, width) = match ai {
             25 => (f16_to_f64(bits as u16), 2),
             26 => (f64::from(f32::from_bits(bits as u32)), 4),
@@ -272,24 +334,35 @@ impl<'a> Reader<'a> {
             _ => None,
         };
         match kind {
-            Some(kind) => Err(self.error_at(start, kind)),
+            Some(kind) => Err(self.fault(start, kind)),
             None => Ok(f),
         }
     }
 
-    #[inline]
-    fn expect(
-        &mut self,
-        expected: &'static str,
-        ok: impl Fn(&Item<'a>) -> bool,
-    ) -> Result<Item<'a>> {
+    /// The slow path of the typed reads, when the next item is not of the type asked for (or
+    /// may not be): the item's own error if it is malformed, else [`ErrorKind::WrongType`]. A
+    /// matching item is returned (the typed read then takes its value).
+    #[cold]
+    #[inline(never)]
+    fn expect(&mut self, expected: &'static str, ok: fn(&Item<'a>) -> bool) -> Fallible<Item<'a>> {
         let start = self.pos;
-        let item = self.item()?;
+        let item = self.item_inner()?;
         if ok(&item) {
             Ok(item)
         } else {
             let found = item.major();
-            Err(self.error_at(start, ErrorKind::WrongType { expected, found }))
+            Err(self.fault(start, ErrorKind::WrongType { expected, found }))
+        }
+    }
+
+    #[inline]
+    fn uint_inner(&mut self) -> Fallible<u64> {
+        if self.next_major() == Some(Major::Uint) {
+            return self.head().map(|(_, _, v)| v);
+        }
+        match self.expect("unsigned integer", |i| matches!(i, Item::Uint(_)))? {
+            Item::Uint(v) => Ok(v),
+            _ => Err(self.fault(self.pos, ErrorKind::Truncated)),
         }
     }
 
@@ -299,10 +372,7 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`] for another type, or any error of [`item`](Self::item).
     #[inline]
     pub fn uint(&mut self) -> Result<u64> {
-        match self.expect("unsigned integer", |i| matches!(i, Item::Uint(_)))? {
-            Item::Uint(v) => Ok(v),
-            _ => Err(self.error_at(self.pos, ErrorKind::Truncated)),
-        }
+        self.uint_inner().map_err(Error::from)
     }
 
     /// An integer, positive or negative, that fits an `i64`.
@@ -311,15 +381,24 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], [`ErrorKind::OutOfRange`], or any error of [`item`](Self::item).
     #[inline]
     pub fn int(&mut self) -> Result<i64> {
+        self.int_inner().map_err(Error::from)
+    }
+
+    #[inline]
+    fn int_inner(&mut self) -> Fallible<i64> {
         let start = self.pos;
-        let v = match self.expect("integer", |i| {
-            matches!(i, Item::Uint(_) | Item::Negative(_))
-        })? {
-            Item::Uint(v) => i64::try_from(v).ok(),
-            Item::Negative(n) => i64::try_from(n).ok().map(|n| -1 - n),
-            _ => None,
+        let v = match self.next_major() {
+            Some(Major::Uint) => i64::try_from(self.head()?.2).ok(),
+            Some(Major::Negative) => i64::try_from(self.head()?.2).ok().map(|n| -1 - n),
+            _ => match self.expect("integer", |i| {
+                matches!(i, Item::Uint(_) | Item::Negative(_))
+            })? {
+                Item::Uint(v) => i64::try_from(v).ok(),
+                Item::Negative(n) => i64::try_from(n).ok().map(|n| -1 - n),
+                _ => None,
+            },
         };
-        v.ok_or_else(|| self.error_at(start, ErrorKind::OutOfRange { what: "i64" }))
+        v.ok_or_else(|| self.fault(start, ErrorKind::OutOfRange { what: "i64" }))
     }
 
     /// A byte string, borrowed.
@@ -328,6 +407,16 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooLong`], or any error of [`item`](Self::item).
     #[inline]
     pub fn bytes(&mut self) -> Result<&'a [u8]> {
+        self.bytes_inner().map_err(Error::from)
+    }
+
+    #[inline]
+    fn bytes_inner(&mut self) -> Fallible<&'a [u8]> {
+        let start = self.pos;
+        if self.next_major() == Some(Major::Bytes) {
+            let (_, _, len) = self.head()?;
+            return self.string(start, len);
+        }
         match self.expect("byte string", |i| matches!(i, Item::Bytes(_)))? {
             Item::Bytes(b) => Ok(b),
             _ => Ok(&[]),
@@ -341,6 +430,16 @@ impl<'a> Reader<'a> {
     /// of [`item`](Self::item).
     #[inline]
     pub fn text(&mut self) -> Result<&'a str> {
+        self.text_inner().map_err(Error::from)
+    }
+
+    #[inline]
+    fn text_inner(&mut self) -> Fallible<&'a str> {
+        let start = self.pos;
+        if self.next_major() == Some(Major::Text) {
+            let (_, _, len) = self.head()?;
+            return self.text_body(start, len);
+        }
         match self.expect("text string", |i| matches!(i, Item::Text(_)))? {
             Item::Text(s) => Ok(s),
             _ => Ok(""),
@@ -353,10 +452,7 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooManyItems`], [`ErrorKind::Truncated`].
     #[inline]
     pub fn array(&mut self) -> Result<usize> {
-        match self.expect("array", |i| matches!(i, Item::Array(_)))? {
-            Item::Array(n) => Ok(n),
-            _ => Ok(0),
-        }
+        self.container(Major::Array).map_err(Error::from)
     }
 
     /// A map head: the number of entries that follow. Read each key with [`key`](Self::key).
@@ -365,8 +461,25 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], [`ErrorKind::TooManyItems`], [`ErrorKind::Truncated`].
     #[inline]
     pub fn map(&mut self) -> Result<usize> {
-        match self.expect("map", |i| matches!(i, Item::Map(_)))? {
-            Item::Map(n) => Ok(n),
+        self.container(Major::Map).map_err(Error::from)
+    }
+
+    // Always inlined: `array` and `map` each get the copy for their major type.
+    #[inline(always)]
+    fn container(&mut self, major: Major) -> Fallible<usize> {
+        let start = self.pos;
+        let per = if major == Major::Map { 2 } else { 1 };
+        if self.next_major() == Some(major) {
+            let (_, _, n) = self.head()?;
+            return self.count(start, n, per);
+        }
+        let item = if major == Major::Map {
+            self.expect("map", |i| matches!(i, Item::Map(_)))?
+        } else {
+            self.expect("array", |i| matches!(i, Item::Array(_)))?
+        };
+        match item {
+            Item::Array(n) | Item::Map(n) => Ok(n),
             _ => Ok(0),
         }
     }
@@ -377,6 +490,14 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], [`ErrorKind::TagNotAllowed`].
     #[inline]
     pub fn tag(&mut self) -> Result<u64> {
+        let start = self.pos;
+        if self.next_major() == Some(Major::Tag) {
+            let (_, _, tag) = self.head()?;
+            if self.config.tags.allows(tag) {
+                return Ok(tag);
+            }
+            return Err(self.error_at(start, ErrorKind::TagNotAllowed { tag }));
+        }
         match self.expect("tag", |i| matches!(i, Item::Tag(_)))? {
             Item::Tag(t) => Ok(t),
             _ => Ok(0),
@@ -401,9 +522,19 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], or any error of [`item`](Self::item).
     #[inline]
     pub fn bool(&mut self) -> Result<bool> {
-        match self.expect("boolean", |i| matches!(i, Item::Bool(_)))? {
-            Item::Bool(b) => Ok(b),
-            _ => Ok(false),
+        match self.buf.get(self.pos) {
+            Some(0xf4) => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(0xf5) => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => match self.expect("boolean", |i| matches!(i, Item::Bool(_)))? {
+                Item::Bool(b) => Ok(b),
+                _ => Ok(false),
+            },
         }
     }
 
@@ -413,7 +544,13 @@ impl<'a> Reader<'a> {
     /// [`ErrorKind::WrongType`], or any error of [`item`](Self::item).
     #[inline]
     pub fn null(&mut self) -> Result<()> {
-        self.expect("null", |i| matches!(i, Item::Null)).map(|_| ())
+        if self.peek_null() {
+            self.pos += 1;
+            return Ok(());
+        }
+        self.expect("null", |i| matches!(i, Item::Null))
+            .map(|_| ())
+            .map_err(Error::from)
     }
 
     /// A float (as the configuration allows), widened to `f64`.
@@ -436,26 +573,68 @@ impl<'a> Reader<'a> {
     /// of reading the key.
     #[inline]
     pub fn key(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
-        self.key_at(keys, 0)
+        let start = self.pos;
+        match self.scalar_key()? {
+            Some(key) => {
+                self.check_key_order(keys, start)?;
+                Ok(key)
+            }
+            None => self.key_slow(keys),
+        }
+    }
+
+    /// [`key`](Self::key) for a key that is not text or an integer (a container key gathers
+    /// the path of an error inside it).
+    #[inline(never)]
+    fn key_slow(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
+        let mut path = Path::EMPTY;
+        match self.key_at(keys, 0, &mut path) {
+            Ok(k) => Ok(k),
+            Err(f) => Err(f.into_error(&path)),
+        }
+    }
+
+    /// A text or integer key (the common ones), or nothing read for a key of another type.
+    #[inline]
+    fn scalar_key(&mut self) -> Fallible<Option<Key<'a>>> {
+        let start = self.pos;
+        Ok(Some(match self.next_major() {
+            Some(Major::Text) => {
+                let (_, _, len) = self.head()?;
+                Key::Text(self.text_body(start, len)?)
+            }
+            Some(Major::Uint) => Key::Uint(self.head()?.2),
+            Some(Major::Negative) => Key::Negative(self.head()?.2),
+            _ => return Ok(None),
+        }))
     }
 
     /// [`key`](Self::key) for a map at `depth`: a container key is checked one level deeper.
+    /// `path` gathers the segments of an error inside a container key.
     #[inline]
-    fn key_at(&mut self, keys: &mut Keys, depth: usize) -> Result<Key<'a>> {
+    fn key_at(&mut self, keys: &mut Keys, depth: usize, path: &mut Path) -> Fallible<Key<'a>> {
         let start = self.pos;
-        let key = match self.item()? {
+        let key = match self.scalar_key()? {
+            Some(key) => key,
+            None => self.other_key(start, depth, path)?,
+        };
+        self.check_key_order(keys, start)?;
+        Ok(key)
+    }
+
+    /// A key that is not text or an integer.
+    fn other_key(&mut self, start: usize, depth: usize, path: &mut Path) -> Fallible<Key<'a>> {
+        Ok(match self.item_inner()? {
             Item::Uint(v) => Key::Uint(v),
             Item::Negative(n) => Key::Negative(n),
             Item::Text(s) => Key::Text(s),
             Item::Bytes(b) => Key::Bytes(b),
             Item::Array(_) | Item::Map(_) | Item::Tag(_) => {
                 self.pos = start;
-                Key::Other(self.skip(depth)?)
+                Key::Other(self.skip_in(depth, path)?)
             }
             _ => Key::Other(self.buf.get(start..self.pos).unwrap_or(&[])),
-        };
-        self.check_key_order(keys, start)?;
-        Ok(key)
+        })
     }
 
     /// A text key, in order (see [`key`](Self::key)).
@@ -487,22 +666,23 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[cold]
     fn wrong_key(&self, start: usize, expected: &'static str) -> Error {
         let found = self.buf.get(start).map_or(Major::Simple, |b| Major::of(*b));
         self.error_at(start, ErrorKind::WrongType { expected, found })
     }
 
     #[inline]
-    fn check_key_order(&self, keys: &mut Keys, start: usize) -> Result<()> {
-        if self.config.key_order == KeyOrder::Deterministic {
+    fn check_key_order(&self, keys: &mut Keys, start: usize) -> Fallible<()> {
+        if self.config.key_order == KeyOrder::Deterministic
+            && let Some((ps, pe)) = keys.prev
+        {
             let cur = self.buf.get(start..self.pos).unwrap_or(&[]);
-            if let Some((ps, pe)) = keys.prev {
-                let prev = self.buf.get(ps..pe).unwrap_or(&[]);
-                match prev.cmp(cur) {
-                    Ordering::Less => {}
-                    Ordering::Equal => return Err(self.error_at(start, ErrorKind::DuplicateKey)),
-                    Ordering::Greater => return Err(self.error_at(start, ErrorKind::UnsortedKey)),
-                }
+            let prev = self.buf.get(ps..pe).unwrap_or(&[]);
+            match prev.cmp(cur) {
+                Ordering::Less => {}
+                Ordering::Equal => return Err(self.fault(start, ErrorKind::DuplicateKey)),
+                Ordering::Greater => return Err(self.fault(start, ErrorKind::UnsortedKey)),
             }
         }
         keys.prev = Some((start, self.pos));
@@ -519,46 +699,60 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// Any [`ErrorKind`] the reader produces.
     pub fn skip(&mut self, depth: usize) -> Result<&'a [u8]> {
+        let mut path = Path::EMPTY;
+        match self.skip_in(depth, &mut path) {
+            Ok(b) => Ok(b),
+            Err(f) => Err(f.into_error(&path)),
+        }
+    }
+
+    /// [`skip`](Self::skip) with the compact error; the segments of the error's path are
+    /// pushed onto `path` (outermost last) while unwinding.
+    fn skip_in(&mut self, depth: usize, path: &mut Path) -> Fallible<&'a [u8]> {
         let start = self.pos;
-        let item = self.item()?;
-        let children = match item {
-            Item::Array(n) => n as u64,
-            Item::Map(n) => 2 * n as u64,
-            Item::Tag(_) => 1,
-            _ => 0,
+        let item = self.item_inner()?;
+        let (children, is_map) = match item {
+            Item::Array(n) => (n as u64, false),
+            Item::Map(n) => (n as u64, true),
+            Item::Tag(_) => (1, false),
+            _ => return Ok(self.buf.get(start..self.pos).unwrap_or(&[])),
         };
-        if matches!(item, Item::Array(_) | Item::Map(_) | Item::Tag(_)) {
-            if depth >= self.config.max_depth {
-                let max = self.config.max_depth;
-                return Err(self.error_at(start, ErrorKind::TooDeep { max }));
-            }
-            let mut keys = Keys::new();
-            let mut segment = Segment::Other;
-            for i in 0..children {
-                match item {
-                    Item::Map(_) if i % 2 == 0 => {
-                        segment = match self.key_at(&mut keys, depth + 1)? {
-                            Key::Uint(k) => Segment::Uint(k),
-                            Key::Negative(k) => Segment::Negative(k),
-                            Key::Text(t) => Segment::text(t),
-                            _ => Segment::Other,
-                        };
-                    }
-                    Item::Map(_) => {
-                        self.skip(depth + 1).map_err(|e| e.within(segment))?;
-                    }
-                    Item::Array(_) => {
-                        self.skip(depth + 1)
-                            .map_err(|e| e.within(Segment::Index(i)))?;
-                    }
-                    _ => {
-                        self.skip(depth + 1)?;
-                    }
+        if depth >= self.config.max_depth {
+            let max = self.config.max_depth;
+            return Err(self.fault(start, ErrorKind::TooDeep { max }));
+        }
+        let tagged = matches!(item, Item::Tag(_));
+        let mut keys = Keys::new();
+        for i in 0..children {
+            let key = if is_map {
+                Some(self.key_at(&mut keys, depth + 1, path)?)
+            } else {
+                None
+            };
+            if let Err(f) = self.skip_in(depth + 1, path) {
+                if !tagged {
+                    push_segment(path, key, i);
                 }
+                return Err(f);
             }
         }
         Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
     }
+}
+
+/// Adds the segment of an error in an array element (`key` none, index `i`) or a map value
+/// (under `key`) to `path`: on the error path only, out of line (a text key is copied into it).
+#[cold]
+#[inline(never)]
+fn push_segment(path: &mut Path, key: Option<Key<'_>>, i: u64) {
+    let segment = match key {
+        None => Segment::Index(i),
+        Some(Key::Uint(k)) => Segment::Uint(k),
+        Some(Key::Negative(k)) => Segment::Negative(k),
+        Some(Key::Text(t)) => Segment::text(t),
+        Some(_) => Segment::Other,
+    };
+    path.push_outer(segment);
 }
 
 /// Checks that `bytes` hold exactly one item under `config`.
