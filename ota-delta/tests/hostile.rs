@@ -183,7 +183,7 @@ fn tight_limits_reject_before_allocating() {
         &old,
         &new,
         &small(Limits {
-            max_frames: 1,
+            max_frames: 0,
             ..Limits::default()
         }),
     );
