@@ -30,10 +30,14 @@ pub fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
     for i in (50_000..new.len()).step_by(9_000) {
         new[i] ^= 0x5a;
     }
+    // And 12 KB of new code that matches nothing in the old image: most of the patch.
+    let fresh: Vec<u8> = (0..12_000).map(|_| next()).collect();
+    new.splice(70_000..70_000, fresh);
 
-    // 16 KiB frames: the most a device holds at once, and the most a power cut loses.
+    // 4 KiB frames: about the most patch content a device holds at once, and the most patch
+    // bytes a power cut loses (a frame covers as much of the image as that content describes).
     let opts = DiffOptions {
-        frame_size: 16 * 1024,
+        frame_size: 4 * 1024,
         ..Default::default()
     };
     let patch = diff_with(&old, &new, &opts)?;

@@ -4,11 +4,12 @@ use std::io::{Read, Write};
 
 use crate::codec::{self, DecodeError};
 use crate::error::{Error, Result};
-use crate::format::{Codec, Cursor, FRAME_HEADER_LEN, HEADER_LEN, Header, Mode, raw_bound};
-use crate::frame::{ReconstructError, bsdiff_apply, xor_apply};
+use crate::format::{Codec, Cursor, FRAME_HEADER_LEN, FrameHeader, HEADER_LEN, Header, Mode};
+use crate::frame::{ReconstructError, reconstruct};
 use crate::limits::Limits;
 use crate::sha::RunningSha256;
 use crate::source::Source;
+use sha2::Digest;
 
 /// Whether apply checks the source's SHA-256 before writing anything.
 #[non_exhaustive]
@@ -114,12 +115,16 @@ impl<R: Read, S: Source> Apply<R, S> {
         if cursor.frame_index > h.frame_count {
             return Err(Error::BadCursor("frame index past the last frame"));
         }
-        let expect_off =
-            (u64::from(cursor.frame_index) * u64::from(h.frame_size)).min(h.target_size);
-        if cursor.target_offset != expect_off || cursor.patch_offset < HEADER_LEN as u64 {
+        // Frames have variable lengths (FORMAT.md §4): the frame read at the cursor checks its
+        // index and target offset, so a cursor that passes these bounds but lies is caught there.
+        let last = cursor.frame_index == h.frame_count;
+        if cursor.target_offset > h.target_size
+            || (cursor.target_offset == h.target_size) != last
+            || cursor.target_offset < u64::from(cursor.frame_index)
+            || cursor.patch_offset < HEADER_LEN as u64
+        {
             return Err(Error::BadCursor("offsets inconsistent with the patch"));
         }
-        let last = cursor.frame_index == h.frame_count;
         if last && cursor.hash_state != h.target_sha256 {
             return Err(Error::BadCursor(
                 "final cursor does not carry the target digest",
@@ -225,32 +230,12 @@ impl<R: Read, S: Source> Apply<R, S> {
         }
         let h = &self.header;
         let (index, frame_off) = (self.index, self.offset);
-        let mut fh = [0u8; FRAME_HEADER_LEN];
-        read_full(&mut self.reader, &mut fh, frame_off)?;
-        let payload_len = u32::from_le_bytes([fh[0], fh[1], fh[2], fh[3]]);
-        let raw_len = u32::from_le_bytes([fh[4], fh[5], fh[6], fh[7]]);
-        let tl = h.frame_target_len(index);
-        let bad = |field, reason| Error::InvalidField {
-            field,
-            offset: frame_off,
-            reason,
-        };
-        let raw_ok = match h.mode {
-            Mode::Bsdiff => {
-                // Controls are at least 2 bytes; zero runs make the rest shorter than the frame.
-                raw_len >= 2 && u64::from(raw_len) <= raw_bound(h.mode, h.frame_size)
-            }
-            Mode::Full | Mode::XorPlanes { .. } => u64::from(raw_len) == tl,
-        };
-        if !raw_ok || raw_len > h.max_raw {
-            return Err(bad("raw_len", "out of range for this frame"));
-        }
-        if payload_len > h.max_payload || payload_len == 0 {
-            return Err(bad("payload_len", "zero or above max_payload"));
-        }
-        if h.codec == Codec::Stored && payload_len != raw_len {
-            return Err(bad("payload_len", "must equal raw_len for stored frames"));
-        }
+        let mut fhb = [0u8; FRAME_HEADER_LEN];
+        read_full(&mut self.reader, &mut fhb, frame_off)?;
+        let start = self.hasher.len();
+        let fh = FrameHeader::parse(&fhb, h, index, start, frame_off)?;
+        let (mode, codec, last) = (h.mode, h.codec, index + 1 == h.frame_count);
+        let (payload_len, raw_len) = (fh.payload_len, fh.raw_len);
         self.payload.resize(payload_len as usize, 0);
         read_full(
             &mut self.reader,
@@ -262,7 +247,7 @@ impl<R: Read, S: Source> Apply<R, S> {
             offset: frame_off,
             reason,
         };
-        let raw: &[u8] = match h.codec {
+        let raw: &[u8] = match codec {
             Codec::Stored => &self.payload,
             Codec::Lzma2 { props, dict_size } => {
                 self.raw.resize(raw_len as usize, 0);
@@ -275,44 +260,42 @@ impl<R: Read, S: Source> Apply<R, S> {
                 &self.raw
             }
         };
-        self.target.resize(tl as usize, 0);
-        let start = u64::from(index) * u64::from(h.frame_size);
-        let rec = match h.mode {
-            Mode::Full => {
-                self.target.copy_from_slice(raw);
-                Ok(())
-            }
-            Mode::XorPlanes { width, phase } => xor_apply(
-                raw,
-                &self.source,
-                start,
-                width.into(),
-                phase.into(),
-                &mut self.target,
-            ),
-            Mode::Bsdiff => bsdiff_apply(raw, &self.source, &mut self.target, &mut *on_record),
-        };
-        rec.map_err(|e| match e {
+        // A frame longer than `frame_size` (bsdiff mode) is reconstructed twice through a
+        // window of `frame_size` bytes: once to check it, once to release it (FORMAT.md §4).
+        let tl = u64::from(fh.target_len);
+        let window = tl.min(u64::from(h.frame_size)) as usize;
+        self.target.resize(window, 0);
+        let whole = window as u64 == tl;
+        let mut check = crate::diff::frame_check(&self.digest, index, start, &fh);
+        check.update(&self.payload);
+        let mut running = self.hasher.clone();
+        let failed = |e| match e {
             ReconstructError::Malformed(r) => malformed(r),
             ReconstructError::Io(e) => Error::Io(e),
-        })?;
-        let check = crate::diff::frame_check(
-            &self.digest,
-            index,
-            payload_len,
-            raw_len,
-            &self.payload,
-            &self.target,
-        );
-        if check[..] != fh[8..40] {
+        };
+        reconstruct(
+            mode,
+            raw,
+            &self.source,
+            start,
+            tl,
+            &mut self.target,
+            &mut *on_record,
+            &mut |b| {
+                check.update(b);
+                running.update(b);
+                Ok(())
+            },
+        )
+        .map_err(failed)?;
+        if check.finalize()[..] != fh.check {
             return Err(Error::FrameCorrupt {
                 index,
                 offset: frame_off,
             });
         }
-        self.hasher.update(&self.target);
+        self.hasher = running;
         let next_off = frame_off + FRAME_HEADER_LEN as u64 + u64::from(payload_len);
-        let last = index + 1 == h.frame_count;
         let hash_state = if last {
             self.offset = next_off;
             self.finish_checks()?;
@@ -322,7 +305,38 @@ impl<R: Read, S: Source> Apply<R, S> {
                 .chaining_state()
                 .ok_or(malformed("frame not on a 64-byte boundary"))?
         };
-        sink.write_all(&self.target)?;
+        if whole {
+            sink.write_all(&self.target)?;
+        } else {
+            // Second pass: the same bytes again, checked again as they go out (a source that
+            // changed in between is reported, though part of the frame is then written).
+            let mut again = crate::diff::frame_check(&self.digest, index, start, &fh);
+            again.update(&self.payload);
+            let raw: &[u8] = match codec {
+                Codec::Stored => &self.payload,
+                Codec::Lzma2 { .. } => &self.raw,
+            };
+            reconstruct(
+                mode,
+                raw,
+                &self.source,
+                start,
+                tl,
+                &mut self.target,
+                &mut |_, _, _, _| {},
+                &mut |b| {
+                    again.update(b);
+                    sink.write_all(b).map_err(ReconstructError::Io)
+                },
+            )
+            .map_err(failed)?;
+            if again.finalize()[..] != fh.check {
+                return Err(Error::FrameCorrupt {
+                    index,
+                    offset: frame_off,
+                });
+            }
+        }
         self.index = index + 1;
         self.offset = next_off;
         Ok(Some(Cursor {

@@ -2,9 +2,13 @@
 
 use crate::codec;
 use crate::error::{Error, Result};
-use crate::format::{Codec, FRAME_HEADER_LEN, Header, MIN_DICT_SIZE, MIN_FRAME_SIZE, Mode};
-use crate::frame::{Op, bsdiff_frames, xor_frame};
+use crate::format::{
+    Codec, FRAME_HEADER_LEN, FrameHeader, Header, MIN_DICT_SIZE, MIN_FRAME_SIZE, Mode,
+};
+use crate::frame::{Op, xor_frame};
 use crate::sha::sha256;
+use crate::split::bsdiff_frames;
+use sha2::Digest;
 
 /// Which reconstruction mode [`diff_with`] uses.
 #[non_exhaustive]
@@ -30,8 +34,11 @@ pub enum ModeChoice {
 pub struct DiffOptions {
     /// Mode selection.
     pub mode: ModeChoice,
-    /// Target bytes per frame: a multiple of 64, at least 4096. Default 256 KiB. Larger frames
-    /// compress slightly better and cost the device that much more RAM.
+    /// A multiple of 64, at least 4096; default 256 KiB. Full and XOR-planes modes: target bytes
+    /// per frame. bsdiff mode: the raw content per frame the encoder aims for (a frame covers
+    /// as many target bytes as fit, FORMAT.md §4). The device needs about three times this in
+    /// RAM to apply; larger frames compress slightly better and lose more on an interrupted
+    /// download.
     pub frame_size: u32,
     /// liblzma preset 0..=9 for the frame payloads. Default 6: with the zero-run coded diff
     /// section (FORMAT.md §5.2), preset 9e made the corpus patches between 0.06% smaller and
@@ -119,7 +126,7 @@ pub(crate) fn encode_ops(
     };
     let fs = opts.frame_size as usize;
     let hashes = (sha256(old), sha256(new));
-    let enc = |mode: Mode, frames: Vec<Vec<u8>>, props: u8| {
+    let enc = |mode: Mode, frames: Vec<(Vec<u8>, usize)>, props: u8| {
         encode(
             old,
             new,
@@ -142,8 +149,8 @@ pub(crate) fn encode_ops(
     match opts.mode {
         ModeChoice::Full => return enc(Mode::Full, full_frames(new, fs), PROPS_DEFAULT),
         ModeChoice::Bsdiff => {
-            let frames = bsdiff_frames(old, new, ops, fs)
-                .ok_or(bad("controls", "control data too large for the frame size"))?;
+            let frames =
+                bsdiff_frames(old, new, ops, fs).ok_or(bad("ops", "do not fit the images"))?;
             return enc(Mode::Bsdiff, frames, PROPS_BSDIFF);
         }
         ModeChoice::XorPlanes { width } => return xor(&[width as usize]),
@@ -193,18 +200,28 @@ fn full_estimate(new: &[u8], fs: usize) -> Result<u64> {
         .map(|&i| new[i * fs..(i * fs + SAMPLE).min(new.len())].to_vec())
         .collect();
     let sampled: usize = frames.iter().map(Vec::len).sum();
+    let frames: Vec<(Vec<u8>, usize)> = frames.into_iter().map(|f| (f, 0)).collect();
     let payloads = compress_all(&frames, PROPS_DEFAULT, dict_for(fs.min(new.len())), 0)?;
     let packed: u64 = payloads.iter().map(|p| p.len() as u64).sum();
     Ok(packed * new.len() as u64 / sampled.max(1) as u64)
 }
 
-fn full_frames(new: &[u8], fs: usize) -> Vec<Vec<u8>> {
-    new.chunks(fs).map(<[u8]>::to_vec).collect()
+fn full_frames(new: &[u8], fs: usize) -> Vec<(Vec<u8>, usize)> {
+    new.chunks(fs).map(|c| (c.to_vec(), c.len())).collect()
 }
 
-fn xor_frames(old: &[u8], new: &[u8], fs: usize, width: usize, phase: usize) -> Vec<Vec<u8>> {
+fn xor_frames(
+    old: &[u8],
+    new: &[u8],
+    fs: usize,
+    width: usize,
+    phase: usize,
+) -> Vec<(Vec<u8>, usize)> {
     (0..new.len().div_ceil(fs))
-        .map(|i| xor_frame(old, new, i * fs, (new.len() - i * fs).min(fs), width, phase))
+        .map(|i| {
+            let len = (new.len() - i * fs).min(fs);
+            (xor_frame(old, new, i * fs, len, width, phase), len)
+        })
         .collect()
 }
 
@@ -253,7 +270,7 @@ fn encode(
     hashes: ([u8; 32], [u8; 32]),
     mode: Mode,
     fs: usize,
-    frames: Vec<Vec<u8>>,
+    frames: Vec<(Vec<u8>, usize)>,
     props: u8,
     preset: u32,
 ) -> Result<Vec<u8>> {
@@ -262,7 +279,7 @@ fn encode(
         offset: 0,
         reason: "too large for the format",
     };
-    let max_raw = frames.iter().map(Vec::len).max().unwrap_or(0);
+    let max_raw = frames.iter().map(|f| f.0.len()).max().unwrap_or(0);
     let dict_size = dict_for(max_raw);
     let payloads = compress_all(&frames, props, dict_size, preset)?;
     let max_payload = payloads.iter().map(Vec::len).max().unwrap_or(0);
@@ -284,29 +301,29 @@ fn encode(
     let total: usize = payloads.iter().map(|p| p.len() + FRAME_HEADER_LEN).sum();
     let mut out = Vec::with_capacity(hb.len() + total);
     out.extend_from_slice(&hb);
-    for (i, (raw, payload)) in frames.iter().zip(&payloads).enumerate() {
-        let start = i * fs;
-        let target = &new[start..(start + fs).min(new.len())];
-        let index = i as u32;
-        let check = frame_check(
-            &hd,
-            index,
-            payload.len() as u32,
-            raw.len() as u32,
-            payload,
-            target,
-        );
-        out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        out.extend_from_slice(&check);
+    let mut start = 0usize;
+    for (i, ((raw, span), payload)) in frames.iter().zip(&payloads).enumerate() {
+        let target = &new[start..start + span];
+        let mut fh = FrameHeader {
+            payload_len: u32::try_from(payload.len()).map_err(|_| too_big("payload_len"))?,
+            raw_len: u32::try_from(raw.len()).map_err(|_| too_big("raw_len"))?,
+            target_len: u32::try_from(*span).map_err(|_| too_big("target_len"))?,
+            check: [0; 32],
+        };
+        let mut h = frame_check(&hd, i as u32, start as u64, &fh);
+        h.update(payload);
+        h.update(target);
+        fh.check = h.finalize().into();
+        out.extend_from_slice(&fh.to_bytes());
         out.extend_from_slice(payload);
+        start += span;
     }
     Ok(out)
 }
 
 /// Compresses every frame; frames are independent, so they are spread over the available cores.
 fn compress_all(
-    frames: &[Vec<u8>],
+    frames: &[(Vec<u8>, usize)],
     props: u8,
     dict_size: u32,
     preset: u32,
@@ -323,7 +340,7 @@ fn compress_all(
                 scope.spawn(move || {
                     chunk
                         .iter()
-                        .map(|raw| {
+                        .map(|(raw, _)| {
                             codec::compress(raw, props, dict_size, preset).map_err(Error::Codec)
                         })
                         .collect::<Result<Vec<_>>>()
@@ -345,22 +362,21 @@ fn compress_all(
     Ok(out)
 }
 
-/// The frame check value (FORMAT.md §4).
+/// The frame check value (FORMAT.md §4) up to the payload: the caller feeds the payload and then
+/// the frame's target bytes, and finalizes.
 pub(crate) fn frame_check(
     hd: &[u8; 32],
     index: u32,
-    payload_len: u32,
-    raw_len: u32,
-    payload: &[u8],
-    target: &[u8],
-) -> [u8; 32] {
+    target_offset: u64,
+    fh: &FrameHeader,
+) -> sha2::Sha256 {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     h.update(hd);
     h.update(index.to_le_bytes());
-    h.update(payload_len.to_le_bytes());
-    h.update(raw_len.to_le_bytes());
-    h.update(payload);
-    h.update(target);
-    h.finalize().into()
+    h.update(target_offset.to_le_bytes());
+    h.update(fh.payload_len.to_le_bytes());
+    h.update(fh.raw_len.to_le_bytes());
+    h.update(fh.target_len.to_le_bytes());
+    h
 }

@@ -6,12 +6,12 @@ use crate::sha::sha256;
 
 /// The first eight bytes of every native patch.
 pub const MAGIC: [u8; 8] = *b"OTADELTA";
-/// The format version this crate writes and reads.
-pub const VERSION: u16 = 1;
+/// The format version this crate writes and reads (FORMAT.md §9: version 1 patches are rejected).
+pub const VERSION: u16 = 2;
 /// Size of the patch header in bytes.
 pub const HEADER_LEN: usize = 152;
 /// Size of a frame header in bytes.
-pub const FRAME_HEADER_LEN: usize = 40;
+pub const FRAME_HEADER_LEN: usize = 44;
 /// Size of a resume cursor in bytes.
 pub const CURSOR_LEN: usize = 64;
 /// Smallest allowed frame size.
@@ -68,7 +68,9 @@ pub struct Header {
     pub mode: Mode,
     /// Payload compression.
     pub codec: Codec,
-    /// Target bytes per frame (the last frame may be shorter).
+    /// Full and XOR-planes modes: target bytes per frame (the last frame may be shorter).
+    /// bsdiff mode: the largest raw content the encoder aimed for per frame and the target bytes
+    /// a decoder reconstructs at a time; a frame may cover more target bytes (FORMAT.md §4).
     pub frame_size: u32,
     /// Number of frames.
     pub frame_count: u32,
@@ -86,18 +88,13 @@ pub struct Header {
     pub target_sha256: [u8; 32],
 }
 
-/// Largest control section the encoder writes in a bsdiff frame: every record covers at least one
-/// target byte, and the encoder keeps the section under a quarter of the frame.
-pub(crate) fn max_controls(frame_size: u32) -> u64 {
-    u64::from(frame_size) / 4 + 16
-}
-
 /// Largest `raw_len` a frame of `frame_size` target bytes may declare in a given mode.
 pub(crate) fn raw_bound(mode: Mode, frame_size: u32) -> u64 {
     match mode {
-        // Control data, then the zero-run coded diff (at most half as long again as the bytes
-        // it decodes to) and the extra bytes, which together decode to the frame (FORMAT.md §5.2).
-        Mode::Bsdiff => max_controls(frame_size) + u64::from(frame_size) * 3 / 2,
+        // Kept from version 1, where it was the worst case of a frame of `frame_size` target
+        // bytes; the version 2 encoder cuts bsdiff frames where their raw content reaches
+        // `frame_size` (FORMAT.md §4), well inside it.
+        Mode::Bsdiff => u64::from(frame_size) / 4 + 16 + u64::from(frame_size) * 3 / 2,
         Mode::Full | Mode::XorPlanes { .. } => u64::from(frame_size),
     }
 }
@@ -247,9 +244,22 @@ impl Header {
             return Err(bad("source_size", "must be 0 in full mode"));
         }
         let frame_count = u32_at(24);
-        let want_frames = target_size.div_ceil(u64::from(frame_size));
-        if u64::from(frame_count) != want_frames {
-            return Err(bad("frame_count", "must be ceil(target_size / frame_size)"));
+        let count_ok = match mode {
+            // Frames of fixed length.
+            Mode::Full | Mode::XorPlanes { .. } => {
+                u64::from(frame_count) == target_size.div_ceil(u64::from(frame_size))
+            }
+            // Frames of any length, each but the last a multiple of 64 (at least 64 bytes).
+            Mode::Bsdiff => {
+                (frame_count == 0) == (target_size == 0)
+                    && u64::from(frame_count) <= target_size.div_ceil(64)
+            }
+        };
+        if !count_ok {
+            return Err(bad(
+                "frame_count",
+                "inconsistent with target_size and frame_size",
+            ));
         }
         if frame_count > limits.max_frames {
             return Err(Error::LimitExceeded {
@@ -287,13 +297,79 @@ impl Header {
             target_sha256,
         })
     }
+}
 
-    /// Target bytes in frame `index`.
-    pub(crate) fn frame_target_len(&self, index: u32) -> u64 {
-        let start = u64::from(index) * u64::from(self.frame_size);
-        self.target_size
-            .saturating_sub(start)
-            .min(u64::from(self.frame_size))
+/// A frame header (44 bytes, FORMAT.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct FrameHeader {
+    pub payload_len: u32,
+    pub raw_len: u32,
+    pub target_len: u32,
+    pub check: [u8; 32],
+}
+
+impl FrameHeader {
+    pub(crate) fn to_bytes(self) -> [u8; FRAME_HEADER_LEN] {
+        let mut b = [0u8; FRAME_HEADER_LEN];
+        b[0..4].copy_from_slice(&self.payload_len.to_le_bytes());
+        b[4..8].copy_from_slice(&self.raw_len.to_le_bytes());
+        b[8..12].copy_from_slice(&self.target_len.to_le_bytes());
+        b[12..44].copy_from_slice(&self.check);
+        b
+    }
+
+    /// Decodes the header of frame `index`, which starts at patch offset `offset` and target
+    /// offset `target_offset`, and checks its lengths against `h` (FORMAT.md §4) before anything
+    /// is allocated for the frame.
+    pub(crate) fn parse(
+        b: &[u8; FRAME_HEADER_LEN],
+        h: &Header,
+        index: u32,
+        target_offset: u64,
+        offset: u64,
+    ) -> Result<Self> {
+        let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let mut check = [0u8; 32];
+        check.copy_from_slice(&b[12..44]);
+        let f = Self {
+            payload_len: u32_at(0),
+            raw_len: u32_at(4),
+            target_len: u32_at(8),
+            check,
+        };
+        let bad = |field, reason| Error::InvalidField {
+            field,
+            offset,
+            reason,
+        };
+        let tl = u64::from(f.target_len);
+        let remaining = h.target_size.saturating_sub(target_offset);
+        let last = index.checked_add(1) == Some(h.frame_count);
+        let len_ok = match h.mode {
+            Mode::Full | Mode::XorPlanes { .. } => tl == remaining.min(u64::from(h.frame_size)),
+            Mode::Bsdiff if last => tl == remaining,
+            Mode::Bsdiff => tl > 0 && tl < remaining && tl.is_multiple_of(64),
+        };
+        if !len_ok {
+            return Err(bad("target_len", "out of range for this frame"));
+        }
+        let raw_ok = match h.mode {
+            // Controls are at least 2 bytes.
+            Mode::Bsdiff => {
+                f.raw_len >= 2 && u64::from(f.raw_len) <= raw_bound(h.mode, h.frame_size)
+            }
+            Mode::Full | Mode::XorPlanes { .. } => f.raw_len == f.target_len,
+        };
+        if !raw_ok || f.raw_len > h.max_raw {
+            return Err(bad("raw_len", "out of range for this frame"));
+        }
+        if f.payload_len > h.max_payload || f.payload_len == 0 {
+            return Err(bad("payload_len", "zero or above max_payload"));
+        }
+        if h.codec == Codec::Stored && f.payload_len != f.raw_len {
+            return Err(bad("payload_len", "must equal raw_len for stored frames"));
+        }
+        Ok(f)
     }
 }
 

@@ -1,6 +1,6 @@
 //! Frame contents per mode: building them (encoder) and reconstructing target bytes (decoder).
 
-use crate::format::{get_varint, put_varint, unzigzag, zigzag};
+use crate::format::{Mode, get_varint, put_varint, unzigzag};
 use crate::source::Source;
 
 /// One bsdiff instruction: `add` bytes of source+diff, then `copy` literal bytes, then move the
@@ -12,84 +12,10 @@ pub(crate) struct Op {
     pub seek: i64,
 }
 
-/// Splits `ops` (which must exactly cover `new`, with every add range inside `old`) into the raw
-/// content of each frame (FORMAT.md §5.2). Returns `None` when the ops do not fit `old`/`new`
-/// or a frame's control section would exceed its bound.
-pub(crate) fn bsdiff_frames(
-    old: &[u8],
-    new: &[u8],
-    ops: &[Op],
-    frame_size: usize,
-) -> Option<Vec<Vec<u8>>> {
-    let mut frames = Vec::with_capacity(new.len().div_ceil(frame_size));
-    let (mut k, mut add_done, mut copy_done) = (0usize, 0u64, 0u64);
-    let mut spos: i64 = 0;
-    let mut tpos: usize = 0;
-    while tpos < new.len() {
-        let frame_len = (new.len() - tpos).min(frame_size);
-        let mut room = frame_len;
-        // (add, copy, source position at the start of the record)
-        let mut recs: Vec<(u64, u64, i64)> = Vec::new();
-        let mut diffs = Vec::with_capacity(frame_len);
-        let mut extras = Vec::new();
-        while room > 0 {
-            let op = ops.get(k)?;
-            let d = (op.add - add_done).min(room as u64) as usize;
-            let after = room - d;
-            let e = if add_done + d as u64 == op.add {
-                (op.copy - copy_done).min(after as u64) as usize
-            } else {
-                0
-            };
-            if d + e > 0 {
-                recs.push((d as u64, e as u64, spos));
-                if d > 0 {
-                    let s = usize::try_from(spos).ok()?;
-                    let src = old.get(s..s.checked_add(d)?)?;
-                    let dst = new.get(tpos..tpos + d)?;
-                    carry_diff(src, dst, &mut diffs);
-                    spos = spos.checked_add(d as i64)?;
-                }
-                extras.extend_from_slice(new.get(tpos + d..tpos + d + e)?);
-                tpos += d + e;
-                room -= d + e;
-                add_done += d as u64;
-                copy_done += e as u64;
-            }
-            if add_done == op.add && copy_done == op.copy {
-                spos = spos.checked_add(op.seek)?;
-                k += 1;
-                add_done = 0;
-                copy_done = 0;
-            }
-        }
-        let mut raw = Vec::with_capacity(frame_len + recs.len() * 6 + 16);
-        put_varint(&mut raw, recs.len() as u64);
-        put_varint(&mut raw, zigzag(recs.first().map_or(0, |r| r.2)));
-        for (i, r) in recs.iter().enumerate() {
-            put_varint(&mut raw, r.0);
-            put_varint(&mut raw, r.1);
-            // Seek from the end of this record's add range to the next record's start.
-            let seek = match recs.get(i + 1) {
-                Some(next) => next.2.checked_sub(r.2.checked_add(r.0 as i64)?)?,
-                None => 0,
-            };
-            put_varint(&mut raw, zigzag(seek));
-        }
-        if raw.len() as u64 > crate::format::max_controls(frame_size as u32) {
-            return None;
-        }
-        zero_runs(&diffs, &mut raw);
-        raw.extend_from_slice(&extras);
-        frames.push(raw);
-    }
-    Some(frames)
-}
-
 /// Carry out of one byte of a carry-chained difference (FORMAT.md §5.2): the floor of
 /// `(old + signed(diff) + carry_in) / 256`, always -1, 0 or 1.
 #[inline]
-fn carry_out(old: u8, diff: u8, carry: i32) -> i32 {
+pub(crate) fn carry_out(old: u8, diff: u8, carry: i32) -> i32 {
     (i32::from(old) + i32::from(diff as i8) + carry) >> 8
 }
 
@@ -110,14 +36,14 @@ pub(crate) fn carry_diff(old: &[u8], new: &[u8], out: &mut Vec<u8>) {
 }
 
 /// Inverse of [`carry_diff`]: turns the old bytes in `buf` into the new ones, in place, taking
-/// one difference byte from `diff` per byte (0 once `diff` runs dry; callers validate lengths).
-/// Where no carry is pending, a run of zero differences leaves the bytes as they are: the run is
-/// skipped whole.
-pub(crate) fn carry_add(buf: &mut [u8], diff: &mut ZeroRuns<'_>) {
-    let mut carry = 0i32;
+/// one difference byte from `diff` per byte (0 once `diff` runs dry; callers validate lengths),
+/// starting with `carry` and leaving there the carry out of the last byte (an add range may be
+/// reconstructed in several pieces). Where no carry is pending, a run of zero differences
+/// leaves the bytes as they are: the run is skipped whole.
+pub(crate) fn carry_add(buf: &mut [u8], diff: &mut ZeroRuns<'_>, carry: &mut i32) {
     let mut i = 0;
     while i < buf.len() {
-        if carry == 0 {
+        if *carry == 0 {
             i += diff.skip_zeros(buf.len() - i);
             if i == buf.len() {
                 break;
@@ -125,8 +51,8 @@ pub(crate) fn carry_add(buf: &mut [u8], diff: &mut ZeroRuns<'_>) {
         }
         let d = diff.next().unwrap_or(0);
         let o = buf[i];
-        buf[i] = o.wrapping_add(d).wrapping_add(carry as u8);
-        carry = carry_out(o, d, carry);
+        buf[i] = o.wrapping_add(d).wrapping_add(*carry as u8);
+        *carry = carry_out(o, d, *carry);
         i += 1;
     }
 }
@@ -312,16 +238,63 @@ pub(crate) fn xor_apply<S: Source + ?Sized>(
     Ok(())
 }
 
-/// bsdiff mode: parses the control section of `raw` and writes the frame's target into `out`
-/// (already sized to the frame's target length), using `scratch` for source reads.
-pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
+/// Reconstructs the target bytes of one frame from its raw content, handing them to `emit` in
+/// pieces of at most `buf.len()` bytes, in order (FORMAT.md §5). `start` is the frame's target
+/// offset and `target_len` its length. Full and XOR frames are never longer than `buf`; a bsdiff
+/// frame may be, and is then reconstructed one window at a time. `on_record` sees each bsdiff
+/// record (add, copy, seek, source position).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn reconstruct<S: Source + ?Sized>(
+    mode: Mode,
     raw: &[u8],
     src: &S,
-    out: &mut [u8],
-    mut on_record: impl FnMut(u64, u64, i64, i64),
+    start: u64,
+    target_len: u64,
+    buf: &mut [u8],
+    on_record: &mut dyn FnMut(u64, u64, i64, i64),
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), ReconstructError>,
 ) -> Result<(), ReconstructError> {
     use ReconstructError::Malformed as M;
-    let frame_len = out.len() as u64;
+    // Full and XOR frames go through `buf` too: the caller releases a frame that fits the
+    // window from there once it is checked.
+    fn whole(buf: &mut [u8], target_len: u64) -> Result<&mut [u8], ReconstructError> {
+        usize::try_from(target_len)
+            .ok()
+            .and_then(|n| buf.get_mut(..n))
+            .ok_or(M("frame longer than the window"))
+    }
+    match mode {
+        Mode::Full => {
+            let out = whole(buf, target_len)?;
+            if raw.len() != out.len() {
+                return Err(M("raw_len differs from the frame's target length"));
+            }
+            out.copy_from_slice(raw);
+            emit(out)
+        }
+        Mode::XorPlanes { width, phase } => {
+            let out = whole(buf, target_len)?;
+            xor_apply(raw, src, start, width.into(), phase.into(), out)?;
+            emit(out)
+        }
+        Mode::Bsdiff => bsdiff_apply(raw, src, target_len, buf, on_record, emit),
+    }
+}
+
+/// bsdiff mode: validates the raw content of a frame of `frame_len` target bytes, then
+/// reconstructs it through the window `buf` (FORMAT.md §5.2).
+fn bsdiff_apply<S: Source + ?Sized>(
+    raw: &[u8],
+    src: &S,
+    frame_len: u64,
+    buf: &mut [u8],
+    on_record: &mut dyn FnMut(u64, u64, i64, i64),
+    emit: &mut dyn FnMut(&[u8]) -> Result<(), ReconstructError>,
+) -> Result<(), ReconstructError> {
+    use ReconstructError::Malformed as M;
+    if buf.is_empty() {
+        return Err(M("empty window"));
+    }
     let mut pos = 0usize;
     let count = get_varint(raw, &mut pos).ok_or(M("bad record_count varint"))?;
     if count > frame_len {
@@ -354,41 +327,59 @@ pub(crate) fn bsdiff_apply<S: Source + ?Sized>(
     if raw.len() as u64 != extra_start as u64 + sum_copy {
         return Err(M("raw_len differs from controls + diff + extra"));
     }
-    // Second pass: reconstruct.
+    // Second pass: reconstruct, one window at a time.
     let mut pos = ctrl_start;
     let mut spos: i64 = start;
     let mut diff = ZeroRuns::new(raw, diff_start);
-    let (mut epos, mut tpos) = (extra_start, 0usize);
+    let mut epos = extra_start;
+    let mut fill = 0usize;
     let size = src.size();
     for _ in 0..count {
-        let a = get_varint(raw, &mut pos).ok_or(M("bad add varint"))? as usize;
-        let c = get_varint(raw, &mut pos).ok_or(M("bad copy varint"))? as usize;
+        let a = get_varint(raw, &mut pos).ok_or(M("bad add varint"))?;
+        let c = get_varint(raw, &mut pos).ok_or(M("bad copy varint"))?;
         let seek = unzigzag(get_varint(raw, &mut pos).ok_or(M("bad seek varint"))?);
-        on_record(a as u64, c as u64, seek, spos);
+        on_record(a, c, seek, spos);
         if a > 0 {
             let s = u64::try_from(spos).map_err(|_| M("source position negative"))?;
-            if s.checked_add(a as u64).is_none_or(|e| e > size) {
+            if s.checked_add(a).is_none_or(|e| e > size) {
                 return Err(M("source range outside the source"));
             }
-            let dst = out.get_mut(tpos..tpos + a).ok_or(M("internal bounds"))?;
-            src.read_exact_at(s, dst)?;
-            carry_add(dst, &mut diff);
-            tpos += a;
+            let (mut done, mut carry) = (0u64, 0i32);
+            while done < a {
+                let n = (a - done).min((buf.len() - fill) as u64) as usize;
+                let dst = &mut buf[fill..fill + n];
+                src.read_exact_at(s + done, dst)?;
+                carry_add(dst, &mut diff, &mut carry);
+                done += n as u64;
+                fill += n;
+                if fill == buf.len() {
+                    emit(buf)?;
+                    fill = 0;
+                }
+            }
             spos = spos
-                .checked_add(a as i64)
+                .checked_add(i64::try_from(a).map_err(|_| M("source position overflow"))?)
                 .ok_or(M("source position overflow"))?;
         }
-        if c > 0 {
-            let lit = raw.get(epos..epos + c).ok_or(M("internal bounds"))?;
-            out.get_mut(tpos..tpos + c)
-                .ok_or(M("internal bounds"))?
-                .copy_from_slice(lit);
-            epos += c;
-            tpos += c;
+        let mut done = 0u64;
+        while done < c {
+            let n = (c - done).min((buf.len() - fill) as u64) as usize;
+            let lit = raw.get(epos..epos + n).ok_or(M("internal bounds"))?;
+            buf[fill..fill + n].copy_from_slice(lit);
+            epos += n;
+            done += n as u64;
+            fill += n;
+            if fill == buf.len() {
+                emit(buf)?;
+                fill = 0;
+            }
         }
         spos = spos
             .checked_add(seek)
             .ok_or(M("source position overflow"))?;
+    }
+    if fill > 0 {
+        emit(&buf[..fill])?;
     }
     Ok(())
 }
@@ -495,7 +486,7 @@ mod tests {
             prop_assert_eq!(d.len(), old.len());
             let mut buf = old.clone();
             let z = zero_coded(&d);
-            carry_add(&mut buf, &mut ZeroRuns::new(&z, 0));
+            carry_add(&mut buf, &mut ZeroRuns::new(&z, 0), &mut 0);
             prop_assert_eq!(buf, new);
         }
 

@@ -12,6 +12,7 @@ mod limits;
 mod scan;
 mod sha;
 mod source;
+mod split;
 
 pub use apply::{Apply, ApplyOptions, SourceCheck, apply_patch, read_header};
 pub use classic::{apply_bsdiff, apply_bsdiff_to, export_bsdiff, import_bsdiff};
@@ -37,12 +38,13 @@ pub mod probe {
         frame_size: usize,
     ) -> crate::Result<Vec<Vec<u8>>> {
         let ops = crate::scan::bsdiff_ops(old, new)?;
-        crate::frame::bsdiff_frames(old, new, &ops, frame_size.max(4096)).ok_or(
+        let frames = crate::split::bsdiff_frames(old, new, &ops, frame_size.max(4096)).ok_or(
             crate::Error::InvalidField {
-                field: "controls",
+                field: "ops",
                 offset: 0,
-                reason: "control data too large for the frame size",
+                reason: "do not fit the images",
             },
-        )
+        )?;
+        Ok(frames.into_iter().map(|f| f.0).collect())
     }
 }

@@ -145,7 +145,7 @@ fn wrong_source_is_rejected_before_writing() {
     ));
     // Even when the caller skips the source check, a wrong source cannot produce a wrong target.
     let mut other = old.clone();
-    other[3500] ^= 1; // inside a copied range of the second frame
+    other[3500] ^= 1; // inside a copied range
     let trust = ApplyOptions {
         source_check: SourceCheck::TrustCaller,
         ..ApplyOptions::default()
@@ -183,7 +183,7 @@ fn tight_limits_reject_before_allocating() {
         &old,
         &new,
         &small(Limits {
-            max_frames: 1,
+            max_frames: 0,
             ..Limits::default()
         }),
     );

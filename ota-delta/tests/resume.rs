@@ -62,6 +62,9 @@ impl Write for CutSink {
 fn pair(mode: ModeChoice) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let old = bytes(42, 50_000);
     let mut new = mutate(&old, 42);
+    // New bytes give bsdiff mode many short frames there; the unchanged stretches around them
+    // give frames longer than the 4 KiB window (reconstructed in two passes).
+    new.splice(12_000..12_000, bytes(77, 40_000));
     new.extend_from_slice(&bytes(9, 1234)); // last frame not a multiple of 64
     let patch = diff_with(&old, &new, &fast(mode)).unwrap();
     (old, new, patch)

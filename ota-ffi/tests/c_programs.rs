@@ -128,7 +128,9 @@ fn agent_program_installs_a_release_end_to_end() {
         &out,
         &format!("step 0 firmware delta size {} slot B reboot 1", patch.len()),
     );
-    let frames = new.len().div_ceil(fixtures::FRAME_SIZE as usize);
+    let spans = frame_spans(&patch);
+    let frames = spans.len();
+    let chunks = new.len().div_ceil(fixtures::FRAME_SIZE as usize);
     has_line(&out, &format!("patch frames {frames} target {}", new.len()));
     // The link drops 1000 bytes after the second frame, inside whichever frame is being read
     // then; the agent resumes from the last cursor it persisted and applies exactly the
@@ -152,11 +154,11 @@ fn agent_program_installs_a_release_end_to_end() {
         &out,
         &format!(
             "resume at frame {applied} target_offset {}",
-            applied * fixtures::FRAME_SIZE as usize
+            spans[..applied].iter().sum::<u64>()
         ),
     );
     // Only the stored prefix is read back, and the patch is fetched from the cursor on.
-    let stored = applied * fixtures::FRAME_SIZE as usize;
+    let stored: u64 = spans[..applied].iter().sum();
     assert!(
         out.lines().any(|l| l.starts_with(&format!(
             "resume re-read {stored} stored bytes, fetched from patch offset "
@@ -167,7 +169,7 @@ fn agent_program_installs_a_release_end_to_end() {
     has_line(&out, "firmware digest ok");
     has_line(
         &out,
-        &format!("firmware chunks ok ({frames} of {frames}, resumed at 3)"),
+        &format!("firmware chunks ok ({chunks} of {chunks}, resumed at 3)"),
     );
     has_line(&out, "step 1 app full size 20000 slot - reboot 0");
     has_line(&out, "app digest ok");
@@ -271,6 +273,19 @@ fn verify_program() {
     assert_eq!(out.lines().last(), Some("PASS"), "{out}");
 }
 
+/// The target length of each frame of a native patch, from its frame headers (ota-delta
+/// FORMAT.md §4: bsdiff-mode frames have variable lengths).
+fn frame_spans(patch: &[u8]) -> Vec<u64> {
+    let u32_at = |i: usize| u32::from_le_bytes(patch[i..i + 4].try_into().unwrap());
+    let mut spans = Vec::new();
+    let mut off = ota_delta::HEADER_LEN;
+    while off < patch.len() {
+        spans.push(u64::from(u32_at(off + 8)));
+        off += ota_delta::FRAME_HEADER_LEN + u32_at(off) as usize;
+    }
+    spans
+}
+
 #[test]
 fn delta_program() {
     if !need_gcc() {
@@ -279,20 +294,42 @@ fn delta_program() {
     let dir = fixture_dir();
     let out = build_and_run("delta", &[&dir]);
     let (old, new) = fixtures::images();
+    let patch = std::fs::read(Path::new(&dir).join("patch.otad")).unwrap();
+    let spans = frame_spans(&patch);
+    let frames = spans.len();
     has_line(
         &out,
         &format!(
-            "header mode 1 codec 1 frames 7 frame_size 16384 source {} target {}",
+            "header mode 1 codec 1 frames {frames} frame_size 16384 source {} target {}",
             old.len(),
             new.len()
         ),
     );
     has_line(&out, &format!("apply ok {} bytes", new.len()));
-    has_line(&out, "resume after every frame ok 7 of 7");
     has_line(&out, "resume with a changed stored target refused");
     has_line(
         &out,
-        "write callback failed after 2 frames, 32768 bytes written",
+        &format!("resume after every frame ok {frames} of {frames}"),
+    );
+    // The writer accepts two calls. A frame longer than frame_size is released in pieces of
+    // frame_size bytes, one call each (ota-delta FORMAT.md §4).
+    let (mut calls, mut done, mut written) = (0, 0, 0u64);
+    'frames: for &span in &spans {
+        let mut left = span;
+        while left > 0 {
+            if calls == 2 {
+                break 'frames;
+            }
+            let n = left.min(u64::from(fixtures::FRAME_SIZE));
+            written += n;
+            left -= n;
+            calls += 1;
+        }
+        done += 1;
+    }
+    has_line(
+        &out,
+        &format!("write callback failed after {done} frames, {written} bytes written"),
     );
     assert!(
         out.lines()

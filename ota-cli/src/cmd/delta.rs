@@ -65,7 +65,9 @@ pub struct MakeArgs {
     /// Reconstruction mode (native format only).
     #[arg(long, value_enum, default_value_t = ModeArg::Auto)]
     mode: ModeArg,
-    /// Target bytes per frame (native format): a multiple of 64, at least 4096.
+    /// Frame size (native format): a multiple of 64, at least 4096. Target bytes per frame in
+    /// the full and XOR modes; in bsdiff mode the patch content per frame, each frame covering
+    /// as much of the target as that content describes (ota-delta FORMAT.md §4).
     #[arg(long, default_value_t = 256 * 1024)]
     frame_size: u32,
 }
