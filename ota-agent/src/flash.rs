@@ -70,7 +70,8 @@ impl<F: Flash> FlashStore<F> {
                 reason: "write alignment must be a power of two up to 256",
             });
         }
-        if (g.sector_size as usize) < FRAME_OVERHEAD + 16 {
+        // A frame padded to the write unit must fit with room for a record (`capacity`).
+        if (g.sector_size as usize) < FRAME_OVERHEAD + 16 + g.write_align as usize {
             return Err(Error::Flash {
                 op: "store",
                 addr: 0,
@@ -232,6 +233,25 @@ mod tests {
         assert!(FlashStore::new(f.clone(), 1).is_err(), "needs two sectors");
         let mut s = FlashStore::new(f, 0).unwrap();
         assert!(matches!(s.save(&[0; 300]), Err(Error::TooLarge { .. })));
+    }
+
+    #[test]
+    fn write_unit_as_large_as_the_sector_is_refused() {
+        // Found by fuzz/agent_flash_store: capacity() underflowed (a panic in debug builds).
+        let g = Geometry {
+            sector_size: 64,
+            sector_count: 2,
+            write_align: 64,
+            erased: 0xFF,
+        };
+        let f = SimFlash::new(PowerRail::new(), g);
+        assert!(matches!(
+            FlashStore::new(f, 0),
+            Err(Error::Flash {
+                reason: "sector too small",
+                ..
+            })
+        ));
     }
 
     proptest! {
