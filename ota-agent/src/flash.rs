@@ -70,7 +70,8 @@ impl<F: Flash> FlashStore<F> {
                 reason: "write alignment must be a power of two up to 256",
             });
         }
-        if (g.sector_size as usize) < FRAME_OVERHEAD + 16 {
+        // A frame padded to the write unit must fit with room for a record (`capacity`).
+        if (g.sector_size as usize) < FRAME_OVERHEAD + 16 + g.write_align as usize {
             return Err(Error::Flash {
                 op: "store",
                 addr: 0,
@@ -162,10 +163,14 @@ impl<F: Flash> Store for FlashStore<F> {
                 reason: "record larger than a flash sector",
             });
         }
-        let (target, seq) = match self.newest {
-            Some((s, seq)) if s == self.first => (self.first + 1, seq + 1),
-            Some((_, seq)) => (self.first, seq + 1),
-            None => (self.first, 1),
+        let first = self.first;
+        let other = |s: u32| if s == first { first + 1 } else { first };
+        let (target, seq, both) = match self.newest {
+            Some((s, seq)) if seq < u64::MAX => (other(s), seq + 1, false),
+            // Sequence exhausted (only a corrupt or hostile frame gets there): restart at 1 in
+            // the older sector, then the newest one, as a first save does.
+            Some((s, _)) => (other(s), 1, true),
+            None => (first, 1, true),
         };
         let g = self.flash.geometry();
         let mut frame = encode_frame(seq, record)?;
@@ -173,14 +178,15 @@ impl<F: Flash> Store for FlashStore<F> {
         frame.resize(frame.len().div_ceil(align) * align, g.erased);
         self.flash.erase(target)?;
         self.flash.program(target * g.sector_size, &frame)?;
-        if self.newest.is_none() {
-            // The first save: the same record again (next sequence) in the other sector, so a
-            // later torn write always leaves a valid copy (see `load`).
+        if both {
+            // The same record again (next sequence) in the other sector, so a later torn write
+            // always leaves a valid copy (see `load`).
+            let second = other(target);
             let mut frame = encode_frame(seq + 1, record)?;
             frame.resize(frame.len().div_ceil(align) * align, g.erased);
-            self.flash.erase(target + 1)?;
-            self.flash.program((target + 1) * g.sector_size, &frame)?;
-            self.newest = Some((target + 1, seq + 1));
+            self.flash.erase(second)?;
+            self.flash.program(second * g.sector_size, &frame)?;
+            self.newest = Some((second, seq + 1));
             return Ok(());
         }
         self.newest = Some((target, seq));
@@ -232,6 +238,40 @@ mod tests {
         assert!(FlashStore::new(f.clone(), 1).is_err(), "needs two sectors");
         let mut s = FlashStore::new(f, 0).unwrap();
         assert!(matches!(s.save(&[0; 300]), Err(Error::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_frame_with_the_last_sequence_does_not_hide_later_saves() {
+        let f = SimFlash::new(PowerRail::new(), geometry(1, 0xFF));
+        let mut w = f.clone();
+        w.program(0, &encode_frame(u64::MAX, b"old").unwrap())
+            .unwrap();
+        let mut s = FlashStore::new(f.clone(), 0).unwrap();
+        assert_eq!(s.load().unwrap().as_deref(), Some(&b"old"[..]));
+        s.save(b"new").unwrap();
+        assert_eq!(s.load().unwrap().as_deref(), Some(&b"new"[..]));
+        s.save(b"newer").unwrap();
+        let mut again = FlashStore::new(f, 0).unwrap();
+        assert_eq!(again.load().unwrap().as_deref(), Some(&b"newer"[..]));
+    }
+
+    #[test]
+    fn write_unit_as_large_as_the_sector_is_refused() {
+        // Found by fuzz/agent_flash_store: capacity() underflowed (a panic in debug builds).
+        let g = Geometry {
+            sector_size: 64,
+            sector_count: 2,
+            write_align: 64,
+            erased: 0xFF,
+        };
+        let f = SimFlash::new(PowerRail::new(), g);
+        assert!(matches!(
+            FlashStore::new(f, 0),
+            Err(Error::Flash {
+                reason: "sector too small",
+                ..
+            })
+        ));
     }
 
     proptest! {

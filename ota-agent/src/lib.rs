@@ -39,6 +39,18 @@ pub use release::{Rejected, Release};
 pub use store::{FileStore, MAX_RECORD, Store};
 pub use uboot::{EnvLayout, UbootEnv};
 
+/// Entry points for the fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes a lifecycle record (STATES.md, "Record format") and encodes it again.
+    ///
+    /// # Errors
+    /// The decode error, or an encode error (which would be a defect).
+    pub fn record_reencode(bytes: &[u8]) -> crate::Result<Vec<u8>> {
+        crate::record::Record::decode(bytes)?.encode()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     fn send_sync<T: Send + Sync>() {}
