@@ -16,7 +16,7 @@ use ota_manifest::{
 use ota_verify::{Role, SecretKey, SignOptions, TrustRoot};
 
 pub const NOW: u64 = 1_800_000_000;
-pub const SLOT_SIZE: usize = 16 << 10;
+pub const SLOT_SIZE: usize = 32 << 10;
 
 pub fn image(seed: u32, len: usize) -> Vec<u8> {
     let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
@@ -65,7 +65,15 @@ impl Fixture {
         for i in (0..new_fw.len()).step_by(501) {
             new_fw[i] = new_fw[i].wrapping_add(3);
         }
-        new_fw.extend_from_slice(&image(9, 1_500));
+        // Enough new (incompressible) bytes for several 4 KiB frames of raw content (format v2 cuts bsdiff frames by
+        // content), so a resume has frames before the cursor to skip.
+        let mut x = 0x9E37_79B9u32;
+        new_fw.extend((0..12_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        }));
         let old_app = image(3, 3_000);
         let new_app = image(4, 3_300);
         let mut f = Fixture {
