@@ -332,3 +332,37 @@ fn a_plan_with_cumulative_fractions_says_what_replaced_them() {
         "{v}"
     );
 }
+
+/// `--exact` holds the fleet it ranks, so it takes a bounded number of devices (memory stays
+/// under the 64 MiB every command keeps to); the stateless mode takes the same list.
+#[test]
+fn exact_mode_refuses_more_devices_than_its_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), 50_001);
+    let run = |exact: bool| {
+        let mut cmd = Command::cargo_bin("ota").unwrap();
+        cmd.current_dir(dir.path()).args([
+            "rollout",
+            "assign",
+            "--plan",
+            "plan.json",
+            "--devices",
+            "fleet.jsonl",
+        ]);
+        if exact {
+            cmd.arg("--exact");
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(true);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("more than 50000 devices"), "{err}");
+    let out = run(false);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
