@@ -327,41 +327,35 @@ fn resume_fail(a: &ApplyArgs, partial: &Path, e: ota_delta::Error) -> Fail {
     delta_fail(&a.patch, e)
 }
 
-/// Largest classic patch read from a pipe: it is held in memory there (its three streams start
-/// at offsets the header gives), and bzip2 makes incompressible data at most about 1% larger. A
-/// patch in a regular file is read by position instead, whatever its size.
+/// Largest classic patch read from a pipe: it is spooled to an unnamed temporary file (its three
+/// streams start at offsets the header gives, so it must be readable by position), and bzip2 makes
+/// incompressible data at most about 1% larger. A patch in a regular file is read by position
+/// where it is, whatever its size.
 fn classic_patch_limit(limits: &Limits) -> u64 {
     limits.max_classic_target + limits.max_classic_target / 8 + (1 << 20)
 }
 
-/// A classic patch, readable by position.
-enum ClassicPatch {
-    File(FileSource),
-    Piped(Vec<u8>),
-}
-
-fn classic_patch(path: &Path, patch: PatchStream, limits: &Limits) -> CmdResult<ClassicPatch> {
+/// A classic patch, readable by position: the file itself, or a spooled copy of a pipe (memory
+/// stays flat either way; a pipe costs at most [`classic_patch_limit`] bytes of temporary disk).
+fn classic_patch(path: &Path, patch: PatchStream, limits: &Limits) -> CmdResult<FileSource> {
     let (head, file) = patch.into_inner();
     let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     if regular {
-        return Ok(ClassicPatch::File(
-            FileSource::new(file).map_err(|e| Fail::in_file(path, e))?,
-        ));
+        return FileSource::new(file).map_err(|e| Fail::in_file(path, e).into());
     }
     let cap = classic_patch_limit(limits);
-    let mut bytes = Vec::new();
-    head.chain(file)
-        .take(cap + 1)
-        .read_to_end(&mut bytes)
+    let mut spool = tempfile::tempfile().map_err(|e| Fail::in_file(path, e))?;
+    let copied = std::io::copy(&mut head.chain(file).take(cap + 1), &mut spool)
         .map_err(|e| Fail::in_file(path, e))?;
-    if bytes.len() as u64 > cap {
+    if copied > cap {
         return Err(Fail::refused(format!(
-            "{}: a BSDIFF40 patch on a pipe is held in memory; the limit is {cap} bytes \
-             (give it as a file to lift it)",
+            "{}: a BSDIFF40 patch on a pipe is spooled to a temporary file; the limit is {cap} \
+             bytes (give it as a file to lift it)",
             path.display()
-        )));
+        ))
+        .into());
     }
-    Ok(ClassicPatch::Piped(bytes))
+    FileSource::new(spool).map_err(|e| Fail::in_file(path, e).into())
 }
 
 fn apply_classic(a: &ApplyArgs, patch: PatchStream, out: &Out) -> CmdResult {
@@ -377,11 +371,7 @@ fn apply_classic(a: &ApplyArgs, patch: PatchStream, out: &Out) -> CmdResult {
     let partial = partial_path(&a.out);
     let file = File::create(&partial).map_err(|e| Fail::in_file(&partial, e))?;
     let mut sink = BufWriter::with_capacity(64 << 10, file);
-    let written = match &patch {
-        ClassicPatch::File(f) => ota_delta::apply_bsdiff_to(&source, f, &limits, &mut sink),
-        ClassicPatch::Piped(b) => ota_delta::apply_bsdiff_to(&source, &b[..], &limits, &mut sink),
-    }
-    .and_then(|n| {
+    let written = ota_delta::apply_bsdiff_to(&source, &patch, &limits, &mut sink).and_then(|n| {
         let file = sink.into_inner().map_err(|e| e.into_error())?;
         file.sync_all()?;
         Ok(n)
