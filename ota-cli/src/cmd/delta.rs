@@ -341,7 +341,7 @@ fn classic_patch(path: &Path, patch: PatchStream, limits: &Limits) -> CmdResult<
     let (head, file) = patch.into_inner();
     let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     if regular {
-        return FileSource::new(file).map_err(|e| Fail::in_file(path, e).into());
+        return FileSource::new(file).map_err(|e| Fail::in_file(path, e));
     }
     let cap = classic_patch_limit(limits);
     let mut spool = tempfile::tempfile().map_err(|e| Fail::in_file(path, e))?;
@@ -352,10 +352,9 @@ fn classic_patch(path: &Path, patch: PatchStream, limits: &Limits) -> CmdResult<
             "{}: a BSDIFF40 patch on a pipe is spooled to a temporary file; the limit is {cap} \
              bytes (give it as a file to lift it)",
             path.display()
-        ))
-        .into());
+        )));
     }
-    FileSource::new(spool).map_err(|e| Fail::in_file(path, e).into())
+    FileSource::new(spool).map_err(|e| Fail::in_file(path, e))
 }
 
 fn apply_classic(a: &ApplyArgs, patch: PatchStream, out: &Out) -> CmdResult {
