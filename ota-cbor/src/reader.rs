@@ -1,17 +1,21 @@
 //! The strict reader: a cursor over borrowed bytes that refuses anything not deterministic.
 
-use core::cmp::Ordering;
-
+use crate::config::Config;
 #[cfg(feature = "float")]
 use crate::config::Floats;
-use crate::config::{Config, KeyOrder};
-use crate::error::{Error, ErrorKind, Fault, Path, Result, Segment};
+use crate::error::{Error, ErrorKind, Fault, Result};
 
 /// The reader's internal result: the compact [`Fault`] instead of the public [`Error`].
 type Fallible<T> = core::result::Result<T, Fault>;
 #[cfg(feature = "float")]
 use crate::float::{f16_to_f64, shortest_width};
-use crate::item::{Item, Key, Major};
+use crate::item::{Item, Major};
+
+mod keys;
+mod skip;
+
+pub use keys::Keys;
+pub use skip::validate;
 
 /// A strict reader over a borrowed buffer. It never allocates and never panics; every error names
 /// the byte offset of the item at fault.
@@ -26,20 +30,6 @@ pub struct Reader<'a> {
     pos: usize,
     base: usize,
     config: Config,
-}
-
-/// The previous key of a map being read, for [`Reader::key`]'s order check. One per map.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Keys {
-    prev: Option<(usize, usize)>,
-}
-
-impl Keys {
-    /// Before the first key of a map.
-    #[inline]
-    pub const fn new() -> Self {
-        Self { prev: None }
-    }
 }
 
 impl<'a> Reader<'a> {
@@ -564,203 +554,4 @@ impl<'a> Reader<'a> {
             _ => Ok(0.0),
         }
     }
-
-    /// A map key, checked to sort after the previous key of the same map (`keys`) unless the
-    /// configuration says [`KeyOrder::Unchecked`]. A key that is a container is checked whole.
-    ///
-    /// # Errors
-    /// [`ErrorKind::UnsortedKey`], [`ErrorKind::DuplicateKey`] at the key's offset, or any error
-    /// of reading the key.
-    #[inline]
-    pub fn key(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
-        let start = self.pos;
-        match self.scalar_key()? {
-            Some(key) => {
-                self.check_key_order(keys, start)?;
-                Ok(key)
-            }
-            None => self.key_slow(keys),
-        }
-    }
-
-    /// [`key`](Self::key) for a key that is not text or an integer (a container key gathers
-    /// the path of an error inside it).
-    #[inline(never)]
-    fn key_slow(&mut self, keys: &mut Keys) -> Result<Key<'a>> {
-        let mut path = Path::EMPTY;
-        match self.key_at(keys, 0, &mut path) {
-            Ok(k) => Ok(k),
-            Err(f) => Err(f.into_error(&path)),
-        }
-    }
-
-    /// A text or integer key (the common ones), or nothing read for a key of another type.
-    #[inline]
-    fn scalar_key(&mut self) -> Fallible<Option<Key<'a>>> {
-        let start = self.pos;
-        Ok(Some(match self.next_major() {
-            Some(Major::Text) => {
-                let (_, _, len) = self.head()?;
-                Key::Text(self.text_body(start, len)?)
-            }
-            Some(Major::Uint) => Key::Uint(self.head()?.2),
-            Some(Major::Negative) => Key::Negative(self.head()?.2),
-            _ => return Ok(None),
-        }))
-    }
-
-    /// [`key`](Self::key) for a map at `depth`: a container key is checked one level deeper.
-    /// `path` gathers the segments of an error inside a container key.
-    #[inline]
-    fn key_at(&mut self, keys: &mut Keys, depth: usize, path: &mut Path) -> Fallible<Key<'a>> {
-        let start = self.pos;
-        let key = match self.scalar_key()? {
-            Some(key) => key,
-            None => self.other_key(start, depth, path)?,
-        };
-        self.check_key_order(keys, start)?;
-        Ok(key)
-    }
-
-    /// A key that is not text or an integer.
-    fn other_key(&mut self, start: usize, depth: usize, path: &mut Path) -> Fallible<Key<'a>> {
-        Ok(match self.item_inner()? {
-            Item::Uint(v) => Key::Uint(v),
-            Item::Negative(n) => Key::Negative(n),
-            Item::Text(s) => Key::Text(s),
-            Item::Bytes(b) => Key::Bytes(b),
-            Item::Array(_) | Item::Map(_) | Item::Tag(_) => {
-                self.pos = start;
-                Key::Other(self.skip_in(depth, path)?)
-            }
-            _ => Key::Other(self.buf.get(start..self.pos).unwrap_or(&[])),
-        })
-    }
-
-    /// A text key, in order (see [`key`](Self::key)).
-    ///
-    /// # Errors
-    /// As [`key`](Self::key), and [`ErrorKind::WrongType`] for a key of another type.
-    #[inline]
-    pub fn text_key(&mut self, keys: &mut Keys) -> Result<&'a str> {
-        let start = self.pos;
-        match self.key(keys)? {
-            Key::Text(s) => Ok(s),
-            _ => Err(self.wrong_key(start, "text key")),
-        }
-    }
-
-    /// An integer key that fits an `i64`, in order (see [`key`](Self::key)).
-    ///
-    /// # Errors
-    /// As [`key`](Self::key), [`ErrorKind::WrongType`], [`ErrorKind::OutOfRange`].
-    #[inline]
-    pub fn int_key(&mut self, keys: &mut Keys) -> Result<i64> {
-        let start = self.pos;
-        let key = self.key(keys)?;
-        match key {
-            Key::Uint(_) | Key::Negative(_) => key
-                .as_i64()
-                .ok_or_else(|| self.error_at(start, ErrorKind::OutOfRange { what: "i64" })),
-            _ => Err(self.wrong_key(start, "integer key")),
-        }
-    }
-
-    #[cold]
-    fn wrong_key(&self, start: usize, expected: &'static str) -> Error {
-        let found = self.buf.get(start).map_or(Major::Simple, |b| Major::of(*b));
-        self.error_at(start, ErrorKind::WrongType { expected, found })
-    }
-
-    #[inline]
-    fn check_key_order(&self, keys: &mut Keys, start: usize) -> Fallible<()> {
-        if self.config.key_order == KeyOrder::Deterministic
-            && let Some((ps, pe)) = keys.prev
-        {
-            let cur = self.buf.get(start..self.pos).unwrap_or(&[]);
-            let prev = self.buf.get(ps..pe).unwrap_or(&[]);
-            match prev.cmp(cur) {
-                Ordering::Less => {}
-                Ordering::Equal => return Err(self.fault(start, ErrorKind::DuplicateKey)),
-                Ordering::Greater => return Err(self.fault(start, ErrorKind::UnsortedKey)),
-            }
-        }
-        keys.prev = Some((start, self.pos));
-        Ok(())
-    }
-
-    /// Checks one whole item under every rule and returns its bytes. `depth` is how many
-    /// containers enclose it (0 for a top-level item): a container at depth `max_depth` or more
-    /// is refused. Errors inside carry the path of keys and indices from this item down.
-    ///
-    /// The recursion is bounded by `max_depth` (each level takes a small stack frame), so hostile
-    /// nesting is an error, never a stack overflow.
-    ///
-    /// # Errors
-    /// Any [`ErrorKind`] the reader produces.
-    pub fn skip(&mut self, depth: usize) -> Result<&'a [u8]> {
-        let mut path = Path::EMPTY;
-        match self.skip_in(depth, &mut path) {
-            Ok(b) => Ok(b),
-            Err(f) => Err(f.into_error(&path)),
-        }
-    }
-
-    /// [`skip`](Self::skip) with the compact error; the segments of the error's path are
-    /// pushed onto `path` (outermost last) while unwinding.
-    fn skip_in(&mut self, depth: usize, path: &mut Path) -> Fallible<&'a [u8]> {
-        let start = self.pos;
-        let item = self.item_inner()?;
-        let (children, is_map) = match item {
-            Item::Array(n) => (n as u64, false),
-            Item::Map(n) => (n as u64, true),
-            Item::Tag(_) => (1, false),
-            _ => return Ok(self.buf.get(start..self.pos).unwrap_or(&[])),
-        };
-        if depth >= self.config.max_depth {
-            let max = self.config.max_depth;
-            return Err(self.fault(start, ErrorKind::TooDeep { max }));
-        }
-        let tagged = matches!(item, Item::Tag(_));
-        let mut keys = Keys::new();
-        for i in 0..children {
-            let key = if is_map {
-                Some(self.key_at(&mut keys, depth + 1, path)?)
-            } else {
-                None
-            };
-            if let Err(f) = self.skip_in(depth + 1, path) {
-                if !tagged {
-                    push_segment(path, key, i);
-                }
-                return Err(f);
-            }
-        }
-        Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
-    }
-}
-
-/// Adds the segment of an error in an array element (`key` none, index `i`) or a map value
-/// (under `key`) to `path`: on the error path only, out of line (a text key is copied into it).
-#[cold]
-#[inline(never)]
-fn push_segment(path: &mut Path, key: Option<Key<'_>>, i: u64) {
-    let segment = match key {
-        None => Segment::Index(i),
-        Some(Key::Uint(k)) => Segment::Uint(k),
-        Some(Key::Negative(k)) => Segment::Negative(k),
-        Some(Key::Text(t)) => Segment::text(t),
-        Some(_) => Segment::Other,
-    };
-    path.push_outer(segment);
-}
-
-/// Checks that `bytes` hold exactly one item under `config`.
-///
-/// # Errors
-/// Any [`ErrorKind`] the reader produces, [`ErrorKind::TrailingBytes`].
-pub fn validate(bytes: &[u8], config: Config) -> Result<()> {
-    let mut r = Reader::new(bytes, config);
-    r.skip(0)?;
-    r.finish()
 }

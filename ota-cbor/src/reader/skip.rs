@@ -1,0 +1,83 @@
+//! Whole items: checking one under every rule without decoding it into values.
+
+use super::{Fallible, Keys, Reader};
+use crate::config::Config;
+use crate::error::{ErrorKind, Path, Result, Segment};
+use crate::item::{Item, Key};
+
+impl<'a> Reader<'a> {
+    /// Checks one whole item under every rule and returns its bytes. `depth` is how many
+    /// containers enclose it (0 for a top-level item): a container at depth `max_depth` or more
+    /// is refused. Errors inside carry the path of keys and indices from this item down.
+    ///
+    /// The recursion is bounded by `max_depth` (each level takes a small stack frame), so hostile
+    /// nesting is an error, never a stack overflow.
+    ///
+    /// # Errors
+    /// Any [`ErrorKind`] the reader produces.
+    pub fn skip(&mut self, depth: usize) -> Result<&'a [u8]> {
+        let mut path = Path::EMPTY;
+        match self.skip_in(depth, &mut path) {
+            Ok(b) => Ok(b),
+            Err(f) => Err(f.into_error(&path)),
+        }
+    }
+
+    /// [`skip`](Self::skip) with the compact error; the segments of the error's path are
+    /// pushed onto `path` (outermost last) while unwinding.
+    pub(super) fn skip_in(&mut self, depth: usize, path: &mut Path) -> Fallible<&'a [u8]> {
+        let start = self.pos;
+        let item = self.item_inner()?;
+        let (children, is_map) = match item {
+            Item::Array(n) => (n as u64, false),
+            Item::Map(n) => (n as u64, true),
+            Item::Tag(_) => (1, false),
+            _ => return Ok(self.buf.get(start..self.pos).unwrap_or(&[])),
+        };
+        if depth >= self.config.max_depth {
+            let max = self.config.max_depth;
+            return Err(self.fault(start, ErrorKind::TooDeep { max }));
+        }
+        let tagged = matches!(item, Item::Tag(_));
+        let mut keys = Keys::new();
+        for i in 0..children {
+            let key = if is_map {
+                Some(self.key_at(&mut keys, depth + 1, path)?)
+            } else {
+                None
+            };
+            if let Err(f) = self.skip_in(depth + 1, path) {
+                if !tagged {
+                    push_segment(path, key, i);
+                }
+                return Err(f);
+            }
+        }
+        Ok(self.buf.get(start..self.pos).unwrap_or(&[]))
+    }
+}
+
+/// Adds the segment of an error in an array element (`key` none, index `i`) or a map value
+/// (under `key`) to `path`: on the error path only, out of line (a text key is copied into it).
+#[cold]
+#[inline(never)]
+fn push_segment(path: &mut Path, key: Option<Key<'_>>, i: u64) {
+    let segment = match key {
+        None => Segment::Index(i),
+        Some(Key::Uint(k)) => Segment::Uint(k),
+        Some(Key::Negative(k)) => Segment::Negative(k),
+        Some(Key::Text(t)) => Segment::text(t),
+        Some(_) => Segment::Other,
+    };
+    path.push_outer(segment);
+}
+
+/// Checks that `bytes` hold exactly one item under `config`.
+///
+/// # Errors
+/// Any [`ErrorKind`] the reader produces, [`ErrorKind::TrailingBytes`].
+pub fn validate(bytes: &[u8], config: Config) -> Result<()> {
+    let mut r = Reader::new(bytes, config);
+    r.skip(0)?;
+    r.finish()
+}
