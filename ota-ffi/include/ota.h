@@ -21,6 +21,139 @@
 #include <stdbool.h>
 
 /**
+ * Callback result: success.
+ */
+#define OTA_AGENT_CB_OK 0
+
+/**
+ * Callback result: the operation failed (a device error). The update fails or the call returns
+ * `OTA_STATUS_CALLBACK_FAILED`, depending on the callback (see `ota_agent_callbacks`).
+ */
+#define OTA_AGENT_CB_FAILED 1
+
+/**
+ * Callback result: interrupted, as by a power cut; nothing after the last persisted state
+ * happened. From `fetch`: the connection dropped (the download resumes later from here).
+ */
+#define OTA_AGENT_CB_INTERRUPTED 2
+
+/**
+ * `fetch` result: the server does not have the resource (the update fails: invalid URI).
+ */
+#define OTA_AGENT_CB_NOT_FOUND 3
+
+/**
+ * `fetch` result: a transport the fetcher does not speak (the update fails).
+ */
+#define OTA_AGENT_CB_UNSUPPORTED 4
+
+/**
+ * `store_load` result: nothing was ever saved.
+ */
+#define OTA_AGENT_CB_EMPTY 5
+
+/**
+ * `ota_agent_resource.kind`: a full image, named by its SHA-256.
+ */
+#define OTA_AGENT_RESOURCE_IMAGE 0
+
+/**
+ * `ota_agent_resource.kind`: a patch, named by its SHA-256 (`from_sha256`: its source image).
+ */
+#define OTA_AGENT_RESOURCE_PATCH 1
+
+/**
+ * `ota_agent_resume` progress: no update in progress (the report says how the last one ended).
+ */
+#define OTA_AGENT_PROGRESS_AT_REST 0
+
+/**
+ * `ota_agent_resume` progress: reboot now (the trial is armed, or a revert needs the old slot).
+ */
+#define OTA_AGENT_PROGRESS_REBOOT_REQUIRED 1
+
+/**
+ * `ota_agent_resume` progress: the download stopped (connection lost); call again later.
+ */
+#define OTA_AGENT_PROGRESS_INTERRUPTED 2
+
+/**
+ * `ota_agent_resume` progress: downloading, and the signed release is needed again
+ * (`ota_agent_set_release`), e.g. after a reboot.
+ */
+#define OTA_AGENT_PROGRESS_RELEASE_NEEDED 3
+
+/**
+ * Lifecycle state (ota-agent STATES.md): nothing in progress, never updated.
+ */
+#define OTA_AGENT_STATE_IDLE 0
+
+/**
+ * Lifecycle state: components are being fetched and written.
+ */
+#define OTA_AGENT_STATE_DOWNLOADING 1
+
+/**
+ * Lifecycle state: everything written and verified; nothing switched yet.
+ */
+#define OTA_AGENT_STATE_STAGED 2
+
+/**
+ * Lifecycle state: activating.
+ */
+#define OTA_AGENT_STATE_INSTALLING 3
+
+/**
+ * Lifecycle state: the firmware trial boot is armed.
+ */
+#define OTA_AGENT_STATE_PENDING 4
+
+/**
+ * Lifecycle state: running the new firmware on trial.
+ */
+#define OTA_AGENT_STATE_TRIAL 5
+
+/**
+ * Lifecycle state: confirmed; the anti-rollback floor was raised.
+ */
+#define OTA_AGENT_STATE_COMMITTED 6
+
+/**
+ * Lifecycle state: a revert is being carried out.
+ */
+#define OTA_AGENT_STATE_REVERTING 7
+
+/**
+ * Lifecycle state: rolled back.
+ */
+#define OTA_AGENT_STATE_REVERTED 8
+
+/**
+ * Lifecycle state: failed before anything was switched.
+ */
+#define OTA_AGENT_STATE_FAILED 9
+
+/**
+ * Last outcome: never updated.
+ */
+#define OTA_AGENT_OUTCOME_NONE 0
+
+/**
+ * Last outcome: installed and confirmed.
+ */
+#define OTA_AGENT_OUTCOME_COMMITTED 1
+
+/**
+ * Last outcome: rolled back after activation (stage and reason set).
+ */
+#define OTA_AGENT_OUTCOME_REVERTED 2
+
+/**
+ * Last outcome: failed before anything was switched (stage and reason set).
+ */
+#define OTA_AGENT_OUTCOME_FAILED 3
+
+/**
  * Size of a resume cursor in bytes.
  */
 #define OTA_DELTA_CURSOR_LEN 64
@@ -405,7 +538,33 @@ enum ota_status
   /**
    * Another twin error (a future error kind).
    */
-  OTA_STATUS_TWIN_OTHER = 599
+  OTA_STATUS_TWIN_OTHER = 599,
+  /**
+   * The release was refused (signature, decoding or the install rules); the agent recorded
+   * it as failed (verify or decide), `ota_agent_last_error` has the detail.
+   */
+  OTA_STATUS_AGENT_REJECTED = 600,
+  /**
+   * A callback reported an interruption (a power-cut equivalent): nothing past the last
+   * persisted state happened; the agent reloaded it, call again.
+   */
+  OTA_STATUS_AGENT_INTERRUPTED = 601,
+  /**
+   * The agent's store holds data that is not a valid lifecycle record.
+   */
+  OTA_STATUS_AGENT_STORE_CORRUPT = 602,
+  /**
+   * The boot control has no bootable slot.
+   */
+  OTA_STATUS_AGENT_NO_BOOTABLE_SLOT = 603,
+  /**
+   * The agent is in use: called from inside one of its own callbacks, or from two threads.
+   */
+  OTA_STATUS_AGENT_BUSY = 604,
+  /**
+   * Another agent error (a future error kind).
+   */
+  OTA_STATUS_AGENT_OTHER = 699
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -414,6 +573,13 @@ typedef enum ota_status ota_status;
 typedef uint32_t ota_status;
 #endif /* __STDC_VERSION__ >= 202311L */
 #endif /* __cplusplus */
+
+/**
+ * An update agent. Made by `ota_agent_new`, freed by `ota_agent_free`. One call at a time: a
+ * second call while one runs (from a callback, or another thread) returns
+ * `OTA_STATUS_AGENT_BUSY`.
+ */
+typedef struct ota_agent ota_agent;
 
 /**
  * A chunk-by-chunk download check against a chunk table. One thread at a time.
@@ -461,6 +627,279 @@ typedef struct ota_rollout_plan ota_rollout_plan;
  * may be shared between threads as long as no thread rotates it at the same time.
  */
 typedef struct ota_trust_root ota_trust_root;
+
+/**
+ * Settings of the lifecycle (`ota_agent_config_default` fills the defaults).
+ */
+typedef struct ota_agent_config {
+  /**
+   * Boot attempts the bootloader gives a new firmware slot (at least 1; default 3).
+   */
+  uint8_t tries;
+  /**
+   * Trial boots the agent counts before it calls it a boot loop (at least 1; default 3).
+   */
+  uint8_t max_trial_boots;
+  /**
+   * Times the trial may be armed again after a cut between persisting and arming (at least 1;
+   * default 3).
+   */
+  uint8_t max_arms;
+  /**
+   * The health check's deadline in milliseconds after it starts (default 60000).
+   */
+  uint64_t health_timeout_ms;
+  /**
+   * Download chunk for full images without a chunk table (at least 1; default 4096).
+   */
+  uint32_t chunk_size;
+} ota_agent_config;
+
+/**
+ * Where the lifecycle stands, by value (`ota_agent_get_report`), with the LwM2M numbers an
+ * LwM2M client reports directly.
+ */
+typedef struct ota_agent_report {
+  /**
+   * `OTA_AGENT_STATE_*`.
+   */
+  uint32_t state;
+  /**
+   * `OTA_AGENT_OUTCOME_*`: how the last update ended (NONE during an update).
+   */
+  uint32_t outcome;
+  /**
+   * Stage of a failure or revert (ota-agent `Stage`: 1 download, 2 verify, 3 decide,
+   * 4 install, 5 trial, 6 commit); 0 when none.
+   */
+  uint32_t stage;
+  /**
+   * Reason of a failure or revert (ota-agent `Reason`: 1 not enough space ... 4 integrity
+   * check failure ... 8 health check failed ... 10 tries exhausted ...); 0 when none.
+   */
+  uint32_t reason;
+  /**
+   * LwM2M Object 5 resource 3 "State" (0 Idle, 1 Downloading, 2 Downloaded, 3 Updating).
+   */
+  uint8_t lwm2m_fw_state;
+  /**
+   * LwM2M Object 5 resource 5 "Update Result" (0-11).
+   */
+  uint8_t lwm2m_fw_result;
+  /**
+   * LwM2M Object 9 resource 7 "Update State" (0-4).
+   */
+  uint8_t lwm2m_sw_state;
+  /**
+   * LwM2M Object 9 resource 9 "Update Result" (0-3, 50-59).
+   */
+  uint8_t lwm2m_sw_result;
+  /**
+   * The anti-rollback floor: sequence of the last committed release (0: none).
+   */
+  uint64_t floor_sequence;
+  /**
+   * The anti-rollback floor: security counter.
+   */
+  uint64_t floor_security_counter;
+  /**
+   * Whether `new_slot` holds the slot the update writes.
+   */
+  bool has_new_slot;
+  /**
+   * `OTA_SLOT_A` or `OTA_SLOT_B` when `has_new_slot`.
+   */
+  uint32_t new_slot;
+  /**
+   * SHA-256 of the signed envelope of the update in progress (or the last one).
+   */
+  uint8_t release_sha256[32];
+} ota_agent_report;
+
+/**
+ * A resource to download, passed to the `fetch` callback (valid during the call only).
+ */
+typedef struct ota_agent_resource {
+  /**
+   * `OTA_AGENT_RESOURCE_IMAGE` or `OTA_AGENT_RESOURCE_PATCH`.
+   */
+  uint32_t kind;
+  /**
+   * The component id, NUL-terminated.
+   */
+  const char *component;
+  /**
+   * SHA-256 of the bytes to serve (the image's or the patch's): resources are content
+   * addressed, map the digest to a URI however the server lays them out.
+   */
+  uint8_t sha256[32];
+  /**
+   * For a patch: SHA-256 of the image it applies to; zeros for an image.
+   */
+  uint8_t from_sha256[32];
+} ota_agent_resource;
+
+/**
+ * The device behind the agent: C functions sharing one `user` context, copied by `ota_agent_new`
+ * (`user` must stay valid until `ota_agent_free`). Every function is required except `now_ms`.
+ * Callbacks run on the calling thread, inside an `ota_agent_*` call; they must not unwind or
+ * `longjmp` out, and must not call `ota_agent_*` on the same handle (that returns
+ * `OTA_STATUS_AGENT_BUSY`). Unless stated, they return `OTA_AGENT_CB_OK`, `OTA_AGENT_CB_FAILED` or
+ * `OTA_AGENT_CB_INTERRUPTED` (a power-cut equivalent: the call returns
+ * `OTA_STATUS_AGENT_INTERRUPTED`). Slots are `OTA_SLOT_A` / `OTA_SLOT_B`.
+ */
+typedef struct ota_agent_callbacks {
+  /**
+   * Passed unchanged as the first argument of every callback.
+   */
+  void *user;
+  /**
+   * Copies the last saved record into `buf` (at most `cap` bytes) and its length to `*len`;
+   * `OTA_AGENT_CB_EMPTY` (or OK with length 0) when nothing was ever saved. A failure is
+   * `OTA_STATUS_CALLBACK_FAILED`; a length above `cap` is refused the same way.
+   */
+  int32_t (*store_load)(void *user, uint8_t *buf, size_t cap, size_t *len);
+  /**
+   * Replaces the record, atomically: after a power cut the next load returns the old record
+   * or the new one, never a mix (two sectors with a sequence number, or write-fsync-rename).
+   */
+  int32_t (*store_save)(void *user, const uint8_t *record, size_t len);
+  /**
+   * Writes the slot the device booted from to `*slot`.
+   */
+  int32_t (*boot_booted_slot)(void *user, uint32_t *slot);
+  /**
+   * Writes the slot the bootloader tries first on the next boot to `*slot`.
+   */
+  int32_t (*boot_primary_slot)(void *user, uint32_t *slot);
+  /**
+   * Arms a trial: `slot` becomes primary, not successful, with `tries` boot attempts (one
+   * atomic write).
+   */
+  int32_t (*boot_set_pending)(void *user, uint32_t slot, uint8_t tries);
+  /**
+   * Marks `slot` good: it boots without spending tries.
+   */
+  int32_t (*boot_mark_successful)(void *user, uint32_t slot);
+  /**
+   * Marks `slot` unbootable; the other slot becomes primary.
+   */
+  int32_t (*boot_mark_unbootable)(void *user, uint32_t slot);
+  /**
+   * Writes the boot attempts spent on `slot` since it was armed to `*attempts`.
+   */
+  int32_t (*boot_attempts)(void *user, uint32_t slot, uint8_t *attempts);
+  /**
+   * Bytes per firmware slot (a larger image fails the update: not enough space).
+   */
+  uint64_t slot_capacity;
+  /**
+   * Reads exactly `len` bytes of `slot` at `offset` (the installed image is the delta source;
+   * the staged one is re-hashed). A failure fails the update (install).
+   */
+  int32_t (*slot_read)(void *user, uint32_t slot, uint64_t offset, uint8_t *buf, size_t len);
+  /**
+   * Writes `len` bytes into the inactive `slot` at `offset`. A failure fails the update.
+   */
+  int32_t (*slot_write)(void *user, uint32_t slot, uint64_t offset, const uint8_t *data, size_t len);
+  /**
+   * Makes every byte written to `slot` durable (progress is persisted only after it).
+   */
+  int32_t (*slot_sync)(void *user, uint32_t slot);
+  /**
+   * Reads bytes of `what` from `offset` into `buf` (at most `cap`) and their number to `*got`
+   * (0 at the end). `OTA_AGENT_CB_INTERRUPTED` or `_FAILED`: the connection dropped, the
+   * download resumes from the last durable byte; `_NOT_FOUND`, `_UNSUPPORTED`: the update
+   * fails. A count above `cap` stops the call with `OTA_STATUS_CALLBACK_FAILED`.
+   */
+  int32_t (*fetch)(void *user,
+                   const struct ota_agent_resource *what,
+                   uint64_t offset,
+                   uint8_t *buf,
+                   size_t cap,
+                   size_t *got);
+  /**
+   * Checks the new system during its trial, before `deadline_ms` (on the `now_ms` clock):
+   * `OTA_AGENT_CB_OK` commits, anything else reverts; returning after the deadline reverts.
+   */
+  int32_t (*health_check)(void *user, uint64_t deadline_ms);
+  /**
+   * Monotonic milliseconds for the health check's deadline; NULL: the operating system's.
+   */
+  uint64_t (*now_ms)(void *user);
+} ota_agent_callbacks;
+
+/**
+ * A component installed on the device, as the device reports it.
+ */
+typedef struct ota_installed {
+  /**
+   * Component id, NUL-terminated UTF-8.
+   */
+  const char *id;
+  /**
+   * Installed version (semantic version), NUL-terminated.
+   */
+  const char *version;
+  /**
+   * SHA-256 of the installed image.
+   */
+  uint8_t sha256[32];
+} ota_installed;
+
+/**
+ * What the device reports about itself for the install decision. Borrowed for the call only.
+ */
+typedef struct ota_device_state {
+  /**
+   * Vendor id bytes.
+   */
+  const uint8_t *vendor;
+  /**
+   * Length of `vendor`.
+   */
+  size_t vendor_len;
+  /**
+   * Device class id bytes.
+   */
+  const uint8_t *device_class;
+  /**
+   * Length of `device_class`.
+   */
+  size_t device_class_len;
+  /**
+   * Hardware revision, NUL-terminated (`"2.1.0"` or a free string matched exactly).
+   */
+  const char *hardware;
+  /**
+   * Installed components (may be NULL when `installed_count` is 0).
+   */
+  const struct ota_installed *installed;
+  /**
+   * Number of entries in `installed`.
+   */
+  size_t installed_count;
+  /**
+   * The device's security counter floor.
+   */
+  uint64_t security_counter;
+  /**
+   * Whether `last_sequence` holds a value (false: the device never accepted a release).
+   */
+  bool has_last_sequence;
+  /**
+   * Sequence number of the last accepted release.
+   */
+  uint64_t last_sequence;
+  /**
+   * The device's time, seconds since the Unix epoch.
+   */
+  uint64_t now;
+  /**
+   * The slot the device runs from: `OTA_SLOT_A` or `OTA_SLOT_B`.
+   */
+  uint32_t active_slot;
+} ota_device_state;
 
 /**
  * A patch header, by value.
@@ -696,78 +1135,6 @@ typedef struct ota_manifest_info {
 } ota_manifest_info;
 
 /**
- * A component installed on the device, as the device reports it.
- */
-typedef struct ota_installed {
-  /**
-   * Component id, NUL-terminated UTF-8.
-   */
-  const char *id;
-  /**
-   * Installed version (semantic version), NUL-terminated.
-   */
-  const char *version;
-  /**
-   * SHA-256 of the installed image.
-   */
-  uint8_t sha256[32];
-} ota_installed;
-
-/**
- * What the device reports about itself for the install decision. Borrowed for the call only.
- */
-typedef struct ota_device_state {
-  /**
-   * Vendor id bytes.
-   */
-  const uint8_t *vendor;
-  /**
-   * Length of `vendor`.
-   */
-  size_t vendor_len;
-  /**
-   * Device class id bytes.
-   */
-  const uint8_t *device_class;
-  /**
-   * Length of `device_class`.
-   */
-  size_t device_class_len;
-  /**
-   * Hardware revision, NUL-terminated (`"2.1.0"` or a free string matched exactly).
-   */
-  const char *hardware;
-  /**
-   * Installed components (may be NULL when `installed_count` is 0).
-   */
-  const struct ota_installed *installed;
-  /**
-   * Number of entries in `installed`.
-   */
-  size_t installed_count;
-  /**
-   * The device's security counter floor.
-   */
-  uint64_t security_counter;
-  /**
-   * Whether `last_sequence` holds a value (false: the device never accepted a release).
-   */
-  bool has_last_sequence;
-  /**
-   * Sequence number of the last accepted release.
-   */
-  uint64_t last_sequence;
-  /**
-   * The device's time, seconds since the Unix epoch.
-   */
-  uint64_t now;
-  /**
-   * The slot the device runs from: `OTA_SLOT_A` or `OTA_SLOT_B`.
-   */
-  uint32_t active_slot;
-} ota_device_state;
-
-/**
  * The totals of a plan, by value.
  */
 typedef struct ota_plan_info {
@@ -901,6 +1268,117 @@ typedef struct ota_verified {
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
+
+/**
+ * Cancels an update that has not switched anything yet (downloading or staged): FAILED
+ * (download, cancelled). Later states finish or revert on their own: `OTA_STATUS_INVALID_STATE`.
+ *
+ * # Safety
+ * `agent` a live handle.
+ */
+ota_status ota_agent_cancel(struct ota_agent *agent);
+
+/**
+ * Writes the default settings to `*out`.
+ *
+ * # Safety
+ * `out` writable.
+ */
+ota_status ota_agent_config_default(struct ota_agent_config *out);
+
+/**
+ * Frees an agent; NULL does nothing. Called from inside one of the agent's own callbacks it
+ * does nothing either (the handle is in use).
+ *
+ * # Safety
+ * `agent` NULL or a live handle, not used by another thread, freed once.
+ */
+void ota_agent_free(struct ota_agent *agent);
+
+/**
+ * Writes where the lifecycle stands to `*out`: state, last outcome with stage and reason, the
+ * LwM2M Object 5 and Object 9 numbers, the anti-rollback floor, the slot being written.
+ *
+ * # Safety
+ * `agent` a live handle; `out` writable.
+ */
+ota_status ota_agent_get_report(const struct ota_agent *agent, struct ota_agent_report *out);
+
+/**
+ * Copies the text of the last error, rejection or interruption (empty when none) into `buf`,
+ * NUL-terminated; `*len` counts the NUL (the buffer rules of every `ota_*` string output).
+ *
+ * # Safety
+ * `agent` a live handle; `buf` writable for `cap` bytes (or NULL with 0); `len` writable.
+ */
+ota_status ota_agent_last_error(const struct ota_agent *agent, char *buf, size_t cap, size_t *len);
+
+/**
+ * Makes an agent: loads the signed trust root (as `ota_trust_root_new`), copies the callbacks
+ * and loads the persisted record through `store_load` (a fresh Idle record when the store is
+ * empty). Nothing else is done: call `ota_agent_resume` at every boot. `config` NULL: defaults.
+ * A NULL required callback is `OTA_STATUS_NULL_ARGUMENT`; a zero setting
+ * `OTA_STATUS_INVALID_ARGUMENT`; a store whose data does not decode
+ * `OTA_STATUS_AGENT_STORE_CORRUPT`.
+ *
+ * # Safety
+ * `root` readable for `root_len` bytes; `callbacks` a valid struct whose functions follow their
+ * contracts with its `user` until `ota_agent_free`; `config` NULL or valid; `out` writable.
+ */
+ota_status ota_agent_new(const uint8_t *root,
+                         size_t root_len,
+                         const struct ota_agent_callbacks *callbacks,
+                         const struct ota_agent_config *config,
+                         struct ota_agent **out);
+
+/**
+ * Advances the update as far as it can go now and writes what the device should do to
+ * `*progress` (`OTA_AGENT_PROGRESS_*`). Call it at every boot (it finishes or rolls back what a
+ * reboot or a power cut interrupted: the trial's health check, a revert) and after
+ * `ota_agent_start`. A callback's failure returns its status (`OTA_STATUS_AGENT_INTERRUPTED`,
+ * `OTA_STATUS_CALLBACK_FAILED`, ...): nothing past the last persisted state happened, the agent
+ * reloaded that state, and calling again continues from it.
+ *
+ * # Safety
+ * `agent` a live handle; `progress` writable.
+ */
+ota_status ota_agent_resume(struct ota_agent *agent, uint32_t *progress);
+
+/**
+ * Hands the signed release of the update in progress to the agent again, after a reboot during
+ * the download (`ota_agent_resume` reported `OTA_AGENT_PROGRESS_RELEASE_NEEDED`). It is verified
+ * as by `ota_agent_start`; a release other than the one being downloaded supersedes it (the
+ * next `ota_agent_resume` records FAILED (download, cancelled)). A release that fails
+ * verification is `OTA_STATUS_AGENT_REJECTED` and changes nothing. Only while downloading:
+ * `OTA_STATUS_INVALID_STATE` otherwise.
+ *
+ * # Safety
+ * As for `ota_agent_start` (without `state`).
+ */
+ota_status ota_agent_set_release(struct ota_agent *agent,
+                                 const uint8_t *envelope,
+                                 size_t envelope_len,
+                                 const struct ota_device_state *device);
+
+/**
+ * Starts installing a signed release (COSE envelope, verified with the agent's trust root for
+ * `device`; the agent's anti-rollback floor overrides a lower `last_sequence` /
+ * `security_counter` in `device`) and writes the new state (`OTA_AGENT_STATE_*`) to `*state`:
+ * DOWNLOADING (call `ota_agent_resume`), FAILED (the release cannot install here: the report
+ * says why), or the same rest state (nothing to install). A release that fails verification or
+ * the install rules is recorded as FAILED (verify or decide) and returns
+ * `OTA_STATUS_AGENT_REJECTED` (`ota_agent_last_error` has the detail). During an update:
+ * `OTA_STATUS_INVALID_STATE`.
+ *
+ * # Safety
+ * `agent` a live handle; `envelope` readable for `envelope_len` bytes; `device` valid as
+ * documented on `ota_device_state`; `state` writable.
+ */
+ota_status ota_agent_start(struct ota_agent *agent,
+                           const uint8_t *envelope,
+                           size_t envelope_len,
+                           const struct ota_device_state *device,
+                           uint32_t *state);
 
 /**
  * Frees a chunk verifier. NULL does nothing.

@@ -7,6 +7,7 @@ mod guard;
 mod handle;
 mod status;
 
+pub mod agent;
 pub mod delta;
 pub mod manifest;
 pub mod plan;

@@ -126,7 +126,7 @@ fn slot_code(slot: Slot) -> u32 {
 ///
 /// # Safety
 /// The pointers inside `s` must satisfy the documented contract of `ota_device_state`.
-unsafe fn device_state(s: &ota_device_state) -> Result<DeviceState, Status> {
+pub(crate) unsafe fn device_state(s: &ota_device_state) -> Result<DeviceState, Status> {
     // SAFETY: forwarded contract: (vendor, vendor_len) is a readable buffer or NULL with 0.
     let vendor = unsafe { bytes_in(s.vendor, s.vendor_len) }?;
     // SAFETY: as above for the class.

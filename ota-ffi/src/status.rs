@@ -5,7 +5,7 @@
 //! family has its own range so that a number alone says where it came from, and its own name
 //! prefix: 0-99 general (no prefix), 100-199 manifest (`Manifest*`, and `Refused*` for the install
 //! refusals), 200-299 verify (`Verify*`), 300-399 delta (`Delta*`), 400-499 rollout
-//! (`Rollout*`), 500-599 twin (`Twin*`). A deleted variant's number goes into [`RETIRED`] and is
+//! (`Rollout*`), 500-599 twin (`Twin*`), 600-699 agent (`Agent*`). A deleted variant's number goes into [`RETIRED`] and is
 //! never given to another variant: a C program built against an older header may still test for
 //! it.
 
@@ -146,6 +146,20 @@ pub enum Status {
     TwinLimitExceeded = 504,
     /// Another twin error (a future error kind).
     TwinOther = 599,
+    /// The release was refused (signature, decoding or the install rules); the agent recorded
+    /// it as failed (verify or decide), `ota_agent_last_error` has the detail.
+    AgentRejected = 600,
+    /// A callback reported an interruption (a power-cut equivalent): nothing past the last
+    /// persisted state happened; the agent reloaded it, call again.
+    AgentInterrupted = 601,
+    /// The agent's store holds data that is not a valid lifecycle record.
+    AgentStoreCorrupt = 602,
+    /// The boot control has no bootable slot.
+    AgentNoBootableSlot = 603,
+    /// The agent is in use: called from inside one of its own callbacks, or from two threads.
+    AgentBusy = 604,
+    /// Another agent error (a future error kind).
+    AgentOther = 699,
 }
 
 /// Numbers of deleted variants, with the name each had: never assign them again (a test fails if a
@@ -219,6 +233,12 @@ pub(crate) const ALL: &[Status] = &[
     Status::TwinPatchFailed,
     Status::TwinLimitExceeded,
     Status::TwinOther,
+    Status::AgentRejected,
+    Status::AgentInterrupted,
+    Status::AgentStoreCorrupt,
+    Status::AgentNoBootableSlot,
+    Status::AgentBusy,
+    Status::AgentOther,
 ];
 
 impl Status {
@@ -305,6 +325,14 @@ impl Status {
             Status::TwinPatchFailed => c"JSON Patch operation failed; document unchanged",
             Status::TwinLimitExceeded => c"twin input exceeds a limit",
             Status::TwinOther => c"other twin error",
+            Status::AgentRejected => c"release refused by the agent (signature or install rules)",
+            Status::AgentInterrupted => {
+                c"a callback was interrupted (power-cut equivalent); call again to continue"
+            }
+            Status::AgentStoreCorrupt => c"the agent's store holds no valid lifecycle record",
+            Status::AgentNoBootableSlot => c"the boot control has no bootable slot",
+            Status::AgentBusy => c"the agent is in use (re-entrant or concurrent call)",
+            Status::AgentOther => c"other agent error",
         }
     }
 
@@ -408,6 +436,12 @@ mod tests {
             (Status::TwinPatchFailed, 503),
             (Status::TwinLimitExceeded, 504),
             (Status::TwinOther, 599),
+            (Status::AgentRejected, 600),
+            (Status::AgentInterrupted, 601),
+            (Status::AgentStoreCorrupt, 602),
+            (Status::AgentNoBootableSlot, 603),
+            (Status::AgentBusy, 604),
+            (Status::AgentOther, 699),
         ];
         assert_eq!(expected.len(), ALL.len());
         for (status, number) in expected {
@@ -426,6 +460,7 @@ mod tests {
             ("Delta", 300..400),
             ("Rollout", 400..500),
             ("Twin", 500..600),
+            ("Agent", 600..700),
         ]
         .into_iter()
         .find(|(prefix, _)| name.starts_with(prefix))

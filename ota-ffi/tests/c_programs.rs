@@ -401,3 +401,89 @@ fn twin_program() {
     );
     assert_eq!(out.lines().last(), Some("PASS"), "{out}");
 }
+
+#[test]
+fn lifecycle_program_upgrades_reverts_resumes_and_refuses() {
+    if !need_gcc() {
+        return;
+    }
+    let dir = fixture_dir();
+    let out = build_and_run("lifecycle", &[&dir]);
+    let patch_len = std::fs::metadata(Path::new(&dir).join("patch.otad"))
+        .unwrap()
+        .len();
+    // Fields: state, outcome, stage, reason, Object 5 state/result, Object 9 state/result,
+    // floor sequence/security counter.
+    has_line(
+        &out,
+        "fresh: state 0 outcome 0 stage 0 reason 0 fw 0/0 sw 0/0 floor 0/0",
+    );
+    // Pending, trial armed on slot B with 3 tries; the floor has not moved.
+    has_line(
+        &out,
+        "armed: state 4 outcome 0 stage 0 reason 0 fw 3/0 sw 3/3 floor 0/0",
+    );
+    // Committed after the reboot into B: Object 5 result 1 (success), Object 9 installed, and
+    // the floor is the release's sequence 8 and security counter 4.
+    has_line(
+        &out,
+        "upgrade: state 6 outcome 1 stage 0 reason 0 fw 0/1 sw 4/2 floor 8/4",
+    );
+    // B is marked good; the health probe ran once, and its call back into the agent was
+    // refused with OTA_STATUS_AGENT_BUSY (604) instead of aliasing the handle.
+    has_line(
+        &out,
+        "upgrade: booted 1 successful 1 health calls 1 reentrant call 604",
+    );
+    // The committed release again: rejected by anti-rollback (verify, integrity: 5 / 53).
+    has_line(
+        &out,
+        "replayed: state 9 outcome 3 stage 2 reason 4 fw 0/5 sw 0/53 floor 8/4",
+    );
+    // Health check failed: Reverted (trial, health check failed), Object 5 result 8, Object 9
+    // result 58; the floor stays 0; the device boots A again.
+    has_line(
+        &out,
+        "reverted: state 8 outcome 2 stage 5 reason 8 fw 0/8 sw 0/58 floor 0/0",
+    );
+    has_line(&out, "reverted: booted 0 primary 0");
+    has_line(&out, "store failure: store_save `C callback`: returned 1");
+    // After the cuts, the link drop and a reboot, the download continued from the persisted
+    // cursor (fewer bytes than the patch), and the update committed.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("resumed download fetched "))
+        .unwrap();
+    let fetched: u64 = line["resumed download fetched ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fetched > 0 && fetched < patch_len, "{line}");
+    has_line(
+        &out,
+        &format!("resumed download fetched {fetched} of {patch_len} patch bytes"),
+    );
+    has_line(
+        &out,
+        "interrupted: state 6 outcome 1 stage 0 reason 0 fw 0/1 sw 4/2 floor 8/4",
+    );
+    // One flipped patch byte: Failed (verify, integrity check failure: 5 / 53), the boot
+    // control never written, slot A still booted and primary.
+    has_line(
+        &out,
+        "tampered image: state 9 outcome 3 stage 2 reason 4 fw 0/5 sw 0/53 floor 0/0",
+    );
+    has_line(&out, "tampered image: boot writes 0 booted 0 primary 0");
+    has_line(
+        &out,
+        "tampered envelope: state 9 outcome 3 stage 2 reason 4 fw 0/5 sw 0/53 floor 0/0",
+    );
+    // Cancelled: Failed (download, cancelled), Object 5 result 10.
+    has_line(
+        &out,
+        "cancelled: state 9 outcome 3 stage 1 reason 13 fw 0/10 sw 0/57 floor 0/0",
+    );
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}
