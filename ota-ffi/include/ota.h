@@ -53,6 +53,11 @@
 #define OTA_AGENT_CB_EMPTY 5
 
 /**
+ * The largest record the agent saves: a store needs this many bytes (plus its own framing).
+ */
+#define OTA_AGENT_MAX_RECORD 2048
+
+/**
  * `ota_agent_resource.kind`: a full image, named by its SHA-256.
  */
 #define OTA_AGENT_RESOURCE_IMAGE 0

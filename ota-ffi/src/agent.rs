@@ -45,6 +45,10 @@ pub const OTA_AGENT_CB_UNSUPPORTED: i32 = 4;
 /// `store_load` result: nothing was ever saved.
 pub const OTA_AGENT_CB_EMPTY: i32 = 5;
 
+/// The largest record the agent saves: a store needs this many bytes (plus its own framing).
+pub const OTA_AGENT_MAX_RECORD: usize = 2048;
+const _: () = assert!(OTA_AGENT_MAX_RECORD == ::ota_agent::MAX_RECORD);
+
 /// `ota_agent_resource.kind`: a full image, named by its SHA-256.
 pub const OTA_AGENT_RESOURCE_IMAGE: u32 = 0;
 /// `ota_agent_resource.kind`: a patch, named by its SHA-256 (`from_sha256`: its source image).
