@@ -52,6 +52,8 @@ struct Dev {
     /// `store_load` reports this result and length instead of the record.
     load_lie: Option<(i32, usize)>,
     save_rc: i32,
+    /// Saves that still succeed before `save_rc` applies.
+    save_ok_left: u32,
     booted: u32,
     primary: u32,
     successful: [bool; 2],
@@ -93,7 +95,10 @@ unsafe extern "C" fn store_load(u: *mut c_void, buf: *mut u8, cap: usize, len: *
 unsafe extern "C" fn store_save(u: *mut c_void, rec: *const u8, len: usize) -> i32 {
     let d = dev(u);
     if d.save_rc != OTA_AGENT_CB_OK {
-        return d.save_rc;
+        if d.save_ok_left == 0 {
+            return d.save_rc;
+        }
+        d.save_ok_left -= 1;
     }
     d.rec = unsafe { std::slice::from_raw_parts(rec, len) }.to_vec();
     OTA_AGENT_CB_OK
@@ -219,6 +224,7 @@ fn new_dev() -> Box<Dev> {
         rec: Vec::new(),
         load_lie: None,
         save_rc: OTA_AGENT_CB_OK,
+        save_ok_left: 0,
         booted: OTA_SLOT_A,
         primary: OTA_SLOT_A,
         successful: [true, false],
@@ -606,5 +612,32 @@ fn callbacks_calling_back_are_busy_and_cannot_free_the_agent() {
         &d.slots[1][..fixtures::images().1.len()],
         &fixtures::images().1[..]
     );
+    unsafe { ota_agent_free(a) };
+}
+
+/// A failed save leaves the persisted record as it was; the agent must forget its unsaved
+/// in-memory step too. Here the trial's boot count: if the failed saves were remembered, four of
+/// them would count as four trial boots and the next call would revert a healthy update as a
+/// boot loop (max_trial_boots is 3).
+#[test]
+fn failed_saves_in_the_trial_are_not_counted_as_boots() {
+    let mut d = new_dev();
+    let a = new_agent(&mut d).unwrap();
+    start(a).unwrap();
+    assert_eq!(resume(a), Ok(OTA_AGENT_PROGRESS_REBOOT_REQUIRED));
+    d.tries[1] -= 1;
+    d.attempts[1] += 1;
+    d.booted = OTA_SLOT_B;
+    // Trial is persisted (the first save), then every boot-count save fails.
+    d.save_rc = OTA_AGENT_CB_FAILED;
+    d.save_ok_left = 1;
+    for _ in 0..4 {
+        assert_eq!(resume(a), Err(Status::CallbackFailed));
+        assert_eq!(report(a).state, OTA_AGENT_STATE_TRIAL);
+    }
+    d.save_rc = OTA_AGENT_CB_OK;
+    assert_eq!(resume(a), Ok(OTA_AGENT_PROGRESS_AT_REST));
+    let r = report(a);
+    assert_eq!((r.state, r.reason), (OTA_AGENT_STATE_COMMITTED, 0));
     unsafe { ota_agent_free(a) };
 }
