@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod base64;
+mod check;
+mod dedup;
+mod error;
+mod execution;
+mod ids;
+mod job;
+mod json;
+mod limits;
+mod message;
+mod report;
+mod status;
+
+pub use dedup::{Delivery, ReportDedup};
+pub use error::{DecodeError, Error, Expected, Limit, Result, TransitionError};
+pub use execution::{Actor, Applied, JobExecution, check_transition};
+pub use ids::{JobId, Sha256};
+pub use job::{
+    ComponentSources, DeltaLocation, InstallPolicy, JobDocument, Location, MINUTES_PER_DAY,
+    Readiness, ReleaseSource, Window,
+};
+pub use limits::{Limits, MAX_JOB_ID_BYTES};
+pub use message::{Message, MessageKind, PROTOCOL_VERSION};
+pub use report::{DeviceReport, InstalledComponent, Slot};
+pub use status::{Progress, Reason, Refusal, RefusalRule, Stage, Status, StatusKind};
