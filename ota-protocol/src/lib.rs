@@ -2,8 +2,11 @@
 #![forbid(unsafe_code)]
 
 mod base64;
+mod cbor;
 mod check;
+mod decode;
 mod dedup;
+mod encode;
 mod error;
 mod execution;
 mod ids;
@@ -12,6 +15,7 @@ mod json;
 mod limits;
 mod message;
 mod report;
+mod schema;
 mod status;
 
 pub use dedup::{Delivery, ReportDedup};
