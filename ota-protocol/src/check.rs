@@ -8,8 +8,9 @@ use crate::error::{DecodeError, Error, Limit, Result};
 use crate::execution::JobExecution;
 use crate::job::{ComponentSources, JobDocument, ReleaseSource};
 use crate::limits::Limits;
+use crate::refusal::{Refusal, RefusalRule};
 use crate::report::DeviceReport;
-use crate::status::{Progress, Refusal, RefusalRule, Status};
+use crate::status::{Progress, Status};
 
 /// Text that must not be empty, at most `max` bytes (`limit` names which limit).
 pub(crate) fn text(s: &str, limit: Limit, max: usize) -> Result<()> {

@@ -13,12 +13,12 @@ use crate::execution::JobExecution;
 use crate::job::{ComponentSources, InstallPolicy, JobDocument, ReleaseSource};
 use crate::limits::Limits;
 use crate::message::{Message, MessageKind, PROTOCOL_VERSION};
+use crate::refusal::{Refusal, RefusalRule};
 use crate::report::DeviceReport;
 use crate::schema::{
     delta, execution as xk, head, installed, job as jk, location, policy as pk, refusal as fk,
     report as rk, rule, sources as sk,
 };
-use crate::status::{Refusal, RefusalRule};
 
 type Out = Vec<u8>;
 

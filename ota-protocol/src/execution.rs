@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, TransitionError};
 use crate::ids::JobId;
-use crate::status::{Progress, Reason, Refusal, Stage, Status, StatusKind, StatusParts};
+use crate::refusal::Refusal;
+use crate::status::{Progress, Reason, Stage, Status, StatusKind, StatusParts};
 
 /// One device's execution of one job, at one version. The same message goes both ways: the
 /// service sends the state it holds, the device sends the state it proposes (`version` one

@@ -14,6 +14,7 @@ mod job;
 mod json;
 mod limits;
 mod message;
+mod refusal;
 mod report;
 mod schema;
 mod status;
@@ -28,5 +29,6 @@ pub use job::{
 };
 pub use limits::{Limits, MAX_JOB_ID_BYTES};
 pub use message::{Message, MessageKind, PROTOCOL_VERSION};
+pub use refusal::{Refusal, RefusalRule};
 pub use report::{DeviceReport, InstalledComponent, Slot};
-pub use status::{Progress, Reason, Refusal, RefusalRule, Stage, Status, StatusKind};
+pub use status::{Progress, Reason, Stage, Status, StatusKind};
