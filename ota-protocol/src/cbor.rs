@@ -60,12 +60,14 @@ fn convert(e: &ota_cbor::Error) -> Error {
 /// A strict reader over one message.
 pub(crate) struct Reader<'a> {
     r: ota_cbor::Reader<'a>,
+    buf: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Self {
             r: ota_cbor::Reader::new(buf, CONFIG),
+            buf,
         }
     }
 
@@ -112,12 +114,19 @@ impl<'a> Reader<'a> {
     /// `may_be_empty`.
     pub(crate) fn text(&mut self, limit: Limit, max: usize, may_be_empty: bool) -> Result<String> {
         let at = self.pos();
-        let s = self.r.text().map_err(|e| convert(&e))?;
+        let s = match self.r.text() {
+            Ok(s) => s,
+            Err(e) => {
+                return Err(self.recheck(at, CONFIG.max_len(max), limit, max, &e, |p| {
+                    p.text().map(|_| ())
+                }));
+            }
+        };
         if s.len() > max {
             return Err(limit_err(at, limit, s.len() as u64, max));
         }
         if s.is_empty() && !may_be_empty {
-            return Err(err(at, DecodeError::EmptyText));
+            return Err(err(at, DecodeError::Empty));
         }
         Ok(s.to_owned())
     }
@@ -125,6 +134,26 @@ impl<'a> Reader<'a> {
     /// A borrowed byte string.
     pub(crate) fn bytes(&mut self) -> Result<&'a [u8]> {
         self.r.bytes().map_err(|e| convert(&e))
+    }
+
+    /// A borrowed byte string of 1 to `max` bytes.
+    pub(crate) fn bytes_max(&mut self, limit: Limit, max: usize) -> Result<&'a [u8]> {
+        let at = self.pos();
+        let b = match self.r.bytes() {
+            Ok(b) => b,
+            Err(e) => {
+                return Err(self.recheck(at, CONFIG.max_len(max), limit, max, &e, |p| {
+                    p.bytes().map(|_| ())
+                }));
+            }
+        };
+        if b.len() > max {
+            return Err(limit_err(at, limit, b.len() as u64, max));
+        }
+        if b.is_empty() {
+            return Err(err(at, DecodeError::Empty));
+        }
+        Ok(b)
     }
 
     pub(crate) fn sha256(&mut self) -> Result<Sha256> {
@@ -142,7 +171,36 @@ impl<'a> Reader<'a> {
     /// are omitted when empty. The count is checked before anything is allocated for it.
     pub(crate) fn list(&mut self, limit: Limit, max: usize) -> Result<usize> {
         let at = self.pos();
-        let n = self.r.array().map_err(|e| convert(&e))?;
+        let n = match self.r.array() {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(
+                    self.recheck(at, CONFIG.max_items(max), limit, max, &e, |p| {
+                        p.array().map(|_| ())
+                    }),
+                );
+            }
+        };
+        self.count(at, n, limit, max)
+    }
+
+    /// A map of at most `max` entries, not empty (as [`Reader::list`]).
+    pub(crate) fn bounded_map(&mut self, limit: Limit, max: usize) -> Result<usize> {
+        let at = self.pos();
+        let n = match self.r.map() {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(
+                    self.recheck(at, CONFIG.max_items(max), limit, max, &e, |p| {
+                        p.map().map(|_| ())
+                    }),
+                );
+            }
+        };
+        self.count(at, n, limit, max)
+    }
+
+    fn count(&self, at: usize, n: usize, limit: Limit, max: usize) -> Result<usize> {
         if n > max {
             return Err(limit_err(at, limit, n as u64, max));
         }
@@ -150,6 +208,30 @@ impl<'a> Reader<'a> {
             return Err(err(at, DecodeError::EmptyList));
         }
         Ok(n)
+    }
+
+    /// The error for a head at `at` that `ota-cbor` refused (`e`): if the same head read under
+    /// the field's own limit (`config`) is over that limit, the limit is what is reported (a
+    /// count of 2^32 in a short input is over the limit before it is truncated).
+    #[cold]
+    fn recheck(
+        &self,
+        at: usize,
+        config: Config,
+        limit: Limit,
+        max: usize,
+        e: &ota_cbor::Error,
+        read: impl FnOnce(&mut ota_cbor::Reader<'a>) -> ota_cbor::Result<()>,
+    ) -> Error {
+        let rest = self.buf.get(at..).unwrap_or(&[]);
+        let mut probe = ota_cbor::Reader::new(rest, config).with_base(at);
+        if let Err(p) = read(&mut probe)
+            && let ErrorKind::TooManyItems { count, .. } | ErrorKind::TooLong { len: count, .. } =
+                *p.kind()
+        {
+            return limit_err(at, limit, count, max);
+        }
+        convert(e)
     }
 
     /// An array head: its count (checked against the bytes left only).
@@ -208,7 +290,7 @@ impl<'a> Reader<'a> {
             return Err(limit_err(at, limit, k.len() as u64, max));
         }
         if k.is_empty() {
-            return Err(err(at, DecodeError::EmptyText));
+            return Err(err(at, DecodeError::Empty));
         }
         Ok((at, k))
     }

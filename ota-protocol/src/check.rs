@@ -15,7 +15,7 @@ use crate::status::{Progress, Status};
 /// Text that must not be empty, at most `max` bytes (`limit` names which limit).
 pub(crate) fn text(s: &str, limit: Limit, max: usize) -> Result<()> {
     if s.is_empty() {
-        return Err(Error::field(DecodeError::EmptyText));
+        return Err(Error::field(DecodeError::Empty));
     }
     bounded(s, limit, max)
 }
@@ -59,7 +59,7 @@ pub(crate) fn job(j: &JobDocument, l: &Limits) -> Result<()> {
     match &j.release {
         ReleaseSource::Inline(env) => {
             if env.is_empty() {
-                return Err(Error::field(DecodeError::EmptyText).in_field("release"));
+                return Err(Error::field(DecodeError::Empty).in_field("release"));
             }
             count(env.len(), Limit::EnvelopeBytes, l.max_envelope_bytes)
                 .map_err(|e| e.in_field("release"))?;

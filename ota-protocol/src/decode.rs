@@ -117,19 +117,7 @@ fn read_release(r: &mut Reader<'_>, l: &Limits) -> Result<ReleaseSource> {
     let p = r.pos();
     match r.peek()? {
         Major::Bytes => {
-            let b = r.bytes()?;
-            if b.len() > l.max_envelope_bytes {
-                return Err(Error::LimitExceeded {
-                    offset: Some(p),
-                    path: String::new(),
-                    limit: Limit::EnvelopeBytes,
-                    count: b.len() as u64,
-                    max: l.max_envelope_bytes as u64,
-                });
-            }
-            if b.is_empty() {
-                return Err(err(p, DecodeError::EmptyText));
-            }
+            let b = r.bytes_max(Limit::EnvelopeBytes, l.max_envelope_bytes)?;
             Ok(ReleaseSource::Inline(b.to_vec()))
         }
         Major::Map => {

@@ -231,9 +231,9 @@ pub enum DecodeError {
     /// encoding of the same message.
     #[error("empty list (omit the field instead)")]
     EmptyList,
-    /// Text that must not be empty is empty.
-    #[error("empty text")]
-    EmptyText,
+    /// A text or byte string that must not be empty is empty.
+    #[error("empty where a value is required")]
+    Empty,
     /// A job id that is not 1 to 64 characters of `A-Z a-z 0-9 _ -` (it goes into MQTT topics).
     #[error("job id must be 1 to 64 characters of A-Z, a-z, 0-9, `_` and `-`")]
     BadJobId,

@@ -98,19 +98,7 @@ fn read_installed(r: &mut Reader<'_>, l: &Limits) -> Result<Vec<InstalledCompone
 }
 
 fn read_health(r: &mut Reader<'_>, l: &Limits) -> Result<BTreeMap<String, f64>> {
-    let (p, n) = r.map()?;
-    if n > l.max_metrics {
-        return Err(Error::LimitExceeded {
-            offset: Some(p),
-            path: String::new(),
-            limit: Limit::Metrics,
-            count: n as u64,
-            max: l.max_metrics as u64,
-        });
-    }
-    if n == 0 {
-        return Err(err(p, DecodeError::EmptyList));
-    }
+    let n = r.bounded_map(Limit::Metrics, l.max_metrics)?;
     let mut keys = Keys::new();
     let mut out = BTreeMap::new();
     for _ in 0..n {
