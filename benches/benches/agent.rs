@@ -14,20 +14,23 @@
 //! Under `cargo test --benches` (debug) only the small synthetic image is used.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+#[path = "agent/fixture.rs"]
+mod fixture;
 #[path = "agent/rig.rs"]
 mod rig;
 
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput};
+use fixture::{Fixture, MemFetch};
 use ota_agent::{Config, Env, Error, Installer, Outcome};
-use rig::{BootKind, Fixture, MemFetch, Rig, StoreKind, counted_update, drive};
+use rig::{BootKind, Rig, StoreKind, counted_update, drive};
 
 fn fixtures() -> Vec<Fixture> {
-    let (old, new) = rig::synthetic(64 << 10);
+    let (old, new) = fixture::synthetic(64 << 10);
     let mut v = vec![Fixture::new("synthetic 64 KiB", old, new, 4096)];
     if !cfg!(debug_assertions) {
-        match rig::corpus("ssh") {
+        match fixture::corpus("ssh") {
             Some((old, new)) => v.push(Fixture::new("ssh (corpus)", old, new, 64 << 10)),
             None => eprintln!("agent bench: corpus pair ssh not found, skipped"),
         }
@@ -142,8 +145,8 @@ fn recovery(fx: &Fixture) {
         let mut env = Env {
             fetch: &mut fetch,
             installers: &mut installers,
-            health: &mut rig::Check(true),
-            clock: &rig::Frozen,
+            health: &mut fixture::Check(true),
+            clock: &fixture::Frozen,
             release: Some(&rel),
         };
         agent.resume(&mut env).unwrap();
