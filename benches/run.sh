@@ -67,6 +67,14 @@ version() { "$@" 2>&1 | head -1 || true; }
         echo "Corpus not found at $corpus: skipped (fetch it with shared/corpus/fetch-delta-corpus.sh)."
     fi
     echo
+    echo "## Update agent: writes per update, recovery after a cut, lifecycle overhead"
+    echo
+    echo "\`OTA_AGENT_COUNTS_ONLY=1 cargo bench -p ota-benches --bench agent\` (this section; counts are"
+    echo "deterministic, times are wall-clock medians over the cut points and on-CPU medians). The"
+    echo "criterion figures and MCUboot's trailer/swap-status arithmetic are in \`benches/results/agent.md\`."
+    echo
+    OTA_AGENT_COUNTS_ONLY=1 cargo bench -q -p ota-benches --bench agent 2>/dev/null
+    echo
     echo "## Per-crate criterion benchmarks"
     echo
     echo "Each crate's criterion benchmarks (\`cargo bench -p ota-benches --bench NAME\`) and their"

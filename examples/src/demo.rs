@@ -405,3 +405,105 @@ fn initial_twin(dev: &Device, now: u64) -> Result<Twin, BoxError> {
     t.apply_update(&Update::reported(scenario::reported_state(dev))?, now)?;
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use ota_agent::sim::SimBoot;
+    use ota_agent::{Agent, Config, FlashStore, Outcome, Reason, Stage, State};
+
+    use super::*;
+    use crate::agent::{BOOT_SECTOR, STORE_SECTOR};
+
+    /// What the device's own flash says: the agent's state, outcome and floor, and the slot
+    /// its bootloader starts.
+    fn on_flash(d: &Device) -> (State, Outcome, u64, usize) {
+        let nvm = d.nvm.clone().expect("the device ran its agent");
+        let boot = SimBoot::power_on(nvm.clone(), BOOT_SECTOR).unwrap();
+        let booted = usize::from(boot.booted() == ota_manifest::Slot::B);
+        let store = FlashStore::new(nvm, STORE_SECTOR).unwrap();
+        let agent = Agent::open(store, boot, Config::default()).unwrap();
+        (
+            agent.state(),
+            agent.outcome(),
+            agent.floor().sequence,
+            booted,
+        )
+    }
+
+    /// The first two scenarios on a small fleet, then every device's flash is read: the
+    /// lifecycle ran in ota-agent, and its record agrees with what the demo counted.
+    #[test]
+    fn every_device_runs_ota_agent_and_its_record_agrees() {
+        let seed = 5;
+        let mut clock = SimClock::default();
+        let catalog = Catalog::new(seed);
+        let vendor = Vendor::new(seed, clock.now()).unwrap();
+        let initial = Initial {
+            firmware: vec![(firmware(&catalog, "4.1.0").unwrap(), 1)],
+            app: catalog.app[0].clone(),
+            model: catalog.model[0].clone(),
+        };
+        let mut fleet = fleet::generate(60, seed, &initial);
+        for d in &mut fleet {
+            d.last_sequence = FACTORY_SEQUENCE;
+        }
+        let mut twins: Vec<Twin> = fleet
+            .iter()
+            .map(|d| initial_twin(d, clock.now()).unwrap())
+            .collect();
+        let store = ContentStore::default();
+        let mut world = World {
+            fleet: &mut fleet,
+            twins: &mut twins,
+            root: &vendor.trust_root,
+            store: &store,
+            clock: &mut clock,
+            seed,
+        };
+        let s1 = wrong_hardware(&mut world, &vendor, &catalog).unwrap();
+        assert_eq!(s1.report.status, "completed");
+        for d in world.fleet.iter() {
+            let (state, outcome, floor, booted) = on_flash(d);
+            assert_eq!(booted, d.active, "{}", d.id);
+            if d.hw == fleet::HwRev::A {
+                assert_eq!(state, State::Failed, "{}", d.id);
+                assert_eq!(
+                    outcome,
+                    Outcome::Failed {
+                        stage: Stage::Decide,
+                        reason: Reason::Refused
+                    }
+                );
+                assert_eq!(floor, 0, "a refusal never raises the floor");
+            } else {
+                assert_eq!(state, State::Committed, "{}", d.id);
+                assert_eq!(floor, FACTORY_SEQUENCE + 1);
+                assert_eq!(d.last_sequence, FACTORY_SEQUENCE + 1);
+            }
+        }
+        world.clock.advance(24 * HOUR);
+        let s2 = bad_release(&mut world, &vendor, &catalog).unwrap();
+        let rolled_back: u64 = s2.report.rings.iter().map(|r| r.rolled_back).sum();
+        let mut reverted = 0;
+        for d in world.fleet.iter() {
+            let (state, outcome, floor, booted) = on_flash(d);
+            assert_eq!(booted, d.active, "{}", d.id);
+            if state == State::Reverted {
+                reverted += 1;
+                assert_eq!(
+                    outcome,
+                    Outcome::Reverted {
+                        stage: Stage::Trial,
+                        reason: Reason::HealthCheckFailed
+                    }
+                );
+                assert_eq!(floor, FACTORY_SEQUENCE + 1, "a revert keeps the floor");
+                assert!(d.is_bootable() && crate::agent::trial_boot(d, d.active).is_ok());
+            }
+        }
+        assert!(rolled_back > 0, "the scenario shows a revert");
+        assert_eq!(reverted, rolled_back);
+    }
+}

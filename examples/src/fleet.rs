@@ -223,6 +223,9 @@ pub struct Device {
     pub last_sequence: u64,
     /// Its security counter floor.
     pub security_floor: u64,
+    /// The small flash that holds the update agent's record and the bootloader's metadata
+    /// (see [`crate::agent::NVM`]); made at the first update. Clones share it.
+    pub nvm: Option<ota_agent::sim::SimFlash>,
 }
 
 impl Device {
@@ -333,6 +336,7 @@ pub fn generate(n: usize, seed: u64, initial: &Initial) -> Vec<Device> {
                 boots: 1,
                 last_sequence: 0,
                 security_floor: 1,
+                nvm: None,
             }
         })
         .collect()

@@ -8,7 +8,8 @@
 //! - [`images`], [`catalog`]: generated firmware, app and model images;
 //! - [`fleet`]: the devices;
 //! - [`release`]: the vendor side (keys, trust root, manifests, deltas, signatures);
-//! - [`agent`]: the device side (verify, decide, download, apply, trial boot, fall back);
+//! - [`agent`]: the device side: each device runs an `ota_agent::Agent` on simulated media;
+//!   this module simulates the CDN, the link, the board and its sensor around it;
 //! - [`scenario`]: one rollout driven by ota-rollout's state machine, [`tally`] what it found;
 //! - [`demo`]: the story: the three scenarios (`wrong_hardware`, `bad_release`,
 //!   `good_release`), then [`replacement`], a device replaced in the field;

@@ -79,6 +79,7 @@ pub fn replace_device(
         boots: 1,
         last_sequence: FACTORY_SEQUENCE,
         security_floor: 1,
+        nvm: None,
         ..old.clone()
     };
     // First contact: the new unit reports itself; the server restores the old twin onto it.

@@ -183,7 +183,7 @@ impl ScenarioReport {
             Outcome::Refused(r) => {
                 row.refused += 1;
                 rep.refused_by_hw[h] += 1;
-                *rep.refusals.entry(r.to_string()).or_default() += 1;
+                *rep.refusals.entry(r.clone()).or_default() += 1;
                 false
             }
             Outcome::Rejected(why) => {

@@ -19,6 +19,10 @@ pub(crate) enum Flow {
     Done,
     Fail(Stage, Reason),
     Interrupted(FetchError),
+    /// A resumed apply found that the staged bytes before the cursor are not what the cursor
+    /// says (`ota_delta::Error::StoredTargetMismatch`): the cursor cannot be trusted, the apply
+    /// must start again from byte 0.
+    Restart,
 }
 
 pub(crate) fn fetch_flow(e: FetchError) -> Flow {
@@ -276,6 +280,7 @@ fn classify(sh: &Shared<'_>, e: &ota_delta::Error) -> Result<Flow> {
         return Ok(fetch_flow(fe));
     }
     Ok(match e {
+        ota_delta::Error::StoredTargetMismatch { .. } => Flow::Restart,
         ota_delta::Error::Truncated { .. } => Flow::Fail(Stage::Download, Reason::ConnectionLost),
         ota_delta::Error::SourceSizeMismatch { .. } | ota_delta::Error::SourceDigestMismatch => {
             Flow::Fail(Stage::Install, Reason::InstallFailed)

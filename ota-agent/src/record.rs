@@ -51,6 +51,9 @@ pub(crate) struct Record {
     pub comp_index: u16,
     pub offset: u64,
     pub cursor: Option<[u8; 64]>,
+    /// The delta apply of this update was restarted from byte 0 once already (a resumed
+    /// apply found the stored prefix did not match its cursor).
+    pub restarted: bool,
     pub components: Vec<Target>,
 }
 
@@ -70,6 +73,7 @@ impl Record {
             comp_index: 0,
             offset: 0,
             cursor: None,
+            restarted: false,
             components: Vec::new(),
         }
     }
@@ -111,7 +115,7 @@ impl Record {
         b.extend_from_slice(&self.comp_index.to_le_bytes());
         b.extend_from_slice(&(self.components.len() as u16).to_le_bytes());
         b.extend_from_slice(&self.offset.to_le_bytes());
-        b.push(u8::from(self.cursor.is_some()));
+        b.push(u8::from(self.cursor.is_some()) | (u8::from(self.restarted) << 1));
         b.extend_from_slice(&self.cursor.unwrap_or([0; 64]));
         for c in &self.components {
             let id = c.id.as_bytes();
@@ -165,15 +169,20 @@ impl Record {
         if usize::from(comp_index) > count {
             return Err(bad("component index", 76, "past the component count"));
         }
-        let cursor = match r.u8(88, "cursor valid")? {
-            0 => None,
-            1 => {
-                let mut c = [0u8; 64];
-                c.copy_from_slice(r.bytes(89, 64, "cursor")?);
-                Some(c)
-            }
-            _ => return Err(bad("cursor valid", 88, "not 0 or 1")),
+        let flags = r.u8(88, "cursor flags")?;
+        if flags & !0b11 != 0 {
+            return Err(bad("cursor flags", 88, "bits other than 0 and 1 set"));
+        }
+        let raw = r.bytes(89, 64, "cursor")?;
+        let cursor = if flags & 1 == 1 {
+            let mut c = [0u8; 64];
+            c.copy_from_slice(raw);
+            Some(c)
+        } else {
+            zero_padding(raw, 89, "cursor padding")?;
+            None
         };
+        let restarted = flags & 0b10 != 0;
         let mut release = [0u8; 32];
         release.copy_from_slice(r.bytes(40, 32, "release digest")?);
         let mut components = Vec::with_capacity(count);
@@ -186,6 +195,11 @@ impl Record {
             let id = std::str::from_utf8(r.bytes(o + 1, len, "id")?)
                 .map_err(|_| bad("id", o + 1, "not UTF-8"))?
                 .to_owned();
+            zero_padding(
+                r.bytes(o + 1 + len, MAX_ID - len, "id padding")?,
+                o + 1 + len,
+                "id padding",
+            )?;
             let layer = layer_from(r.u32(o + 33, "layer")?).ok_or(bad(
                 "layer",
                 o + 33,
@@ -226,8 +240,17 @@ impl Record {
             comp_index,
             offset: r.u64(80, "offset")?,
             cursor,
+            restarted,
             components,
         })
+    }
+}
+
+/// Padding must be zero (so a record has one encoding, and a stray write is not read as data).
+fn zero_padding(bytes: &[u8], offset: usize, field: &'static str) -> Result<()> {
+    match bytes.iter().position(|&b| b != 0) {
+        None => Ok(()),
+        Some(i) => Err(bad(field, offset + i, "padding byte is not zero")),
     }
 }
 

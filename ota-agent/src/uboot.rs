@@ -72,13 +72,39 @@ impl EnvLayout {
             copies.push((PathBuf::from(dev), off));
         }
         let size = size.ok_or(env_err("fw_env.config names no device"))?;
-        if copies.len() > 2 || size < 16 {
-            return Err(env_err(
-                "fw_env.config: one or two copies of at least 16 bytes",
-            ));
-        }
-        Ok(EnvLayout { copies, size })
+        let layout = EnvLayout { copies, size };
+        layout
+            .check()
+            .map_err(|_| env_err("fw_env.config: one or two copies of at least 16 bytes"))?;
+        Ok(layout)
     }
+
+    /// Checks a layout (one parsed, or built by hand): one or two copies of at least
+    /// [`EnvLayout::MIN_SIZE`] bytes each.
+    ///
+    /// # Errors
+    /// [`Error::UbootEnv`] naming what is wrong.
+    pub fn check(&self) -> Result<()> {
+        if self.copies.is_empty() || self.copies.len() > 2 {
+            return Err(env_err(format!(
+                "an environment has one or two copies, this layout has {}",
+                self.copies.len()
+            )));
+        }
+        if self.size < Self::MIN_SIZE {
+            return Err(env_err(format!(
+                "an environment copy of {} bytes is smaller than the minimum of {} (header and \
+                 an empty variable list)",
+                self.size,
+                Self::MIN_SIZE
+            )));
+        }
+        Ok(())
+    }
+
+    /// The smallest copy a layout may have, in bytes (the CRC, the redundant flag and room
+    /// for a few variables).
+    pub const MIN_SIZE: usize = 16;
 }
 
 /// Decodes one copy: `Some((flag, variables))` when its CRC holds.
@@ -135,10 +161,13 @@ fn encode_copy(vars: &BTreeMap<String, String>, flag: Option<u8>, size: usize) -
         data.push(0);
     }
     data.push(0);
-    if data.len() > size - h {
+    let room = size
+        .checked_sub(h)
+        .ok_or_else(|| env_err(format!("a copy of {size} bytes has no room for its header")))?;
+    if data.len() > room {
         return Err(env_err("variables do not fit the environment"));
     }
-    data.resize(size - h, 0);
+    data.resize(room, 0);
     let mut out = Vec::with_capacity(size);
     out.extend_from_slice(&crc32(&data).to_le_bytes());
     if let Some(f) = flag {
@@ -195,6 +224,7 @@ impl UbootEnv {
     /// # Errors
     /// [`Error::UbootEnv`] when no copy passes its CRC, or an I/O error.
     pub fn open(layout: EnvLayout, booted: Slot, max_tries: u8) -> Result<Self> {
+        layout.check()?;
         let redundant = layout.copies.len() == 2;
         let mut valid = Vec::new();
         for (i, (path, off)) in layout.copies.iter().enumerate() {
@@ -231,6 +261,7 @@ impl UbootEnv {
     /// # Errors
     /// [`Error::UbootEnv`] when the variables do not fit, or an I/O error.
     pub fn create(layout: &EnvLayout, vars: &BTreeMap<String, String>) -> Result<()> {
+        layout.check()?;
         let redundant = layout.copies.len() == 2;
         for (i, (path, off)) in layout.copies.iter().enumerate() {
             let bytes = encode_copy(vars, redundant.then_some(i as u8), layout.size)?;
@@ -406,6 +437,13 @@ mod tests {
         raw.extend_from_slice(&data);
         assert!(decode_copy(&raw, false).is_err());
         assert!(encode_copy(&vars, None, 20).is_err());
+        // Smaller than the header itself: an error, not an underflow.
+        for size in 0..5 {
+            assert!(
+                encode_copy(&BTreeMap::new(), Some(1), size).is_err(),
+                "{size}"
+            );
+        }
     }
 
     #[test]

@@ -167,3 +167,30 @@ fn missing_variables_are_named_and_nothing_is_written() {
     );
     assert_eq!(env.booted_slot().unwrap(), Slot::A);
 }
+
+/// A hand-built layout smaller than the header used to underflow in `create`.
+#[test]
+fn tiny_hand_built_layout_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for size in [0usize, 1, 4, 5, 15] {
+        for copies in [1usize, 2] {
+            let layout = EnvLayout {
+                copies: (0..copies)
+                    .map(|i| (dir.path().join("env"), (i * 64) as u64))
+                    .collect(),
+                size,
+            };
+            let e = UbootEnv::create(&layout, &UbootEnv::rauc_defaults(3)).unwrap_err();
+            assert!(
+                e.to_string().contains("smaller than the minimum"),
+                "size {size}: {e}"
+            );
+            assert!(UbootEnv::open(layout, Slot::A, 3).is_err());
+        }
+    }
+    let none = EnvLayout {
+        copies: vec![],
+        size: 64,
+    };
+    assert!(UbootEnv::create(&none, &std::collections::BTreeMap::new()).is_err());
+}

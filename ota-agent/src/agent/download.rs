@@ -63,6 +63,21 @@ impl<S: Store, B: BootControl> Agent<S, B> {
                     return Ok(None);
                 }
                 Flow::Interrupted(e) => return Ok(Some(Progress::Interrupted(e))),
+                // The staged prefix does not match the persisted cursor (a write that did not
+                // stick, or someone else wrote the slot): forget the cursor and apply again
+                // from byte 0, once per update; a second mismatch fails the update.
+                Flow::Restart if !self.rec.restarted => {
+                    self.rec.restarted = true;
+                    self.rec.offset = 0;
+                    self.rec.cursor = None;
+                    self.save()?;
+                }
+                Flow::Restart => {
+                    self.rec.offset = 0;
+                    self.rec.cursor = None;
+                    self.conclude(State::Failed, Stage::Verify, Reason::IntegrityCheckFailure)?;
+                    return Ok(None);
+                }
             }
         }
         match self.verify_stored(env.installers)? {
