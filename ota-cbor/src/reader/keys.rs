@@ -136,7 +136,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn check_key_order(&self, keys: &mut Keys, start: usize) -> Fallible<()> {
+    pub(super) fn check_key_order(&self, keys: &mut Keys, start: usize) -> Fallible<()> {
         if self.config.key_order == KeyOrder::Deterministic
             && let Some((ps, pe)) = keys.prev
         {

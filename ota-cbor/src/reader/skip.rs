@@ -3,7 +3,7 @@
 use super::{Fallible, Keys, Reader};
 use crate::config::Config;
 use crate::error::{ErrorKind, Path, Result, Segment};
-use crate::item::{Item, Key};
+use crate::item::Item;
 
 impl<'a> Reader<'a> {
     /// Checks one whole item under every rule and returns its bytes. `depth` is how many
@@ -41,8 +41,13 @@ impl<'a> Reader<'a> {
         let tagged = matches!(item, Item::Tag(_));
         let mut keys = Keys::new();
         for i in 0..children {
+            // A map key is checked whole like any item (one level deeper, as a container key
+            // must be), then against the previous key: no separate key path in this loop.
             let key = if is_map {
-                Some(self.key_at(&mut keys, depth + 1, path)?)
+                let key_start = self.pos;
+                self.skip_in(depth + 1, path)?;
+                self.check_key_order(&mut keys, key_start)?;
+                self.buf.get(key_start..self.pos)
             } else {
                 None
             };
@@ -58,16 +63,19 @@ impl<'a> Reader<'a> {
 }
 
 /// Adds the segment of an error in an array element (`key` none, index `i`) or a map value
-/// (under `key`) to `path`: on the error path only, out of line (a text key is copied into it).
+/// (under the key encoded as `key`, already checked) to `path`: on the error path only, out of
+/// line (a text key is copied into it).
 #[cold]
 #[inline(never)]
-fn push_segment(path: &mut Path, key: Option<Key<'_>>, i: u64) {
+fn push_segment(path: &mut Path, key: Option<&[u8]>, i: u64) {
     let segment = match key {
         None => Segment::Index(i),
-        Some(Key::Uint(k)) => Segment::Uint(k),
-        Some(Key::Negative(k)) => Segment::Negative(k),
-        Some(Key::Text(t)) => Segment::text(t),
-        Some(_) => Segment::Other,
+        Some(k) => match Reader::new(k, Config::DETERMINISTIC).item_inner() {
+            Ok(Item::Uint(k)) => Segment::Uint(k),
+            Ok(Item::Negative(k)) => Segment::Negative(k),
+            Ok(Item::Text(t)) => Segment::text(t),
+            _ => Segment::Other,
+        },
     };
     path.push_outer(segment);
 }
