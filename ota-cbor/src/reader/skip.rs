@@ -2,7 +2,9 @@
 
 use super::{Fallible, Keys, Reader};
 use crate::config::Config;
-use crate::error::{ErrorKind, Path, Result, Segment};
+#[cfg(feature = "path")]
+use crate::error::Segment;
+use crate::error::{ErrorKind, Path, Result};
 use crate::item::Item;
 
 impl<'a> Reader<'a> {
@@ -26,6 +28,7 @@ impl<'a> Reader<'a> {
 
     /// [`skip`](Self::skip) with the compact error; the segments of the error's path are
     /// pushed onto `path` (outermost last) while unwinding.
+    #[cfg_attr(not(feature = "path"), allow(clippy::only_used_in_recursion))]
     pub(super) fn skip_in(&mut self, depth: usize, path: &mut Path) -> Fallible<()> {
         let start = self.pos;
         let item = self.item_inner()?;
@@ -39,9 +42,8 @@ impl<'a> Reader<'a> {
             let max = self.config.max_depth;
             return Err(self.fault(start, ErrorKind::TooDeep { max }));
         }
-        let tagged = matches!(item, Item::Tag(_));
         let mut keys = Keys::new();
-        for i in 0..children {
+        for _i in 0..children {
             // A map key is checked whole like any item (one level deeper, as a container key
             // must be), then against the previous key: no separate key path in this loop.
             if is_map {
@@ -49,13 +51,17 @@ impl<'a> Reader<'a> {
                 self.skip_in(depth + 1, path)?;
                 self.check_key_order(&mut keys, key_start)?;
             }
+            #[cfg(feature = "path")]
             if let Err(f) = self.skip_in(depth + 1, path) {
-                if !tagged {
+                if !matches!(item, Item::Tag(_)) {
                     // `keys` holds the span of this entry's key (none in an array).
-                    self.push_segment(path, keys.prev, i);
+                    self.push_segment(path, keys.prev, _i);
                 }
                 return Err(f);
             }
+            // Without the feature `path` the error keeps an empty path.
+            #[cfg(not(feature = "path"))]
+            self.skip_in(depth + 1, path)?;
         }
         Ok(())
     }
@@ -63,6 +69,7 @@ impl<'a> Reader<'a> {
     /// Adds the segment of an error in an array element (`key` none, index `i`) or a map value
     /// (under the key at `key`, already checked) to `path`: on the error path only, out of line
     /// (a text key is copied into it).
+    #[cfg(feature = "path")]
     #[cold]
     #[inline(never)]
     fn push_segment(&self, path: &mut Path, key: Option<(usize, usize)>, i: usize) {
