@@ -27,6 +27,8 @@ pub(crate) struct Reader<'a> {
     r: ota_cbor::Reader<'a>,
     buf: &'a [u8],
     base: usize,
+    /// Position in `buf` of the item [`item`](Self::item) read last (for a type mismatch).
+    last: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -40,6 +42,7 @@ impl<'a> Reader<'a> {
             r: ota_cbor::Reader::new(buf, CONFIG).with_base(base),
             buf,
             base,
+            last: 0,
         }
     }
 
@@ -74,29 +77,37 @@ impl<'a> Reader<'a> {
     /// reads below take their type from it, as the crate's former `expect_head` did: one call
     /// into `ota-cbor` for all of them keeps the no_std image small (`ota-cbor`'s own typed
     /// reads each inline a fast path), and a type mismatch gets this crate's wording here.
-    fn item(&mut self) -> Result<(Item<'a>, usize)> {
-        let at = self.offset();
+    #[cfg_attr(target_pointer_width = "64", inline)]
+    fn item(&mut self) -> Result<Item<'a>> {
+        self.last = self.r.position();
         match self.r.item() {
-            Ok(item) => Ok((item, at)),
+            Ok(item) => Ok(item),
             Err(e) => Err(self.convert(&e)),
         }
     }
 
+    /// The error for an item of another type than `expected` (the one `item` read last).
+    #[cold]
+    #[inline(never)]
+    fn wrong(&self, expected: &'static str) -> Error {
+        malformed(self.base.saturating_add(self.last), expected)
+    }
+
     pub(crate) fn uint(&mut self) -> Result<u64> {
         match self.item()? {
-            (Item::Uint(v), _) => Ok(v),
-            (_, at) => Err(malformed(at, "expected an unsigned integer")),
+            Item::Uint(v) => Ok(v),
+            _ => Err(self.wrong("expected an unsigned integer")),
         }
     }
 
     /// A CBOR integer that fits an `i64`.
     pub(crate) fn int(&mut self) -> Result<i64> {
-        let (v, at) = match self.item()? {
-            (Item::Uint(v), at) => (i64::try_from(v).ok(), at),
-            (Item::Negative(n), at) => (i64::try_from(n).ok().map(|n| -1 - n), at),
-            (_, at) => return Err(malformed(at, "expected an integer")),
+        let v = match self.item()? {
+            Item::Uint(v) => i64::try_from(v).ok(),
+            Item::Negative(n) => i64::try_from(n).ok().map(|n| -1 - n),
+            _ => return Err(self.wrong("expected an integer")),
         };
-        v.ok_or_else(|| malformed(at, "integer out of range"))
+        v.ok_or_else(|| self.wrong("integer out of range"))
     }
 
     /// A byte string, borrowed from the input, and its absolute offset.
@@ -107,38 +118,38 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn bstr(&mut self) -> Result<&'a [u8]> {
         match self.item()? {
-            (Item::Bytes(b), _) => Ok(b),
-            (_, at) => Err(malformed(at, "expected a byte string")),
+            Item::Bytes(b) => Ok(b),
+            _ => Err(self.wrong("expected a byte string")),
         }
     }
 
     pub(crate) fn tstr(&mut self) -> Result<&'a str> {
         match self.item()? {
-            (Item::Text(s), _) => Ok(s),
-            (_, at) => Err(malformed(at, "expected a text string")),
+            Item::Text(s) => Ok(s),
+            _ => Err(self.wrong("expected a text string")),
         }
     }
 
     /// An array head; the count is bounded by the bytes left (each element takes a byte).
     pub(crate) fn array(&mut self) -> Result<usize> {
         match self.item()? {
-            (Item::Array(n), _) => Ok(n),
-            (_, at) => Err(malformed(at, "expected an array")),
+            Item::Array(n) => Ok(n),
+            _ => Err(self.wrong("expected an array")),
         }
     }
 
     /// A map head; the entry count is bounded by the bytes left.
     pub(crate) fn map(&mut self) -> Result<usize> {
         match self.item()? {
-            (Item::Map(n), _) => Ok(n),
-            (_, at) => Err(malformed(at, "expected a map")),
+            Item::Map(n) => Ok(n),
+            _ => Err(self.wrong("expected a map")),
         }
     }
 
     pub(crate) fn null(&mut self) -> Result<()> {
         match self.item()? {
-            (Item::Null, _) => Ok(()),
-            (_, at) => Err(malformed(at, "expected null")),
+            Item::Null => Ok(()),
+            _ => Err(self.wrong("expected null")),
         }
     }
 
@@ -148,8 +159,8 @@ impl<'a> Reader<'a> {
             return Ok(None);
         }
         match self.item()? {
-            (Item::Tag(t), _) => Ok(Some(t)),
-            (_, at) => Err(malformed(at, "expected a tag")),
+            Item::Tag(t) => Ok(Some(t)),
+            _ => Err(self.wrong("expected a tag")),
         }
     }
 
@@ -262,6 +273,37 @@ mod tests {
             m(7, "trailing bytes after the value")
         );
         assert!(Reader::with_base(&[0x40], 3).bstr_at() == Ok((&[][..], 4)));
+        // Type mismatches and ranges are worded here: at the item's absolute offset.
+        let mut r = Reader::with_base(&[0x00, 0x61, 0x61], 5);
+        assert_eq!(r.uint(), Ok(0));
+        assert_eq!(r.bstr().unwrap_err(), m(6, "expected a byte string"));
+        let big = [0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            Reader::new(&big).int().unwrap_err(),
+            m(0, "integer out of range")
+        );
+        assert_eq!(
+            Reader::new(&[0x3b, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]).int(),
+            Ok(i64::MIN)
+        );
+        assert_eq!(
+            Reader::new(&[0xf6]).uint().unwrap_err(),
+            m(0, "expected an unsigned integer")
+        );
+        assert_eq!(
+            Reader::new(&[0x80]).map().unwrap_err(),
+            m(0, "expected a map")
+        );
+        assert_eq!(
+            Reader::new(&[0xa0]).array().unwrap_err(),
+            m(0, "expected an array")
+        );
+        assert_eq!(
+            Reader::new(&[0x00]).null().unwrap_err(),
+            m(0, "expected null")
+        );
+        assert_eq!(Reader::new(&[0xc1, 0x00]).opt_tag(), Ok(Some(1)));
+        assert_eq!(Reader::new(&[0x00]).opt_tag(), Ok(None));
     }
 
     #[test]
