@@ -11,8 +11,24 @@ fn main() {
         "value1k" => (&d.value1k, 1000, old_value, new_value),
         "value10k" => (&d.value10k, 100, old_value, new_value),
         "twin10k" => (&d.twin10k, 100, old_twin_doc, new_twin_doc),
-        _ => { println!("small {} fleet {} sign1 {} sign3 {} value1k {} value10k {} twin10k {}", d.small.len(), d.fleet.len(), d.sign1.len(), d.sign3.len(), d.value1k.len(), d.value10k.len(), d.twin10k.len()); return; }
+        _ => {
+            println!(
+                "small {} fleet {} sign1 {} sign3 {} value1k {} value10k {} twin10k {}",
+                d.small.len(),
+                d.fleet.len(),
+                d.sign1.len(),
+                d.sign3.len(),
+                d.value1k.len(),
+                d.value10k.len(),
+                d.twin10k.len()
+            );
+            return;
+        }
     };
-    for _ in 0..n { old(doc); }
-    for _ in 0..n { new(doc); }
+    for _ in 0..n {
+        old(doc);
+    }
+    for _ in 0..n {
+        new(doc);
+    }
 }
