@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-old=$root/target/cbor-old
+# Outside the repository: a path dependency under this workspace's directory is read with this
+# workspace's package version, and the two trees would then collide in the lock file.
+old=/tmp/ota-cbor-old-3be577b
 if [ ! -d "$old" ]; then
     mkdir -p "$old"
     git archive 3be577b | tar -x -C "$old"
