@@ -28,7 +28,16 @@ impl Tags {
     pub fn allows(&self, tag: u64) -> bool {
         match self {
             Tags::Refuse => false,
-            Tags::Only(list) => list.contains(&tag),
+            // A plain loop: `contains` on integers compares eight at a time, 128 B of code on a
+            // Cortex-M for lists of a handful of tags.
+            Tags::Only(list) => {
+                for t in *list {
+                    if *t == tag {
+                        return true;
+                    }
+                }
+                false
+            }
             Tags::Any => true,
         }
     }

@@ -269,6 +269,12 @@ pub struct KeyText {
 }
 
 impl KeyText {
+    const EMPTY: KeyText = KeyText {
+        bytes: [0; KEY_TEXT_CAPACITY],
+        len: 0,
+        truncated: false,
+    };
+
     /// Keeps at most [`KEY_TEXT_CAPACITY`] bytes of `key`, cut at a character boundary.
     pub fn new(key: &str) -> Self {
         let mut end = key.len().min(KEY_TEXT_CAPACITY);
@@ -314,7 +320,9 @@ impl Default for Path {
 
 impl Path {
     pub(crate) const EMPTY: Path = Path {
-        segments: [Segment::Other; PATH_CAPACITY],
+        // Unused slots hold an empty text key: all zero bytes (the other variants' tags live in
+        // its `truncated` niche), so an empty path is cleared rather than copied from a template.
+        segments: [Segment::Text(KeyText::EMPTY); PATH_CAPACITY],
         len: 0,
         elided: false,
     };

@@ -267,6 +267,7 @@ impl<'a> Reader<'a> {
         self.item_inner().map_err(Error::from)
     }
 
+    #[cfg_attr(target_pointer_width = "64", inline)]
     fn item_inner(&mut self) -> Fallible<Item<'a>> {
         let start = self.pos;
         let (major, ai, arg) = self.head()?;

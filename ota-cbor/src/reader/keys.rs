@@ -11,7 +11,7 @@ use crate::item::{Item, Key, Major};
 /// The previous key of a map being read, for [`Reader::key`]'s order check. One per map.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Keys {
-    prev: Option<(usize, usize)>,
+    pub(super) prev: Option<(usize, usize)>,
 }
 
 impl Keys {
@@ -94,7 +94,8 @@ impl<'a> Reader<'a> {
             Item::Bytes(b) => Key::Bytes(b),
             Item::Array(_) | Item::Map(_) | Item::Tag(_) => {
                 self.pos = start;
-                Key::Other(self.skip_in(depth, path)?)
+                self.skip_in(depth, path)?;
+                Key::Other(self.buf.get(start..self.pos).unwrap_or(&[]))
             }
             _ => Key::Other(self.buf.get(start..self.pos).unwrap_or(&[])),
         })
@@ -136,7 +137,7 @@ impl<'a> Reader<'a> {
     }
 
     #[inline]
-    fn check_key_order(&self, keys: &mut Keys, start: usize) -> Fallible<()> {
+    pub(super) fn check_key_order(&self, keys: &mut Keys, start: usize) -> Fallible<()> {
         if self.config.key_order == KeyOrder::Deterministic
             && let Some((ps, pe)) = keys.prev
         {
