@@ -4,7 +4,8 @@ use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
 use clap::{Args, Subcommand};
-use ota_verify::{PublicKey, SecretKey};
+use ota_pkcs11::{Pkcs11Signer, Pkcs11Uri};
+use ota_verify::{PublicKey, SecretKey, Signer};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -12,6 +13,12 @@ use std::path::{Path, PathBuf};
 pub enum KeyCmd {
     /// Generates an Ed25519 key from the operating system's randomness, as PKCS#8 PEM (the form
     /// `openssl genpkey -algorithm ed25519` writes and reads).
+    ///
+    /// With --pkcs11 URI the key pair is generated on a PKCS#11 token instead (Ed25519,
+    /// CKM_EC_EDWARDS_KEY_PAIR_GEN; the private key is sensitive and never extractable) and
+    /// only the public key is written. The URI (RFC 7512) names the token, the key's label
+    /// (object=) and/or id=, the PIN (pin-value= or pin-source=FILE) and the module
+    /// (module-path=, or the OTA_PKCS11_MODULE environment variable).
     ///
     /// Example: ota key generate --out release.pem --public release.pub.pem
     Generate(GenerateArgs),
@@ -24,8 +31,12 @@ pub enum KeyCmd {
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// Where to write the private key (PKCS#8 PEM, mode 0600).
+    #[arg(long, required_unless_present = "pkcs11", conflicts_with = "pkcs11")]
+    out: Option<PathBuf>,
+    /// Generate the key on a PKCS#11 token, named by this `pkcs11:` URI (nothing private is
+    /// written; sign with --key and the same URI).
     #[arg(long)]
-    out: PathBuf,
+    pkcs11: Option<String>,
     /// Also write the public key here (SPKI PEM).
     #[arg(long)]
     public: Option<PathBuf>,
@@ -54,12 +65,15 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 fn generate(a: &GenerateArgs, out: &Out) -> CmdResult {
+    let Some(path) = &a.out else {
+        return generate_on_token(a, out);
+    };
     let key = SecretKey::generate(|seed| getrandom::fill(seed))
         .map_err(|e| Fail::input(format!("no randomness from the operating system: {e}")))?;
     let pem = key
         .to_pkcs8_pem()
         .map_err(|e| Fail::input(format!("cannot encode the key: {e}")))?;
-    files::write_atomic_with(&a.out, |f| {
+    files::write_atomic_with(path, |f| {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -76,10 +90,47 @@ fn generate(a: &GenerateArgs, out: &Out) -> CmdResult {
     }
     let id = hex(public.key_id().as_bytes());
     out.result(
-        || format!("{}: Ed25519 key {id}", a.out.display()),
+        || format!("{}: Ed25519 key {id}", path.display()),
         || json!({"ok": true, "out": a.out, "public": a.public, "key_id": id}),
     );
     Ok(())
+}
+
+/// `ota key generate --pkcs11 URI [--public PUB]`.
+fn generate_on_token(a: &GenerateArgs, out: &Out) -> CmdResult {
+    let text = a.pkcs11.as_deref().unwrap_or_default();
+    let uri = Pkcs11Uri::parse(text).map_err(|e| Fail::input(format!("--pkcs11: {e}")))?;
+    let key = Pkcs11Signer::generate(&uri).map_err(|e| {
+        Fail::input(format!(
+            "--pkcs11: cannot generate the key on the token: {e}"
+        ))
+    })?;
+    let public = Signer::public_key(&key);
+    if let Some(p) = &a.public {
+        let spki = public
+            .to_spki_pem()
+            .map_err(|e| Fail::input(format!("cannot encode the public key: {e}")))?;
+        files::write_atomic(p, spki.as_bytes())?;
+    }
+    let id = hex(public.key_id().as_bytes());
+    out.result(
+        || format!("token key {id} (private key generated on the token, not extractable)"),
+        || json!({"ok": true, "pkcs11": true, "public": a.public, "key_id": id}),
+    );
+    Ok(())
+}
+
+/// A signing key: a PKCS#8 PEM file, or a key on a PKCS#11 token named by a `pkcs11:` URI.
+pub fn load_signer(path: &Path) -> CmdResult<Box<dyn Signer>> {
+    match path.to_str() {
+        Some(text) if text.starts_with("pkcs11:") => {
+            let uri = Pkcs11Uri::parse(text).map_err(|e| Fail::input(format!("--key: {e}")))?;
+            let key = Pkcs11Signer::open(&uri)
+                .map_err(|e| Fail::input(format!("--key: the token key: {e}")))?;
+            Ok(Box::new(key))
+        }
+        _ => Ok(Box::new(load_secret(path)?)),
+    }
 }
 
 /// A private key from a PKCS#8 PEM file.

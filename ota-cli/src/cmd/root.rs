@@ -1,11 +1,11 @@
 //! `ota root ...`: trust roots from a JSON description, signing, rotation checks.
 
-use crate::cmd::keys::{hex, load_public, load_secret};
+use crate::cmd::keys::{hex, load_public, load_signer};
 use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
 use clap::{Args, Subcommand};
-use ota_verify::{Role, SecretKey, Signer, TrustRoot};
+use ota_verify::{Role, Signer, TrustRoot};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -50,7 +50,8 @@ pub struct BuildArgs {
 pub struct SignArgs {
     /// The unsigned trust root (from `ota root build`).
     root: PathBuf,
-    /// A private key (PKCS#8 PEM); repeat for each signer.
+    /// A private key (PKCS#8 PEM) or a key on a PKCS#11 token (a `pkcs11:` URI, see `ota key
+    /// generate --help`); repeat for each signer.
     #[arg(long = "key", required = true)]
     keys: Vec<PathBuf>,
     /// Where to write the signed trust root.
@@ -158,12 +159,12 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
 fn sign(a: &SignArgs, out: &Out) -> CmdResult {
     let bytes = files::read_limited(&a.root, files::ROOT)?;
     let root = TrustRoot::decode(&bytes).map_err(|e| Fail::in_file(&a.root, e))?;
-    let keys: Vec<SecretKey> = a
+    let keys: Vec<Box<dyn Signer>> = a
         .keys
         .iter()
-        .map(|p| load_secret(p))
+        .map(|p| load_signer(p))
         .collect::<CmdResult<_>>()?;
-    let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
+    let signers: Vec<&dyn Signer> = keys.iter().map(|k| k.as_ref()).collect();
     let signed = root.sign(&signers).map_err(Fail::input)?;
     files::write_atomic(&a.out, &signed)?;
     out.result(

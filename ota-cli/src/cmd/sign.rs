@@ -1,13 +1,13 @@
 //! `ota sign` and `ota verify`: COSE envelopes over exact bytes.
 
 use crate::cmd::external::{self, Deferred, read_signature};
-use crate::cmd::keys::{hex, load_public, load_secret};
+use crate::cmd::keys::{hex, load_public, load_signer};
 use crate::cmd::root::{load_trusted, now_or};
 use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
 use clap::Args;
-use ota_verify::{Policy, SecretKey, SignOptions, Signer};
+use ota_verify::{Policy, SignOptions, Signer};
 use serde_json::json;
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 pub struct SignArgs {
     /// The file to sign (its bytes are signed as they are, never re-encoded).
     file: PathBuf,
-    /// A private key (PKCS#8 PEM); repeat for each signer.
+    /// A private key (PKCS#8 PEM) or a key on a PKCS#11 token (a `pkcs11:` URI, see `ota key
+    /// generate --help`); repeat for each signer.
     #[arg(long = "key", required_unless_present_any = ["external", "attach"])]
     keys: Vec<PathBuf>,
     /// Where to write the envelope.
@@ -114,10 +115,10 @@ pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
         (None, None, Some(t)) => t,
         (None, None, None) => now.saturating_add(30 * 86_400),
     };
-    let keys: Vec<SecretKey> = a
+    let keys: Vec<Box<dyn Signer>> = a
         .keys
         .iter()
-        .map(|p| load_secret(p))
+        .map(|p| load_signer(p))
         .collect::<CmdResult<_>>()?;
     let deferred: Vec<Deferred> = a
         .external
@@ -126,7 +127,7 @@ pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
         .collect::<CmdResult<_>>()?;
     let signers: Vec<&dyn Signer> = keys
         .iter()
-        .map(|k| k as &dyn Signer)
+        .map(|k| k.as_ref())
         .chain(deferred.iter().map(|d| d as &dyn Signer))
         .collect();
     let opts = SignOptions {
