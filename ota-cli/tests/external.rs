@@ -372,4 +372,21 @@ fn export_needs_one_file_per_external_signer() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("one per external signer"), "{err}");
+    // None at all: the placeholder could never be replaced.
+    let (code, err) = fails(
+        d,
+        &[
+            "sign",
+            "p",
+            "--sequence",
+            "1",
+            "--external",
+            "k.pub.pem",
+            "--out",
+            "o",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("one per external signer"), "{err}");
+    assert!(!d.join("o").exists());
 }

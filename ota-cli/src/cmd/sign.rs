@@ -30,7 +30,7 @@ pub struct SignArgs {
     #[arg(long)]
     external: Vec<PathBuf>,
     /// Write the exact bytes the matching --external signer must sign (the COSE Sig_structure)
-    /// here; one per --external, in the same order.
+    /// here; required once per --external, in the same order.
     #[arg(long = "export-to-be-signed", conflicts_with = "attach")]
     export_to_be_signed: Vec<PathBuf>,
     /// A raw 64-byte Ed25519 signature by the --external key to put into the envelope FILE
@@ -80,7 +80,8 @@ pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
     if let Some(sig) = &a.attach {
         return attach(a, sig, out);
     }
-    if a.export_to_be_signed.len() != a.external.len() && !a.export_to_be_signed.is_empty() {
+    // Without its bytes to sign an external signer's placeholder could never be replaced.
+    if a.export_to_be_signed.len() != a.external.len() {
         return Err(Fail::input(format!(
             "{} --export-to-be-signed for {} --external: give one per external signer, in order",
             a.export_to_be_signed.len(),
