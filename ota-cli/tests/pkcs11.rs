@@ -1,4 +1,5 @@
-//! `ota key generate --pkcs11 URI`, `ota root sign --key pkcs11:...` and `ota sign --key
+//! `ota key generate --pkcs11 URI`, `ota key id URI`, `ota root build` with a URI in its
+//! description, `ota root sign --key pkcs11:...` and `ota sign --key
 //! pkcs11:...` against SoftHSM2 (Debian `softhsm2`, `.ci/setup/pkcs11.sh`): a root signed by a
 //! token key, and a 2-of-3 release signed by the token key and a file key, verify. Each test
 //! makes its own token directory and passes SOFTHSM2_CONF to the `ota` processes. Skipped, with
@@ -113,12 +114,20 @@ fn a_token_key_signs_the_root_and_with_a_file_key_a_2_of_3_release() {
             ],
         );
     }
+    // `key id` reads the public key from the token too.
+    assert_eq!(
+        ok(d, &["key", "id", &tok]),
+        ok(d, &["key", "id", "t.pub.pem"])
+    );
+    // The root description names the root key by its URI, the release keys by files.
     std::fs::write(
         d.join("root.json"),
-        r#"{"version": 1, "expires": 4000000000, "roles": [
-            {"role": "root", "threshold": 1, "keys": ["t.pub.pem"]},
-            {"role": "release", "threshold": 2,
-             "keys": ["t.pub.pem", "a.pub.pem", "b.pub.pem"]}]}"#,
+        format!(
+            r#"{{"version": 1, "expires": 4000000000, "roles": [
+            {{"role": "root", "threshold": 1, "keys": ["{tok}"]}},
+            {{"role": "release", "threshold": 2,
+             "keys": ["t.pub.pem", "a.pub.pem", "b.pub.pem"]}}]}}"#
+        ),
     )
     .unwrap();
     ok(

@@ -44,7 +44,7 @@ pub struct GenerateArgs {
 
 #[derive(Debug, Args)]
 pub struct IdArgs {
-    /// A public (SPKI PEM) or private (PKCS#8 PEM) key.
+    /// A public (SPKI PEM) or private (PKCS#8 PEM) key, or a `pkcs11:` URI of a token key.
     key: PathBuf,
 }
 
@@ -122,11 +122,11 @@ fn generate_on_token(a: &GenerateArgs, out: &Out) -> CmdResult {
 
 /// A signing key: a PKCS#8 PEM file, or a key on a PKCS#11 token named by a `pkcs11:` URI.
 pub fn load_signer(path: &Path) -> CmdResult<Box<dyn Signer>> {
-    match path.to_str() {
-        Some(text) if text.starts_with("pkcs11:") => {
-            let uri = Pkcs11Uri::parse(text).map_err(|e| Fail::input(format!("--key: {e}")))?;
-            let key = Pkcs11Signer::open(&uri)
-                .map_err(|e| Fail::input(format!("--key: the token key: {e}")))?;
+    match path.to_str().filter(|_| is_pkcs11_uri(path)) {
+        Some(text) => {
+            let uri = Pkcs11Uri::parse(text).map_err(Fail::input)?;
+            let key =
+                Pkcs11Signer::open(&uri).map_err(|e| Fail::input(format!("the token key: {e}")))?;
             Ok(Box::new(key))
         }
         _ => Ok(Box::new(load_secret(path)?)),
@@ -140,8 +140,17 @@ pub fn load_secret(path: &Path) -> CmdResult<SecretKey> {
         .map_err(|e| Fail::in_file(path, format!("not an Ed25519 PKCS#8 PEM private key: {e}")))
 }
 
-/// A public key from an SPKI PEM file, or the public half of a PKCS#8 PEM private key.
+/// Whether a key "path" is a `pkcs11:` URI (a key on a token) rather than a file.
+pub fn is_pkcs11_uri(path: &Path) -> bool {
+    path.to_str().is_some_and(|t| t.starts_with("pkcs11:"))
+}
+
+/// A public key from an SPKI PEM file, the public half of a PKCS#8 PEM private key, or the public
+/// key of a token key named by a `pkcs11:` URI (which logs in: the URI needs the PIN).
 pub fn load_public(path: &Path) -> CmdResult<PublicKey> {
+    if is_pkcs11_uri(path) {
+        return load_signer(path).map(|k| k.public_key());
+    }
     let text = files::read_text_limited(path, files::KEY)?;
     if text.contains("PRIVATE KEY") {
         return SecretKey::from_pkcs8_pem(&text)

@@ -1,6 +1,6 @@
 //! `ota root ...`: trust roots from a JSON description, signing, rotation checks.
 
-use crate::cmd::keys::{hex, load_public, load_signer};
+use crate::cmd::keys::{hex, is_pkcs11_uri, load_public, load_signer};
 use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
@@ -16,8 +16,8 @@ pub enum RootCmd {
     ///
     /// The description: {"version": 1, "expires": 2000000000, "roles": [{"role": "root",
     /// "threshold": 2, "keys": ["a.pub.pem", "b.pub.pem", "c.pub.pem"]}, {"role": "release",
-    /// "threshold": 1, "keys": ["release.pub.pem"]}]}. Key paths are relative to the description;
-    /// roles are "root", "release" or a number.
+    /// "threshold": 1, "keys": ["release.pub.pem"]}]}. Key paths are relative to the description
+    /// (a `pkcs11:` URI names a key on a token instead); roles are "root", "release" or a number.
     ///
     /// Example: ota root build --spec root.json --out root.cbor
     Build(BuildArgs),
@@ -135,7 +135,13 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
         let keys = r
             .keys
             .iter()
-            .map(|p| load_public(&base.join(p)))
+            .map(|p| {
+                load_public(&if is_pkcs11_uri(p) {
+                    p.clone()
+                } else {
+                    base.join(p)
+                })
+            })
             .collect::<CmdResult<Vec<_>>>()?;
         builder = builder.role(role, r.threshold, &keys);
     }
