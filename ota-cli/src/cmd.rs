@@ -2,6 +2,7 @@
 //! lives in the crates), only reading files, calling a crate and printing.
 
 mod delta;
+mod external;
 mod keys;
 mod manifest;
 mod rollout;
@@ -49,6 +50,12 @@ pub enum Command {
     /// an expiry (anti-freeze). When FILE is an ota manifest, the sequence number and expiry
     /// default to the manifest's own. FILE is signed as it is, never re-encoded, and may be at
     /// most 8 MiB.
+    ///
+    /// External signers (a KMS, an offline ceremony): --external PUB leaves that signer's
+    /// signature as zeros and --export-to-be-signed writes the exact bytes it must sign (raw
+    /// Ed25519, e.g. `openssl pkeyutl -sign -rawin`); then `ota sign ENVELOPE --attach SIG
+    /// --external PUB --out OUT` checks the signature over those bytes and puts it in place,
+    /// one signer at a time.
     ///
     /// Example: ota sign --key release.pem manifest.cbor --out manifest.cose
     Sign(sign::SignArgs),

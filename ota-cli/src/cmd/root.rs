@@ -1,11 +1,11 @@
 //! `ota root ...`: trust roots from a JSON description, signing, rotation checks.
 
-use crate::cmd::keys::{hex, load_public, load_secret};
+use crate::cmd::keys::{hex, is_pkcs11_uri, load_public, load_signer};
 use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
 use clap::{Args, Subcommand};
-use ota_verify::{Role, SecretKey, Signer, TrustRoot};
+use ota_verify::{Role, Signer, TrustRoot};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ pub enum RootCmd {
     ///
     /// The description: {"version": 1, "expires": 2000000000, "roles": [{"role": "root",
     /// "threshold": 2, "keys": ["a.pub.pem", "b.pub.pem", "c.pub.pem"]}, {"role": "release",
-    /// "threshold": 1, "keys": ["release.pub.pem"]}]}. Key paths are relative to the description;
-    /// roles are "root", "release" or a number.
+    /// "threshold": 1, "keys": ["release.pub.pem"]}]}. Key paths are relative to the description
+    /// (a `pkcs11:` URI names a key on a token instead); roles are "root", "release" or a number.
     ///
     /// Example: ota root build --spec root.json --out root.cbor
     Build(BuildArgs),
@@ -50,7 +50,8 @@ pub struct BuildArgs {
 pub struct SignArgs {
     /// The unsigned trust root (from `ota root build`).
     root: PathBuf,
-    /// A private key (PKCS#8 PEM); repeat for each signer.
+    /// A private key (PKCS#8 PEM) or a key on a PKCS#11 token (a `pkcs11:` URI, see `ota key
+    /// generate --help`); repeat for each signer.
     #[arg(long = "key", required = true)]
     keys: Vec<PathBuf>,
     /// Where to write the signed trust root.
@@ -134,7 +135,13 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
         let keys = r
             .keys
             .iter()
-            .map(|p| load_public(&base.join(p)))
+            .map(|p| {
+                load_public(&if is_pkcs11_uri(p) {
+                    p.clone()
+                } else {
+                    base.join(p)
+                })
+            })
             .collect::<CmdResult<Vec<_>>>()?;
         builder = builder.role(role, r.threshold, &keys);
     }
@@ -158,12 +165,12 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
 fn sign(a: &SignArgs, out: &Out) -> CmdResult {
     let bytes = files::read_limited(&a.root, files::ROOT)?;
     let root = TrustRoot::decode(&bytes).map_err(|e| Fail::in_file(&a.root, e))?;
-    let keys: Vec<SecretKey> = a
+    let keys: Vec<Box<dyn Signer>> = a
         .keys
         .iter()
-        .map(|p| load_secret(p))
+        .map(|p| load_signer(p))
         .collect::<CmdResult<_>>()?;
-    let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
+    let signers: Vec<&dyn Signer> = keys.iter().map(|k| k.as_ref()).collect();
     let signed = root.sign(&signers).map_err(Fail::input)?;
     files::write_atomic(&a.out, &signed)?;
     out.result(

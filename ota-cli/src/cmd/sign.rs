@@ -1,27 +1,45 @@
 //! `ota sign` and `ota verify`: COSE envelopes over exact bytes.
 
-use crate::cmd::keys::{hex, load_secret};
+use crate::cmd::external::{self, Deferred, read_signature};
+use crate::cmd::keys::{hex, load_public, load_signer};
 use crate::cmd::root::{load_trusted, now_or};
 use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
 use clap::Args;
-use ota_verify::{Policy, SecretKey, SignOptions, Signer};
+use ota_verify::{Policy, SignOptions, Signer};
 use serde_json::json;
 use sha2::Digest;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 // The help text is on `Command::Sign` in cmd.rs (a variant's doc comment overrides the struct's).
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The file to sign (its bytes are signed as they are, never re-encoded).
     file: PathBuf,
-    /// A private key (PKCS#8 PEM); repeat for each signer.
-    #[arg(long = "key", required = true)]
+    /// A private key (PKCS#8 PEM) or a key on a PKCS#11 token (a `pkcs11:` URI, see `ota key
+    /// generate --help`); repeat for each signer.
+    #[arg(long = "key", required_unless_present_any = ["external", "attach"])]
     keys: Vec<PathBuf>,
     /// Where to write the envelope.
     #[arg(long)]
     out: PathBuf,
+    /// The public key (SPKI PEM) of a signer whose private key is elsewhere (a KMS, an offline
+    /// ceremony); repeat for each. Its signature is left as 64 zero bytes until --attach. With
+    /// --attach: the key whose signature is attached.
+    #[arg(long)]
+    external: Vec<PathBuf>,
+    /// Write the exact bytes the matching --external signer must sign (the COSE Sig_structure)
+    /// here; required once per --external, in the same order.
+    #[arg(long = "export-to-be-signed", conflicts_with = "attach")]
+    export_to_be_signed: Vec<PathBuf>,
+    /// A raw 64-byte Ed25519 signature by the --external key to put into the envelope FILE
+    /// (after checking it over that signer's bytes to sign); writes the result to --out.
+    #[arg(long, requires = "external", conflicts_with_all = ["keys", "sequence", "expires", "valid_for", "detached"])]
+    attach: Option<PathBuf>,
+    /// With --attach: the payload of a detached envelope.
+    #[arg(long, requires = "attach")]
+    payload: Option<PathBuf>,
     /// The release sequence number (devices refuse one not above what they last accepted).
     #[arg(long)]
     sequence: Option<u64>,
@@ -59,6 +77,17 @@ pub struct VerifyArgs {
 }
 
 pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
+    if let Some(sig) = &a.attach {
+        return attach(a, sig, out);
+    }
+    // Without its bytes to sign an external signer's placeholder could never be replaced.
+    if a.export_to_be_signed.len() != a.external.len() {
+        return Err(Fail::input(format!(
+            "{} --export-to-be-signed for {} --external: give one per external signer, in order",
+            a.export_to_be_signed.len(),
+            a.external.len()
+        )));
+    }
     let payload = files::read_limited(&a.file, files::PAYLOAD)?;
     let from_manifest = ota_manifest::Manifest::from_cbor(&payload).ok();
     let sequence = match (a.sequence, &from_manifest) {
@@ -87,12 +116,21 @@ pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
         (None, None, Some(t)) => t,
         (None, None, None) => now.saturating_add(30 * 86_400),
     };
-    let keys: Vec<SecretKey> = a
+    let keys: Vec<Box<dyn Signer>> = a
         .keys
         .iter()
-        .map(|p| load_secret(p))
+        .map(|p| load_signer(p))
         .collect::<CmdResult<_>>()?;
-    let signers: Vec<&dyn Signer> = keys.iter().map(|k| k as &dyn Signer).collect();
+    let deferred: Vec<Deferred> = a
+        .external
+        .iter()
+        .map(|p| load_public(p).map(Deferred::new))
+        .collect::<CmdResult<_>>()?;
+    let signers: Vec<&dyn Signer> = keys
+        .iter()
+        .map(|k| k.as_ref())
+        .chain(deferred.iter().map(|d| d as &dyn Signer))
+        .collect();
     let opts = SignOptions {
         sequence: Some(sequence),
         expires: Some(expires),
@@ -106,20 +144,61 @@ pub fn sign(a: &SignArgs, out: &Out) -> CmdResult {
     }
     .map_err(Fail::input)?;
     files::write_atomic(&a.out, &envelope)?;
+    for (d, path) in deferred.iter().zip(&a.export_to_be_signed) {
+        let tbs = d
+            .to_be_signed()
+            .ok_or_else(|| Fail::input("the external signer was not asked to sign"))?;
+        files::write_atomic(path, &tbs)?;
+    }
     out.result(
         || {
             format!(
-                "{}: {} signature(s), sequence {sequence}, expires {expires}, {} payload bytes{}",
+                "{}: {} signature(s){}, sequence {sequence}, expires {expires}, {} payload bytes{}",
                 a.out.display(),
-                keys.len(),
+                signers.len(),
+                if deferred.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} external, to attach)", deferred.len())
+                },
                 payload.len(),
                 if a.detached { " (detached)" } else { "" }
             )
         },
         || {
-            json!({"ok": true, "out": a.out, "signatures": keys.len(), "sequence": sequence,
+            json!({"ok": true, "out": a.out, "signatures": signers.len(),
+                   "external": deferred.len(), "sequence": sequence,
                    "expires": expires, "detached": a.detached, "bytes": envelope.len()})
         },
+    );
+    Ok(())
+}
+
+/// `ota sign ENVELOPE --attach SIG --external PUB --out OUT`.
+fn attach(a: &SignArgs, sig: &Path, out: &Out) -> CmdResult {
+    let [public] = a.external.as_slice() else {
+        return Err(Fail::input(
+            "--attach takes exactly one --external: the key that made the signature",
+        ));
+    };
+    let key = load_public(public)?;
+    let signature = read_signature(sig)?;
+    let envelope = files::read_limited(&a.file, files::ENVELOPE)?;
+    let detached = a
+        .payload
+        .as_ref()
+        .map(|p| files::read_limited(p, files::PAYLOAD))
+        .transpose()?;
+    let (signed, index) = external::attach(&envelope, detached.as_deref(), &key, &signature)
+        .map_err(|f| match f {
+            Fail::Refused(m) => Fail::refused(format!("{}: {m}", a.file.display())),
+            Fail::Input(m) => Fail::input(format!("{}: {m}", a.file.display())),
+        })?;
+    files::write_atomic(&a.out, &signed)?;
+    let id = hex(key.key_id().as_bytes());
+    out.result(
+        || format!("{}: signature {index} attached (key {id})", a.out.display()),
+        || json!({"ok": true, "out": a.out, "index": index, "key_id": id}),
     );
     Ok(())
 }
