@@ -43,6 +43,11 @@ fn fails(dir: &Path, args: &[&str]) -> (i32, String) {
 /// note) without SoftHSM2.
 fn token() -> Option<tempfile::TempDir> {
     if !Path::new(MODULE).exists() {
+        // CI installs SoftHSM2 (.ci/setup/pkcs11.sh) and sets OTA_REQUIRE_SOFTHSM=1: never skip there.
+        assert!(
+            std::env::var("OTA_REQUIRE_SOFTHSM").as_deref() != Ok("1"),
+            "OTA_REQUIRE_SOFTHSM=1 but {MODULE} is not installed"
+        );
         eprintln!("note: {MODULE} not installed (.ci/setup/pkcs11.sh), PKCS#11 CLI test skipped");
         return None;
     }

@@ -62,6 +62,11 @@ fn in_child(name: &str) -> bool {
         return true;
     }
     if !Path::new(MODULE).exists() {
+        // CI installs SoftHSM2 (.ci/setup/pkcs11.sh) and sets OTA_REQUIRE_SOFTHSM=1: never skip there.
+        assert!(
+            std::env::var("OTA_REQUIRE_SOFTHSM").as_deref() != Ok("1"),
+            "OTA_REQUIRE_SOFTHSM=1 but {MODULE} is not installed"
+        );
         eprintln!("note: {MODULE} not installed (.ci/setup/pkcs11.sh), SoftHSM2 test skipped");
         return false;
     }
