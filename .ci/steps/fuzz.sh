@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 RUNS=${FUZZ_SMOKE_RUNS:-3000}
 # ... or this many seconds per target, whichever comes first (delta_bsdiff runs ~300 inputs/s).
 SECONDS_EACH=${FUZZ_SMOKE_SECONDS:-15}
-floors=fuzz/coverage-floors.txt
+floors=${FUZZ_FLOORS:-fuzz/coverage-floors.txt}
 host=$(rustc -vV | sed -n 's/^host: //p')
 bin="fuzz/target/$host/release"
 

@@ -168,10 +168,10 @@ fn raw(sel: u8, rest: &[u8]) {
         }
     }
     // Cursors from arbitrary bytes must not panic either.
-    if let Ok(b) = <[u8; 64]>::try_from(rest.get(..64).unwrap_or_default()) {
-        if let Ok(c) = Cursor::from_bytes(&b) {
-            let _ = resume(&patch, &source, &c, &out, &opts, &mut Vec::new());
-        }
+    if let Ok(b) = <[u8; 64]>::try_from(rest.get(..64).unwrap_or_default())
+        && let Ok(c) = Cursor::from_bytes(&b)
+    {
+        let _ = resume(&patch, &source, &c, &out, &opts, &mut Vec::new());
     }
 }
 

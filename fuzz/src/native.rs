@@ -295,6 +295,9 @@ fn planes(t: &[u8], source: &[u8], s: usize, width: u8, phase: u8) -> Vec<u8> {
     raw
 }
 
+/// A bsdiff record with its bytes: add, copy, seek, diff bytes, extra bytes.
+type Op = (u64, u64, i64, Vec<u8>, Vec<u8>);
+
 /// One bsdiff-mode frame (FORMAT.md §5.2): its raw content and target bytes. Records that
 /// do not fit the raw bound are dropped; a non-final frame is padded with extra bytes to a
 /// multiple of 64, a final one to at least one byte.
@@ -309,8 +312,7 @@ fn bsdiff_frame(
 ) -> (Vec<u8>, Vec<u8>) {
     let n = source.len() as i64;
     let start_pos = i64::from(start) % (n + 1);
-    // (add, copy, seek, diff bytes, extra bytes)
-    let mut ops: Vec<(u64, u64, i64, Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut ops: Vec<Op> = Vec::new();
     let mut pos = start_pos;
     for r in recs {
         let add = i64::from(r.add % 4096).min(n - pos);
@@ -351,12 +353,7 @@ fn bsdiff_frame(
 
 /// Controls, zero-run coded diff and extra of one frame, and its target bytes reconstructed
 /// as FORMAT.md §5.2 says (carry-chained addition).
-fn encode_frame(
-    source: &[u8],
-    start_pos: i64,
-    ops: &[(u64, u64, i64, Vec<u8>, Vec<u8>)],
-    split_runs: bool,
-) -> (Vec<u8>, Vec<u8>) {
+fn encode_frame(source: &[u8], start_pos: i64, ops: &[Op], split_runs: bool) -> (Vec<u8>, Vec<u8>) {
     let mut controls = Vec::new();
     varint(&mut controls, ops.len() as u64);
     varint(&mut controls, zigzag(start_pos));
