@@ -1,13 +1,19 @@
 #![no_main]
-//! Native patch decode and apply on arbitrary bytes: must never panic, and memory stays bounded
-//! by the (small) limits given here whatever the patch declares.
+//! Native patch decode and apply: must never panic, memory stays bounded by the (small) limits
+//! given here whatever the patch declares, and a valid patch applies to exactly its target.
 //!
-//! Half of the inputs are used as they are (exercising the header checks); the other half get
-//! a header built from their first bytes with a correct check value, so the fuzzer reaches the
-//! frame decoder, the LZMA2 payloads and the control-data parser behind it.
+//! The first byte selects the path. Three in four inputs (`sel % 4 != 0`) describe a patch
+//! that `ota_fuzz::native` builds with a correct header, frame checks and LZMA2 or stored
+//! payloads, in each of the three modes; it must apply (whole, and resumed from one of its
+//! cursors) to the target the builder computed independently, or, when the builder changed,
+//! cut or extended it afterwards, be refused. The other inputs are raw bytes: used as they
+//! are (`sel & 4 == 0`: the header checks) or behind a header built from their first bytes
+//! with a correct check value (the frame parser and the codecs on arbitrary frames).
 
 use libfuzzer_sys::fuzz_target;
 use ota_delta::{Apply, ApplyOptions, Codec, Cursor, Header, Limits, Mode, SourceCheck};
+use ota_fuzz::input::Input;
+use ota_fuzz::native::Spec;
 
 const LIMITS: Limits = Limits {
     max_image_size: 1 << 20,
@@ -31,10 +37,69 @@ fuzz_target!(|data: &[u8]| {
     let Some((&sel, rest)) = data.split_first() else {
         return;
     };
-    // The as-is half uses the source of the committed fixture pair, so that the fixture patch
+    if sel % 4 != 0 {
+        structured(rest);
+    } else {
+        raw(sel >> 2, rest);
+    }
+});
+
+/// Applies a whole patch, returning the target and every cursor.
+fn apply_all(
+    patch: &[u8],
+    source: &[u8],
+    opts: &ApplyOptions,
+) -> ota_delta::Result<(Vec<u8>, Vec<Cursor>)> {
+    let mut out = Vec::new();
+    let mut cursors = Vec::new();
+    let mut job = Apply::new(patch, source, opts)?;
+    while let Some(c) = job.next_frame(&mut out)? {
+        cursors.push(c);
+    }
+    Ok((out, cursors))
+}
+
+fn structured(rest: &[u8]) {
+    let spec = Spec::read(&mut Input::new(rest));
+    let b = spec.build();
+    let opts = ApplyOptions {
+        limits: LIMITS,
+        source_check: if spec.flags & 1 != 0 {
+            SourceCheck::Verify
+        } else {
+            SourceCheck::TrustCaller
+        },
+    };
+    let r = apply_all(&b.patch, &b.source, &opts);
+    if b.altered {
+        assert!(r.is_err(), "an altered patch must be refused");
+        return;
+    }
+    let (out, cursors) = match r {
+        Ok(v) => v,
+        Err(e) => panic!("a valid patch must apply: {e}"),
+    };
+    assert!(out == b.target, "the patch must give the builder's target");
+    if cursors.is_empty() {
+        return;
+    }
+    let c = &cursors[usize::from(spec.resume_at) % cursors.len()];
+    let done = usize::try_from(c.target_offset()).unwrap_or(usize::MAX);
+    let mut tail = Vec::new();
+    let r = resume(&b.patch, &b.source, c, &b.target[..done], &opts, &mut tail);
+    assert!(r.is_ok(), "resume from a cursor must succeed: {r:?}");
+    assert!(
+        tail == b.target[done..],
+        "a resumed apply must give the rest of the target"
+    );
+}
+
+fn raw(sel: u8, rest: &[u8]) {
+    // The as-is path uses the source of the committed fixture pair, so that the fixture patch
     // (a good seed: `0x00` followed by ota-delta/tests/data/valid.otd) and its mutations get
     // past the source check into the frames.
-    let source: Vec<u8> = if sel & 1 == 0 {
+    let as_is = sel & 1 == 0;
+    let source: Vec<u8> = if as_is {
         FIXTURE_OLD.to_vec()
     } else {
         (0..(u32::from(sel) * 37)).map(|i| (i * 7) as u8).collect()
@@ -43,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
         limits: LIMITS,
         source_check: SourceCheck::TrustCaller,
     };
-    let patch: Vec<u8> = if sel & 1 == 0 {
+    let patch: Vec<u8> = if as_is {
         rest.to_vec()
     } else {
         if rest.len() < 24 {
@@ -99,16 +164,16 @@ fuzz_target!(|data: &[u8]| {
             last = Some(c);
         }
         if let Some(c) = last {
-            let _ = resume(&patch, &source, &c, &out, &opts);
+            let _ = resume(&patch, &source, &c, &out, &opts, &mut Vec::new());
         }
     }
     // Cursors from arbitrary bytes must not panic either.
-    if let Ok(b) = <[u8; 64]>::try_from(rest.get(..64).unwrap_or_default()) {
-        if let Ok(c) = Cursor::from_bytes(&b) {
-            let _ = resume(&patch, &source, &c, &out, &opts);
-        }
+    if let Ok(b) = <[u8; 64]>::try_from(rest.get(..64).unwrap_or_default())
+        && let Ok(c) = Cursor::from_bytes(&b)
+    {
+        let _ = resume(&patch, &source, &c, &out, &opts, &mut Vec::new());
     }
-});
+}
 
 /// Resumes from the header, the patch after the cursor and the target written so far.
 fn resume(
@@ -117,6 +182,7 @@ fn resume(
     c: &Cursor,
     stored: &[u8],
     opts: &ApplyOptions,
+    sink: &mut Vec<u8>,
 ) -> ota_delta::Result<()> {
     let Some(header) = patch.get(..ota_delta::HEADER_LEN) else {
         return Ok(());
@@ -129,6 +195,6 @@ fn resume(
         .and_then(|o| patch.get(o..))
         .unwrap_or_default();
     let mut job = Apply::resume(header, rest, source, c, stored, opts)?;
-    job.run(&mut Vec::new())?;
+    job.run(sink)?;
     Ok(())
 }
