@@ -9,6 +9,6 @@ if ! command -v c++ >/dev/null; then
 fi
 if ! command -v cargo-fuzz >/dev/null; then
     # 55 s of CPU (6 min wall on a heavily shared 2-core machine); stable suffices.
-    cargo install cargo-fuzz --locked
+    cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 cargo fuzz --version

@@ -487,4 +487,24 @@ fn main() {
             &with_sel(g, image),
         );
     }
+
+    // Protocol messages: the crate's fixtures (valid and refused) as CBOR, and the valid ones
+    // again in their JSON form (the target reads both).
+    c.copy("protocol_decode", "ota-protocol/tests/data", ".cbor", b"");
+    let mut names: Vec<_> = fs::read_dir(repo().join("ota-protocol/tests/data"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cbor"))
+        .collect();
+    names.sort();
+    for p in names {
+        if let Ok(m) = ota_protocol::Message::from_cbor(&fs::read(&p).unwrap()) {
+            let stem = p.file_stem().unwrap().to_string_lossy().into_owned();
+            c.put(
+                "protocol_decode",
+                &format!("{stem}.json"),
+                m.to_json().unwrap().as_bytes(),
+            );
+        }
+    }
 }
