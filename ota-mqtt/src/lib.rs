@@ -1,9 +1,24 @@
 #![doc = include_str!("../README.md")]
 
 mod broker;
+mod device;
 mod error;
+mod link;
+mod seen;
+mod server;
+mod tls;
+mod topics;
 
 pub use broker::{
     MOSQUITTO_ACL, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, mosquitto_binary,
 };
+pub use device::Device;
 pub use error::{Error, Result};
+pub use link::{ConnectOptions, Message};
+pub use seen::Seen;
+pub use server::Server;
+pub use tls::TlsIdentity;
+pub use topics::{
+    DeviceId, MAX_DEVICE_ID_LEN, PREFIX, PROTOCOL_PROPERTY, PROTOCOL_VERSION, TopicKind, Topics,
+    parse_topic, shared_filter,
+};
