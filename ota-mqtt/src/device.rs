@@ -108,6 +108,15 @@ impl Device {
             .await
     }
 
+    /// Subscribes to `filters` beyond the device's own topics (the broker's ACL decides; used by
+    /// the tests that show a device cannot read another's topics or use wildcards).
+    ///
+    /// # Errors
+    /// [`crate::Error::SubscribeRefused`] naming the first refused filter, [`crate::Error::Timeout`].
+    pub async fn subscribe_raw(&mut self, filters: &[String], timeout: Duration) -> Result<()> {
+        self.link.subscribe(filters, timeout).await
+    }
+
     async fn request(&self, kind: TopicKind, correlation: &[u8], payload: Vec<u8>) -> Result<()> {
         let props = PublishProperties {
             response_topic: kind.answers().map(|(ok, _)| self.topics.topic(ok)),

@@ -157,7 +157,7 @@ impl Link {
         self.session_present
     }
 
-    async fn subscribe(&mut self, filters: &[String], timeout: Duration) -> Result<()> {
+    pub(crate) async fn subscribe(&mut self, filters: &[String], timeout: Duration) -> Result<()> {
         let many = filters
             .iter()
             .map(|f| Filter::new(f.clone(), QoS::AtLeastOnce));

@@ -12,8 +12,8 @@ use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct TlsIdentity {
     ca_pem: Vec<u8>,
-    cert_pem: Vec<u8>,
-    key_pem: Vec<u8>,
+    // None: no client certificate (a broker that requires one refuses the handshake).
+    client: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl std::fmt::Debug for TlsIdentity {
@@ -28,8 +28,16 @@ impl TlsIdentity {
     pub fn from_pem(ca_pem: Vec<u8>, cert_pem: Vec<u8>, key_pem: Vec<u8>) -> Self {
         Self {
             ca_pem,
-            cert_pem,
-            key_pem,
+            client: Some((cert_pem, key_pem)),
+        }
+    }
+
+    /// TLS that checks the broker's certificate against `ca_pem` but presents no client
+    /// certificate (for brokers that authenticate clients otherwise; ours refuses it).
+    pub fn without_client_certificate(ca_pem: Vec<u8>) -> Self {
+        Self {
+            ca_pem,
+            client: None,
         }
     }
 
@@ -59,16 +67,20 @@ impl TlsIdentity {
         if roots.is_empty() {
             return Err(Error::Tls("no CA certificate in the PEM".into()));
         }
-        let chain = CertificateDer::pem_slice_iter(&self.cert_pem)
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Tls(format!("client certificate: {e}")))?;
-        let key = PrivateKeyDer::from_pem_slice(&self.key_pem)
-            .map_err(|e| Error::Tls(format!("client key: {e}")))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(|e| Error::Tls(e.to_string()))?
-            .with_root_certificates(roots)
+            .with_root_certificates(roots);
+        let Some((cert_pem, key_pem)) = &self.client else {
+            return Ok(Arc::new(builder.with_no_client_auth()));
+        };
+        let chain = CertificateDer::pem_slice_iter(cert_pem)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Tls(format!("client certificate: {e}")))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| Error::Tls(format!("client key: {e}")))?;
+        let config = builder
             .with_client_auth_cert(chain, key)
             .map_err(|e| Error::Tls(format!("client certificate or key: {e}")))?;
         Ok(Arc::new(config))
