@@ -30,6 +30,12 @@ pub enum Error {
     /// A request got no answer in time.
     #[error("no answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// A payload is not a valid `ota-protocol` message of the topic's kind.
+    #[error("protocol: {0}")]
+    Protocol(#[from] ota_protocol::Error),
+    /// A message of another protocol version (the `ota-protocol` user property), with its value.
+    #[error("protocol version {0:?} is not spoken here")]
+    ProtocolVersion(Option<String>),
     /// The client's request queue is closed (its event loop ended).
     #[error("client closed")]
     Closed,

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod agent;
 mod broker;
 mod device;
 mod error;
@@ -8,7 +9,9 @@ mod seen;
 mod server;
 mod tls;
 mod topics;
+mod typed;
 
+pub use agent::{Installer, unverified};
 pub use broker::{
     MOSQUITTO_ACL, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, mosquitto_binary,
 };
@@ -22,3 +25,4 @@ pub use topics::{
     DeviceId, MAX_DEVICE_ID_LEN, PREFIX, PROTOCOL_PROPERTY, PROTOCOL_VERSION, TopicKind, Topics,
     parse_topic, shared_filter,
 };
+pub use typed::{Ingest, Ingested, execution_correlation};
