@@ -128,6 +128,12 @@ impl Device {
             .await
     }
 
+    /// Reconnections seen so far by [`Device::recv`], and how many found no session on the
+    /// broker (queued messages, and publishes not yet acknowledged, are then lost).
+    pub fn reconnections(&self) -> (usize, usize) {
+        self.link.reconnections()
+    }
+
     /// The last connection failure seen (the connection retries by itself).
     pub fn last_failure(&self) -> Option<&str> {
         self.link.last_failure()

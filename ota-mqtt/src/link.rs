@@ -67,6 +67,11 @@ impl ConnectOptions {
         o.set_session_expiry_interval((secs > 0).then_some(secs));
         o.set_receive_maximum(Some(self.receive_maximum.max(1)));
         o.set_manual_acks(true);
+        // Small request/answer packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms
+        // per round trip (1,000 devices took 17.6 s to connect instead of 2 s here).
+        let mut net = rumqttc::NetworkOptions::new();
+        net.set_tcp_nodelay(true);
+        o.set_network_options(net);
         o.set_connection_timeout(self.connect_timeout.as_secs().max(1));
         o.set_user_properties(vec![(
             PROTOCOL_PROPERTY.to_owned(),
@@ -117,6 +122,8 @@ pub(crate) struct Link {
     pump: JoinHandle<()>,
     session_present: bool,
     last_failure: Option<String>,
+    reconnects: usize,
+    sessions_lost: usize,
 }
 
 impl Link {
@@ -134,6 +141,8 @@ impl Link {
             pump,
             session_present: false,
             last_failure: None,
+            reconnects: 0,
+            sessions_lost: 0,
         };
         let timeout = opts.connect_timeout + Duration::from_secs(1);
         let first = tokio::time::timeout(timeout, link.events.recv())
@@ -188,6 +197,12 @@ impl Link {
         }
     }
 
+    /// Reconnections so far, and how many of them found no session on the broker (what was
+    /// queued for this client, and what it had not yet had acknowledged, is then lost).
+    pub(crate) fn reconnections(&self) -> (usize, usize) {
+        (self.reconnects, self.sessions_lost)
+    }
+
     fn absorb(&mut self, ev: LinkEvent) {
         match ev {
             LinkEvent::Publish(p) => {
@@ -196,7 +211,13 @@ impl Link {
                 }
             }
             LinkEvent::Failed(e) => self.last_failure = Some(e),
-            LinkEvent::Connected { .. } | LinkEvent::SubAck(_) => {}
+            LinkEvent::Connected { session_present } => {
+                self.reconnects += 1;
+                if !session_present {
+                    self.sessions_lost += 1;
+                }
+            }
+            LinkEvent::SubAck(_) => {}
         }
     }
 
@@ -300,7 +321,11 @@ async fn pump(
         let ev = match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(c))) => {
                 backoff = Duration::from_millis(50);
-                if connected_once && !c.session_present {
+                // Subscribe again after every reconnection, not only when the session is gone:
+                // mosquitto 2.0.11 restores a persistent session after a restart without its
+                // shared subscriptions (tests/binding.rs, subscriptions_deliver_after_a_broker_
+                // restart). Subscribing again to the same filters is harmless.
+                if connected_once {
                     let many = filters
                         .iter()
                         .cloned()

@@ -113,6 +113,11 @@ impl Server {
         self.link.publish(topic, payload, false, props).await
     }
 
+    /// Reconnections seen so far by [`Server::recv`], and how many found no session.
+    pub fn reconnections(&self) -> (usize, usize) {
+        self.link.reconnections()
+    }
+
     /// Disconnects cleanly.
     pub async fn disconnect(self) {
         self.link.disconnect().await;

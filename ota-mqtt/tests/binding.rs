@@ -199,3 +199,29 @@ async fn a_report_not_acknowledged_is_redelivered_and_applied_once() {
     worker.ack(&again).await.unwrap();
     assert_eq!(count, 1);
 }
+
+/// The broker restarts: a worker's shared subscription and a device's subscriptions still
+/// deliver what is published after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_deliver_after_a_broker_restart() {
+    let mut broker = Mosquitto::start().unwrap();
+    let mut worker = Server::connect(&opts(&broker, "worker-s"), "workers")
+        .await
+        .unwrap();
+    let mut device = Device::connect(&opts(&broker, "dev-6"), dev("dev-6"))
+        .await
+        .unwrap();
+    tokio::task::block_in_place(|| broker.restart().unwrap());
+    // Both reconnect by themselves (back-off at most 1 s) and subscribe again.
+    assert!(worker.recv(Duration::from_secs(2)).await.is_err());
+    device.report(b"after restart".to_vec()).await.unwrap();
+    let m = worker.recv(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(m.payload, b"after restart");
+    assert_eq!(worker.reconnections(), (1, 0));
+    worker
+        .notify_job(&dev("dev-6"), b"job".to_vec(), None)
+        .await
+        .unwrap();
+    let m = device.recv(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(m.payload, b"job");
+}
