@@ -94,6 +94,18 @@ async fn wire_bytes(broker: &Mosquitto) {
     let queued = JobExecution::queued(doc.job_id.clone(), 1);
     ingest.queue(&id, queued.clone());
     server.send_job(&id, &doc, 1_800_000_000).await.unwrap();
+    // The server applies and answers the 3 execution updates and the report.
+    let serving = tokio::spawn(async move {
+        for _ in 0..4 {
+            let m = server.recv(T).await.unwrap();
+            let r = ingest.apply(&m).unwrap();
+            server.answer(&m, &r).await.unwrap();
+            server.ack(&m).await.unwrap();
+        }
+        // Dropping the server now would drop its last answer still queued: disconnect sends it.
+        server.disconnect().await;
+        ingest
+    });
     let m = device.recv(T).await.unwrap();
     device.ack(&m).await.unwrap();
     let received = Device::decode_job(&m).unwrap();
@@ -103,17 +115,13 @@ async fn wire_bytes(broker: &Mosquitto) {
         .unwrap();
     let rep = report(1, "2.0.0");
     let report_cbor = rep.to_cbor().unwrap().len();
-    device.send_report(&rep).await.unwrap();
-    for _ in 0..4 {
-        let m = server.recv(T).await.unwrap();
-        ingest.apply(&m).unwrap();
-        server.ack(&m).await.unwrap();
-    }
+    assert!(device.send_report(&rep).await.unwrap());
+    let ingest = serving.await.unwrap();
     assert_eq!(ingest.execution(&id, "fw-2-0"), Some(&last));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (u1, d1) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
     println!(
-        "wire: one update (job notify + 3 execution updates + 1 report, QoS 1 with acks) = \
+        "wire: one update (job notify + 3 execution updates + 1 report, each answered, QoS 1 with acks) = \
          {} B device->broker + {} B broker->device = {} B; payloads: job {job_cbor} B, report \
          {report_cbor} B; connect+subscribe before it: {u0} B up, {d0} B down (plain TCP; TLS adds \
          its handshake and ~22-29 B per record)",
@@ -180,7 +188,7 @@ async fn memory(broker: &Mosquitto, n: usize) {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (c1, b1) = (rss_kib(me), rss_kib(broker_pid));
     println!(
-        "memory: {n} connected devices (7 subscriptions each): client process +{} KiB = {:.1} KiB \
+        "memory: {n} connected devices (9 subscriptions each): client process +{} KiB = {:.1} KiB \
          per device; mosquitto +{} KiB = {:.1} KiB per device",
         c1 - c0,
         (c1 - c0) as f64 / n as f64,

@@ -34,7 +34,8 @@ pub fn unverified(detail: impl Into<String>) -> Refusal {
 
 impl Device {
     /// Runs one job: verify, then install with progress updates, then the outcome, each as a
-    /// job execution update (QoS 1; the server applies each version once). `queued` is the
+    /// job execution update sent until the server answers it (QoS 1 and
+    /// [`Device::send_confirmed`]; the server applies each version once). `queued` is the
     /// execution as the server created it (version 1, QUEUED). Returns the last update sent.
     ///
     /// Progress updates are sent when `install` returns (the installer is synchronous), in the
@@ -43,7 +44,7 @@ impl Device {
     /// # Errors
     /// [`crate::Error::Protocol`], [`crate::Error::Closed`].
     pub async fn run_job(
-        &self,
+        &mut self,
         installer: &mut impl Installer,
         job: &JobDocument,
         queued: &JobExecution,

@@ -11,11 +11,14 @@ use crate::topics::{DeviceId, TopicKind, Topics};
 /// A device connected to the broker, subscribed to its own topics (TOPICS.md).
 ///
 /// Dropping it drops the connection without DISCONNECT, as a device losing power or network
-/// would; its session (subscriptions, queued jobs) stays on the broker for
+/// would (publishes still queued in the client are dropped with it; [`Device::disconnect`]
+/// sends them first); its session (subscriptions, queued jobs) stays on the broker for
 /// [`ConnectOptions::session_expiry`].
 pub struct Device {
     link: Link,
     topics: Topics,
+    confirm_after: Duration,
+    confirm_attempts: u32,
 }
 
 impl Device {
@@ -29,7 +32,12 @@ impl Device {
     pub async fn connect(opts: &ConnectOptions, device: DeviceId) -> Result<Self> {
         let topics = Topics::new(device);
         let link = Link::connect(opts, topics.device_subscriptions()).await?;
-        Ok(Self { link, topics })
+        Ok(Self {
+            link,
+            topics,
+            confirm_after: Duration::from_secs(5),
+            confirm_attempts: 12,
+        })
     }
 
     /// This device's topics.
@@ -79,7 +87,7 @@ impl Device {
             .await
     }
 
-    /// Publishes a report (`reports`).
+    /// Publishes a report (`reports`), fire and forget (no correlation data, no answer).
     ///
     /// # Errors
     /// [`crate::Error::Closed`].
@@ -106,6 +114,54 @@ impl Device {
         self.link
             .publish(topic, payload, false, PublishProperties::default())
             .await
+    }
+
+    /// How [`Device::send_confirmed`] re-sends: after `after` without an answer, at most
+    /// `attempts` sends in all (default: 5 s, 12 sends).
+    pub fn set_confirmation(&mut self, after: Duration, attempts: u32) {
+        self.confirm_after = after.max(Duration::from_millis(10));
+        self.confirm_attempts = attempts.max(1);
+    }
+
+    /// Sends a request (`jobs/update`, `jobs/get` or `reports`) and waits for the server's
+    /// answer with the same correlation data, sending the same bytes again when none came in
+    /// time (the server applies a repeat once and answers it too). Returns true for
+    /// `accepted`, false for `rejected`. Other messages that arrive meanwhile are kept for
+    /// [`Device::recv`].
+    ///
+    /// # Errors
+    /// [`crate::Error::UnknownTopic`] when `kind` is not a request, [`crate::Error::Timeout`]
+    /// when no answer came after every attempt, [`crate::Error::Closed`].
+    pub async fn send_confirmed(
+        &mut self,
+        kind: TopicKind,
+        correlation: &[u8],
+        payload: Vec<u8>,
+    ) -> Result<bool> {
+        let (ok, rejected) = kind
+            .answers()
+            .ok_or_else(|| crate::Error::UnknownTopic(kind.suffix().to_owned()))?;
+        for _ in 0..self.confirm_attempts {
+            self.request(kind, correlation, payload.clone()).await?;
+            let answer = self
+                .link
+                .recv_where(self.confirm_after, |m| {
+                    (m.kind == ok || m.kind == rejected)
+                        && m.correlation.as_deref() == Some(correlation)
+                })
+                .await;
+            match answer {
+                Ok(m) => {
+                    self.link.ack(&m).await?;
+                    return Ok(m.kind == ok);
+                }
+                Err(crate::Error::Timeout(_)) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(crate::Error::Timeout(
+            self.confirm_after * self.confirm_attempts,
+        ))
     }
 
     /// Subscribes to `filters` beyond the device's own topics (the broker's ACL decides; used by

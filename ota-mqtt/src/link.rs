@@ -251,6 +251,37 @@ impl Link {
         }
     }
 
+    /// The next message for which `pred` holds, waiting at most `timeout`; other messages are
+    /// kept, in order, for [`Link::recv`].
+    pub(crate) async fn recv_where(
+        &mut self,
+        timeout: Duration,
+        pred: impl Fn(&Message) -> bool,
+    ) -> Result<Message> {
+        if let Some(i) = self.stash.iter().position(&pred)
+            && let Some(m) = self.stash.remove(i)
+        {
+            return Ok(m);
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ev = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .map_err(|_| Error::Timeout(timeout))?
+                .ok_or(Error::Closed)?;
+            match ev {
+                LinkEvent::Publish(p) => match to_message(*p.clone()) {
+                    Some(m) if pred(&m) => return Ok(m),
+                    Some(m) => self.stash.push_back(m),
+                    None => {
+                        let _ = self.client.ack(&p).await;
+                    }
+                },
+                other => self.absorb(other),
+            }
+        }
+    }
+
     /// Acknowledges a message (PUBACK): call it once the message was handled.
     pub(crate) async fn ack(&self, m: &Message) -> Result<()> {
         self.client.ack(&m.publish).await.map_err(|_| Error::Closed)

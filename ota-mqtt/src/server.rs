@@ -10,7 +10,8 @@ use crate::link::{ConnectOptions, Link, Message};
 use crate::topics::{DeviceId, TopicKind, Topics, shared_filter};
 
 /// One server worker. Several workers connected with the same `group` split the devices'
-/// messages between them (MQTT 5 shared subscriptions).
+/// messages between them (MQTT 5 shared subscriptions). Dropping it drops the connection and
+/// any answer still queued in the client; [`Server::disconnect`] sends them first.
 pub struct Server {
     link: Link,
 }

@@ -75,6 +75,10 @@ pub enum TopicKind {
     JobsUpdateRejected,
     /// `reports`: device to server, reports and telemetry.
     Reports,
+    /// `reports/accepted`: the server has applied a report (correlation data: its report id).
+    ReportsAccepted,
+    /// `reports/rejected`: the server refused a report (it does not decode).
+    ReportsRejected,
     /// `twin/desired`: server to device.
     TwinDesired,
     /// `twin/reported`: device to server.
@@ -85,7 +89,7 @@ pub enum TopicKind {
 
 impl TopicKind {
     /// Every kind, in the order of TOPICS.md.
-    pub const ALL: [TopicKind; 11] = [
+    pub const ALL: [TopicKind; 13] = [
         TopicKind::JobsNotify,
         TopicKind::JobsGet,
         TopicKind::JobsGetAccepted,
@@ -94,6 +98,8 @@ impl TopicKind {
         TopicKind::JobsUpdateAccepted,
         TopicKind::JobsUpdateRejected,
         TopicKind::Reports,
+        TopicKind::ReportsAccepted,
+        TopicKind::ReportsRejected,
         TopicKind::TwinDesired,
         TopicKind::TwinReported,
         TopicKind::TwinDelta,
@@ -110,6 +116,8 @@ impl TopicKind {
             TopicKind::JobsUpdateAccepted => "jobs/update/accepted",
             TopicKind::JobsUpdateRejected => "jobs/update/rejected",
             TopicKind::Reports => "reports",
+            TopicKind::ReportsAccepted => "reports/accepted",
+            TopicKind::ReportsRejected => "reports/rejected",
             TopicKind::TwinDesired => "twin/desired",
             TopicKind::TwinReported => "twin/reported",
             TopicKind::TwinDelta => "twin/delta",
@@ -127,13 +135,15 @@ impl TopicKind {
         )
     }
 
-    /// The answer topics of a request topic (`jobs/get`, `jobs/update`): accepted and rejected.
+    /// The answer topics of a request topic (`jobs/get`, `jobs/update`, `reports`): accepted
+    /// and rejected.
     pub fn answers(self) -> Option<(TopicKind, TopicKind)> {
         match self {
             TopicKind::JobsGet => Some((TopicKind::JobsGetAccepted, TopicKind::JobsGetRejected)),
             TopicKind::JobsUpdate => {
                 Some((TopicKind::JobsUpdateAccepted, TopicKind::JobsUpdateRejected))
             }
+            TopicKind::Reports => Some((TopicKind::ReportsAccepted, TopicKind::ReportsRejected)),
             _ => None,
         }
     }
@@ -222,7 +232,7 @@ mod tests {
             assert_eq!(parse_topic(&topic).unwrap(), (t.device().clone(), kind));
         }
         assert_eq!(t.topic(TopicKind::Reports), "ota/v1/dev-7/reports");
-        assert_eq!(t.device_subscriptions().len(), 7);
+        assert_eq!(t.device_subscriptions().len(), 9);
         for bad in [
             "ota/v1/dev-7",
             "ota/v1/dev-7/jobs",

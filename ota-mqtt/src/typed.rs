@@ -27,21 +27,28 @@ fn check_version(m: &Message) -> Result<()> {
 }
 
 impl Device {
-    /// Publishes a report (canonical CBOR) on `reports`.
+    /// Sends a report (canonical CBOR) on `reports` and waits for the server's answer,
+    /// re-sending until it comes ([`Device::send_confirmed`]; correlation data: the report id,
+    /// 8 bytes big-endian). Returns true when accepted.
     ///
     /// # Errors
-    /// [`Error::Protocol`] when the report does not encode (over a limit), [`Error::Closed`].
-    pub async fn send_report(&self, report: &DeviceReport) -> Result<()> {
-        self.report(report.to_cbor()?).await
+    /// [`Error::Protocol`] when the report does not encode (over a limit), and the errors of
+    /// [`Device::send_confirmed`].
+    pub async fn send_report(&mut self, report: &DeviceReport) -> Result<bool> {
+        let payload = report.to_cbor()?;
+        self.send_confirmed(TopicKind::Reports, &report.report_id.to_be_bytes(), payload)
+            .await
     }
 
-    /// Publishes a job execution update on `jobs/update` (request/response: the answer comes
-    /// on `jobs/update/accepted|rejected` with [`execution_correlation`] as correlation data).
+    /// Sends a job execution update on `jobs/update` and waits for the answer on
+    /// `jobs/update/accepted|rejected` (correlation data: [`execution_correlation`]),
+    /// re-sending until it comes. Returns true when accepted.
     ///
     /// # Errors
-    /// [`Error::Protocol`], [`Error::Closed`].
-    pub async fn send_execution(&self, e: &JobExecution) -> Result<()> {
-        self.update_job(&execution_correlation(e), e.to_cbor()?)
+    /// [`Error::Protocol`], and the errors of [`Device::send_confirmed`].
+    pub async fn send_execution(&mut self, e: &JobExecution) -> Result<bool> {
+        let payload = e.to_cbor()?;
+        self.send_confirmed(TopicKind::JobsUpdate, &execution_correlation(e), payload)
             .await
     }
 
@@ -71,6 +78,25 @@ impl Server {
             .expires_at
             .map(|t| std::time::Duration::from_secs(t.saturating_sub(now).max(1)));
         self.notify_job(device, job.to_cbor()?, expiry).await
+    }
+
+    /// Answers a report or job update as [`Ingest::apply`] handled it: `accepted` for what was
+    /// applied, held or already applied (so the device stops re-sending), `rejected` for a
+    /// refused update or an unknown job. Nothing for other messages.
+    ///
+    /// # Errors
+    /// [`Error::Closed`].
+    pub async fn answer(&self, m: &Message, ingested: &Ingested) -> Result<()> {
+        let accepted = match ingested {
+            Ingested::Report(_)
+            | Ingested::DuplicateReport
+            | Ingested::Execution(_)
+            | Ingested::DuplicateExecution
+            | Ingested::Held => true,
+            Ingested::Refused(_) | Ingested::UnknownJob(_) => false,
+            Ingested::JobRequest | Ingested::TwinReported(_) => return Ok(()),
+        };
+        self.respond(m, accepted, Vec::new()).await
     }
 }
 

@@ -65,8 +65,8 @@ async fn request_and_response_carry_correlation_data() {
     let answer = device.recv(T).await.unwrap();
     assert_eq!(answer.kind, TopicKind::JobsUpdateRejected);
     assert_eq!(answer.correlation.as_deref(), Some(&b"upd-1"[..]));
-    // A report is not a request: nothing to respond to.
-    device.report(b"r".to_vec()).await.unwrap();
+    // A reported twin is not a request: nothing to respond to.
+    device.report_twin(b"t".to_vec()).await.unwrap();
     let report = server.recv(T).await.unwrap();
     assert!(matches!(
         server.respond(&report, true, vec![]).await,
