@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/sim.rs"]
+#[allow(dead_code)]
 mod sim;
 
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ota_mqtt::{ConnectOptions, Device, DeviceId, Ingest, Mosquitto, Server};
 use ota_protocol::JobExecution;
-use sim::{GOOD_ENVELOPE, SimInstaller, job, report};
+use sim::{SimInstaller, job, release, report};
 use tokio::net::{TcpListener, TcpStream};
 
 const T: Duration = Duration::from_secs(10);
@@ -88,7 +89,8 @@ async fn wire_bytes(broker: &Mosquitto) {
     .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (u0, d0) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
-    let doc = job("fw-2-0", GOOD_ENVELOPE);
+    let rel = release();
+    let doc = job("fw-2-0", &rel.good);
     let job_cbor = doc.to_cbor().unwrap().len();
     let mut ingest = Ingest::new(8);
     let queued = JobExecution::queued(doc.job_id.clone(), 1);
@@ -110,7 +112,7 @@ async fn wire_bytes(broker: &Mosquitto) {
     device.ack(&m).await.unwrap();
     let received = Device::decode_job(&m).unwrap();
     let last = device
-        .run_job(&mut SimInstaller { installed: 0 }, &received, &queued)
+        .run_job(&mut SimInstaller::new(rel.root.clone()), &received, &queued)
         .await
         .unwrap();
     let rep = report(1, "2.0.0");
@@ -122,12 +124,13 @@ async fn wire_bytes(broker: &Mosquitto) {
     let (u1, d1) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
     println!(
         "wire: one update (job notify + 3 execution updates + 1 report, each answered, QoS 1 with acks) = \
-         {} B device->broker + {} B broker->device = {} B; payloads: job {job_cbor} B, report \
+         {} B device->broker + {} B broker->device = {} B; payloads: job {job_cbor} B (with a {} B signed envelope), report \
          {report_cbor} B; connect+subscribe before it: {u0} B up, {d0} B down (plain TCP; TLS adds \
          its handshake and ~22-29 B per record)",
         u1 - u0,
         d1 - d0,
-        (u1 - u0) + (d1 - d0)
+        (u1 - u0) + (d1 - d0),
+        rel.good.len()
     );
     device.disconnect().await;
 }

@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::sim::{GOOD_ENVELOPE, SimInstaller, job, report};
+use common::sim::{SimInstaller, job, release, report};
 use ota_mqtt::{ConnectOptions, Device, DeviceId, Ingest, Ingested, Mosquitto, Server};
 use ota_protocol::{JobExecution, RefusalRule, Status, StatusKind};
 use tokio::sync::{Mutex, watch};
@@ -59,12 +59,11 @@ async fn a_verified_job_is_installed_and_a_forged_one_is_refused() {
     let ingest = Arc::new(Mutex::new(Ingest::new(64)));
     let (stop, stop_rx) = watch::channel(false);
     let worker = serve(server, ingest.clone(), stop_rx);
-    let mut installer = SimInstaller { installed: 0 };
+    let rel = release();
+    let mut installer = SimInstaller::new(rel.root.clone());
 
-    for (job_id, envelope) in [
-        ("job-good", GOOD_ENVELOPE),
-        ("job-forged", &b"tampered"[..]),
-    ] {
+    // The forged release is a valid COSE envelope signed by a key the device does not trust.
+    for (job_id, envelope) in [("job-good", &rel.good), ("job-forged", &rel.forged)] {
         let doc = job(job_id, envelope);
         let queued = JobExecution::queued(doc.job_id.clone(), 1);
         ingest.lock().await.queue(&id, queued.clone());

@@ -12,9 +12,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::sim::{GOOD_ENVELOPE, SimInstaller, job, report};
+use common::sim::{SimInstaller, job, release, report};
 use ota_mqtt::{ConnectOptions, Device, DeviceId, Ingest, Ingested, Mosquitto, Server};
 use ota_protocol::{JobExecution, StatusKind};
+use ota_verify::TrustRoot;
 use tokio::sync::{Mutex, Semaphore, watch};
 
 const DEVICES_DEFAULT: usize = 1000;
@@ -45,6 +46,7 @@ async fn device_task(
     gate: Arc<Semaphore>,
     connected: Arc<AtomicUsize>,
     finished: Arc<AtomicUsize>,
+    root: TrustRoot,
     mut done: watch::Receiver<bool>,
 ) -> (usize, usize) {
     let id = format!("dev-{i:04}");
@@ -55,7 +57,7 @@ async fn device_task(
     drop(permit);
     device.set_confirmation(Duration::from_secs(2), 25);
     connected.fetch_add(1, Ordering::SeqCst);
-    let mut installer = SimInstaller { installed: 0 };
+    let mut installer = SimInstaller::new(root);
     let m = device
         .recv(DEADLINE)
         .await
@@ -77,6 +79,7 @@ async fn device_task(
             }
         }
     }
+    assert_eq!(installer.installed, 1, "{id}");
     let r = device.reconnections();
     device.disconnect().await;
     r
@@ -179,6 +182,7 @@ async fn run(restart: bool) {
         .await
         .unwrap();
 
+    let rel = release();
     let gate = Arc::new(Semaphore::new(64));
     let connected = Arc::new(AtomicUsize::new(0));
     // Devices whose every message was answered: the workers run until all are.
@@ -191,6 +195,7 @@ async fn run(restart: bool) {
                 gate.clone(),
                 connected.clone(),
                 finished.clone(),
+                rel.root.clone(),
                 done_rx.clone(),
             ))
         })
@@ -201,7 +206,7 @@ async fn run(restart: bool) {
     }
     let connect_time = start.elapsed();
 
-    let doc = job("fw-2-0", GOOD_ENVELOPE);
+    let doc = job("fw-2-0", &rel.good);
     for i in 0..DEVICES {
         let id = DeviceId::new(format!("dev-{i:04}")).unwrap();
         ingest

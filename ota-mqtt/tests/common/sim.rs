@@ -1,5 +1,6 @@
-//! A simulated device for the transport tests: an `Installer` that checks a (fake) envelope and
-//! "installs" with two progress steps; jobs and reports to send.
+//! A simulated device for the transport tests: an `Installer` that verifies the job's signed
+//! envelope with `ota-verify` against the device's trust root, then "installs" with two progress
+//! steps; a release signed by the vendor and one signed by an attacker; jobs and reports.
 
 use std::collections::BTreeMap;
 
@@ -8,20 +9,61 @@ use ota_protocol::{
     DeviceReport, InstallPolicy, InstalledComponent, JobDocument, JobId, Progress, Refusal,
     ReleaseSource, Stage, Status,
 };
+use ota_verify::{ImageRef, Policy, Role, SecretKey, SignOptions, TrustRoot, sign};
 
-/// The envelope a simulated device accepts (a real device verifies a COSE signature).
-pub const GOOD_ENVELOPE: &[u8] = b"signed-release-envelope";
+/// The device's clock in these tests.
+pub const NOW: u64 = 1_800_000_000;
+
+/// A vendor's trust root and two releases: one signed with the vendor's release key, one with
+/// an attacker's key (what a compromised broker or server could send).
+pub struct Release {
+    pub root: TrustRoot,
+    pub good: Vec<u8>,
+    pub forged: Vec<u8>,
+}
+
+pub fn release() -> Release {
+    let root_key = SecretKey::from_seed(&[1; 32]);
+    let release_key = SecretKey::from_seed(&[2; 32]);
+    let attacker = SecretKey::from_seed(&[66; 32]);
+    let root = TrustRoot::builder(1, NOW + 86_400)
+        .role(Role::ROOT, 1, &[root_key.public_key()])
+        .role(Role::RELEASE, 1, &[release_key.public_key()])
+        .build()
+        .unwrap();
+    let image = ImageRef::of(b"firmware 2.0.0").to_vec();
+    let opts = SignOptions {
+        sequence: Some(2),
+        expires: Some(NOW + 3600),
+        ..Default::default()
+    };
+    Release {
+        good: sign(&image, &[&release_key], &opts).unwrap(),
+        forged: sign(&image, &[&attacker], &opts).unwrap(),
+        root,
+    }
+}
 
 pub struct SimInstaller {
+    pub root: TrustRoot,
     pub installed: u32,
+}
+
+impl SimInstaller {
+    pub fn new(root: TrustRoot) -> Self {
+        Self { root, installed: 0 }
+    }
 }
 
 impl Installer for SimInstaller {
     fn verify(&mut self, job: &JobDocument) -> Result<(), Refusal> {
-        match &job.release {
-            ReleaseSource::Inline(e) if e.as_slice() == GOOD_ENVELOPE => Ok(()),
-            _ => Err(unverified("signature does not verify")),
-        }
+        let ReleaseSource::Inline(envelope) = &job.release else {
+            return Err(unverified("no inline envelope"));
+        };
+        self.root
+            .verify(envelope, None, &Policy::new(NOW, 1))
+            .map(|_| ())
+            .map_err(|e| unverified(e.to_string()))
     }
 
     fn install(&mut self, _job: &JobDocument, progress: &mut dyn FnMut(Stage, Progress)) -> Status {
