@@ -1,0 +1,28 @@
+#![doc = include_str!("../README.md")]
+
+mod agent;
+mod broker;
+mod device;
+mod error;
+mod link;
+mod seen;
+mod server;
+mod tls;
+mod topics;
+mod typed;
+
+pub use agent::{Installer, unverified};
+pub use broker::{
+    MOSQUITTO_ACL, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, mosquitto_binary,
+};
+pub use device::Device;
+pub use error::{Error, Result};
+pub use link::{ConnectOptions, Message};
+pub use seen::Seen;
+pub use server::Server;
+pub use tls::TlsIdentity;
+pub use topics::{
+    DeviceId, MAX_DEVICE_ID_LEN, PREFIX, PROTOCOL_PROPERTY, PROTOCOL_VERSION, TopicKind, Topics,
+    parse_topic, shared_filter,
+};
+pub use typed::{Ingest, Ingested, execution_correlation};
