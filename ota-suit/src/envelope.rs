@@ -7,7 +7,8 @@ use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::manifest::{Manifest, Member, check_text, decode_severed_sequence};
 use crate::schema::{
-    ENV_AUTH, ENV_MANIFEST, MAN_INSTALL, MAN_PAYLOAD_FETCH, MAN_TEXT, TAG_ENVELOPE, TAG_SIGN1,
+    ALG_ED25519, ALG_EDDSA, ALG_ES256, ALG_ESP256, ENV_AUTH, ENV_MANIFEST, MAN_INSTALL,
+    MAN_PAYLOAD_FETCH, MAN_TEXT, TAG_ENVELOPE, TAG_SIGN1,
 };
 
 /// COSE header label of `alg`.
@@ -257,7 +258,17 @@ fn read_protected(bytes: &[u8], base: usize, limits: &Limits) -> Result<i64> {
     for _ in 0..n {
         let k_at = r.offset();
         match r.int_key(&mut keys)? {
-            LABEL_ALG => alg = Some(r.int()?),
+            LABEL_ALG => {
+                let a_at = r.offset();
+                let a = r.int()?;
+                if ![ALG_ES256, ALG_ESP256, ALG_EDDSA, ALG_ED25519].contains(&a) {
+                    return Err(Error::UnsupportedAlgorithm {
+                        alg: a,
+                        offset: a_at,
+                    });
+                }
+                alg = Some(a);
+            }
             label => {
                 return Err(Error::UnsupportedHeader {
                     label,

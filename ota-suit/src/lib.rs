@@ -7,6 +7,7 @@ mod envelope;
 mod error;
 mod limits;
 mod manifest;
+mod map;
 mod schema;
 mod verify;
 
@@ -16,6 +17,7 @@ pub use envelope::{CoseSign1, Envelope};
 pub use error::{Error, Result};
 pub use limits::Limits;
 pub use manifest::{ComponentId, Manifest, Member};
+pub use map::MapOptions;
 pub use schema::{
     ALG_ED25519, ALG_EDDSA, ALG_ES256, ALG_ESP256, ALG_SHA256, TAG_ENVELOPE, TAG_SIGN1,
     command_name, parameter_name,
