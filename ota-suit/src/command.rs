@@ -93,6 +93,29 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The command's number in the draft (20 for override-parameters, ...); its name is
+    /// [`command_name`](crate::command_name) of it.
+    #[must_use]
+    pub fn number(&self) -> i64 {
+        match self {
+            Command::Condition { condition, .. } => match condition {
+                Condition::VendorIdentifier => CMD_VENDOR_ID,
+                Condition::ClassIdentifier => CMD_CLASS_ID,
+                Condition::ImageMatch => CMD_IMAGE_MATCH,
+                Condition::ComponentSlot => CMD_COMPONENT_SLOT,
+            },
+            Command::SetComponentIndex(_) => CMD_SET_COMPONENT_INDEX,
+            Command::TryEach(_) => CMD_TRY_EACH,
+            Command::SetParameters(_) => CMD_SET_PARAMETERS,
+            Command::OverrideParameters(_) => CMD_OVERRIDE_PARAMETERS,
+            Command::Fetch { .. } => CMD_FETCH,
+            Command::Copy { .. } => CMD_COPY,
+            Command::Invoke { .. } => CMD_INVOKE,
+        }
+    }
+}
+
 /// Decodes the command sequence held by the byte string at `r`.
 pub(crate) fn read_wrapped_sequence(r: &mut Reader<'_>, limits: &Limits) -> Result<Vec<Command>> {
     let (b, base) = wrapped(r)?;

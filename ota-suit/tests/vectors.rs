@@ -253,3 +253,23 @@ fn every_single_byte_tamper_is_refused() {
     }
     assert_eq!(count, 237 + 272 + 333 + 923 + 396 + 403 + 382);
 }
+
+#[test]
+fn command_numbers_and_names_round_trip() {
+    let m = decode("4").manifest;
+    let names: Vec<&str> = m
+        .load
+        .unwrap()
+        .iter()
+        .map(|c| ota_suit::command_name(c.number()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "directive-set-component-index",
+            "directive-override-parameters",
+            "directive-copy",
+            "condition-image-match"
+        ]
+    );
+}
