@@ -22,8 +22,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(env) = Envelope::decode(data, &limits) else {
         return;
     };
-    assert!(env.manifest.components.len() <= limits.max_components);
-    assert!(env.signatures.len() <= limits.max_signatures);
+    assert!(env.manifest().components.len() <= limits.max_components);
+    assert!(env.signatures().len() <= limits.max_signatures);
     let anchor = TrustAnchor::from_pem(include_str!(
         "../../ota-suit/tests/data/trust_anchor_secp256r1_pub.pem"
     ))

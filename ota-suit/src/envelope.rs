@@ -19,24 +19,34 @@ const LABEL_KID: i64 = 4;
 /// One COSE_Sign1 of the authentication wrapper.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CoseSign1 {
-    /// The COSE algorithm id of the protected header.
-    pub alg: i64,
-    /// The key id of the unprotected header, if any.
-    pub kid: Option<Vec<u8>>,
+    alg: i64,
+    kid: Option<Vec<u8>>,
     pub(crate) protected: Vec<u8>,
     pub(crate) payload: Option<Vec<u8>>,
     pub(crate) signature: Vec<u8>,
 }
 
-/// A decoded SUIT envelope, not verified yet: call [`Envelope::verify`].
+impl CoseSign1 {
+    /// The COSE algorithm id of the protected header.
+    #[must_use]
+    pub fn alg(&self) -> i64 {
+        self.alg
+    }
+
+    /// The key id of the unprotected header, if any.
+    #[must_use]
+    pub fn kid(&self) -> Option<&[u8]> {
+        self.kid.as_deref()
+    }
+}
+
+/// A decoded SUIT envelope, not verified yet: call [`Envelope::verify`]. Read-only: what a
+/// [`Verified`](crate::Verified) holds is exactly what was decoded from the signed bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
-    /// The digest of the manifest the authentication wrapper gives.
-    pub digest: Digest,
-    /// The COSE_Sign1 structures of the authentication wrapper.
-    pub signatures: Vec<CoseSign1>,
-    /// The decoded manifest (severed members the envelope carries are resolved).
-    pub manifest: Manifest,
+    digest: Digest,
+    signatures: Vec<CoseSign1>,
+    manifest: Manifest,
     /// The encoded `SUIT_Digest` (the signed payload).
     pub(crate) digest_bytes: Vec<u8>,
     /// The encoded manifest (the content of the byte string under key 3).
@@ -109,6 +119,24 @@ impl Envelope {
             digest_bytes,
             manifest_bytes: manifest_bytes.to_vec(),
         })
+    }
+
+    /// The digest of the manifest the authentication wrapper gives.
+    #[must_use]
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    /// The COSE_Sign1 structures of the authentication wrapper.
+    #[must_use]
+    pub fn signatures(&self) -> &[CoseSign1] {
+        &self.signatures
+    }
+
+    /// The decoded manifest (severed members the envelope carries are resolved).
+    #[must_use]
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
 
     /// The encoded manifest whose SHA-256 is the wrapper's digest.

@@ -136,7 +136,7 @@ impl Verified {
     /// The verified manifest.
     #[must_use]
     pub fn manifest(&self) -> &Manifest {
-        &self.envelope.manifest
+        self.envelope.manifest()
     }
 
     /// The whole envelope.
@@ -154,12 +154,12 @@ impl Envelope {
     /// [`Error::ManifestDigestMismatch`], [`Error::NoSignatureForAnchor`],
     /// [`Error::BadSignature`], or an invalid payload ([`Error::Invalid`]).
     pub fn verify(self, anchor: &TrustAnchor) -> Result<Verified> {
-        if manifest_digest(&self.manifest_bytes) != self.digest {
+        if manifest_digest(self.manifest_bytes()) != *self.digest() {
             return Err(Error::ManifestDigestMismatch);
         }
         let mut tried = false;
-        for sig in &self.signatures {
-            if !anchor.accepts(sig.alg) {
+        for sig in self.signatures() {
+            if !anchor.accepts(sig.alg()) {
                 continue;
             }
             tried = true;

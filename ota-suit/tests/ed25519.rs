@@ -15,7 +15,10 @@ fn our_ed25519_envelope_verifies_and_maps() {
     let bytes = envelope(&manifest(7, IMAGE, URI));
     let verified = ota_suit::verify(&bytes, &anchor(), &Limits::default()).unwrap();
     assert_eq!(verified.manifest().sequence_number, 7);
-    assert_eq!(verified.envelope().signatures[0].alg, ota_suit::ALG_EDDSA);
+    assert_eq!(
+        verified.envelope().signatures()[0].alg(),
+        ota_suit::ALG_EDDSA
+    );
     let m = verified.to_manifest(&MapOptions::default()).unwrap();
     assert_eq!(m.sequence, 7);
     assert_eq!(m.components[0].sha256, ota_manifest::Sha256::of(IMAGE));

@@ -22,8 +22,8 @@ fn anchor() -> TrustAnchor {
 /// Decode, verify and map whatever comes: only errors or a verified manifest may come out.
 fn run(bytes: &[u8], limits: &Limits) -> Result<(), Error> {
     let env = Envelope::decode(bytes, limits)?;
-    assert!(env.manifest.components.len() <= limits.max_components);
-    assert!(env.signatures.len() <= limits.max_signatures);
+    assert!(env.manifest().components.len() <= limits.max_components);
+    assert!(env.signatures().len() <= limits.max_signatures);
     let v = env.verify(&anchor())?;
     let _ = v.to_manifest(&MapOptions::default().slot(0));
     Ok(())

@@ -77,9 +77,9 @@ fn show(a: &ShowArgs, out: &Out) -> CmdResult {
             a.file.display()
         ))
     })?;
-    let m = &env.manifest;
+    let m = env.manifest();
     let components: Vec<String> = m.components.iter().map(|c| c.to_hex_path()).collect();
-    let algs: Vec<i64> = env.signatures.iter().map(|s| s.alg).collect();
+    let algs: Vec<i64> = env.signatures().iter().map(|s| s.alg()).collect();
     let doc = json!({
         "ok": true,
         "verified": false,
