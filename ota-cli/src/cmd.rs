@@ -8,6 +8,7 @@ mod manifest;
 mod rollout;
 mod root;
 mod sign;
+mod suit;
 mod twin;
 
 use crate::fail::CmdResult;
@@ -76,6 +77,10 @@ pub enum Command {
     /// Device twins: delta between desired and reported, diffs as JSON Patch or Merge Patch, apply.
     #[command(subcommand)]
     Twin(twin::TwinCmd),
+    /// IETF SUIT envelopes: show one, verify one against an ES256 or Ed25519 anchor and map it
+    /// to an ota manifest.
+    #[command(subcommand)]
+    Suit(suit::SuitCmd),
 }
 
 /// Runs one command.
@@ -90,5 +95,6 @@ pub fn run(command: Command, out: &Out) -> CmdResult {
         Command::Delta(c) => delta::run(c, out),
         Command::Rollout(c) => rollout::run(c, out),
         Command::Twin(c) => twin::run(c, out),
+        Command::Suit(c) => suit::run(c, out),
     }
 }
