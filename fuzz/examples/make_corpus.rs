@@ -507,4 +507,7 @@ fn main() {
             );
         }
     }
+
+    // SUIT envelopes: the seven published examples (the only inputs that may verify).
+    c.copy("suit_envelope", "ota-suit/tests/data", ".suit", b"");
 }
