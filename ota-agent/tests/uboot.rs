@@ -14,6 +14,11 @@ const SIZE: usize = 0x2000;
 fn tools() -> bool {
     let ok = Command::new("fw_printenv").arg("-V").output().is_ok();
     if !ok {
+        // CI installs u-boot-tools (.ci/setup/agent.sh) and sets OTA_REQUIRE_UBOOT_TOOLS=1.
+        assert!(
+            std::env::var("OTA_REQUIRE_UBOOT_TOOLS").as_deref() != Ok("1"),
+            "OTA_REQUIRE_UBOOT_TOOLS=1 but fw_printenv / fw_setenv are not installed"
+        );
         eprintln!(
             "\n*** SKIPPED: fw_printenv / fw_setenv not found; install u-boot-tools \
              (.ci/setup/agent.sh does in CI) ***\n"

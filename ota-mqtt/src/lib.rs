@@ -14,6 +14,7 @@ mod typed;
 pub use agent::{Installer, unverified};
 pub use broker::{
     MOSQUITTO_ACL, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, mosquitto_binary,
+    mosquitto_missing_for_tests,
 };
 pub use device::Device;
 pub use error::{Error, Result};

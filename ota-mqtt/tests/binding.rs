@@ -21,6 +21,9 @@ fn dev(id: &str) -> DeviceId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_and_response_carry_correlation_data() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
     let broker = Mosquitto::start().unwrap();
     let mut server = Server::connect(&opts(&broker, "server-1"), "workers")
         .await
@@ -76,6 +79,9 @@ async fn request_and_response_carry_correlation_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offline_device_gets_its_job_when_it_returns_but_not_a_stale_one() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
     let broker = Mosquitto::start().unwrap();
     let server = Server::connect(&opts(&broker, "server-1"), "workers")
         .await
@@ -139,6 +145,9 @@ async fn an_offline_device_gets_its_job_when_it_returns_but_not_a_stale_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shared_subscription_splits_reports_between_workers() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
     let broker = Mosquitto::start().unwrap();
     let mut a = Server::connect(&opts(&broker, "worker-a"), "workers")
         .await
@@ -169,6 +178,9 @@ async fn shared_subscription_splits_reports_between_workers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_report_not_acknowledged_is_redelivered_and_applied_once() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
     let broker = Mosquitto::start().unwrap();
     let mut worker = Server::connect(&opts(&broker, "worker-r"), "workers")
         .await
@@ -204,6 +216,9 @@ async fn a_report_not_acknowledged_is_redelivered_and_applied_once() {
 /// deliver what is published after the restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_deliver_after_a_broker_restart() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
     let mut broker = Mosquitto::start().unwrap();
     let mut worker = Server::connect(&opts(&broker, "worker-s"), "workers")
         .await
