@@ -1,8 +1,8 @@
 //! The device side of the simulation: each device runs an [`ota_agent::Agent`] on simulated
 //! media (`ota_agent::sim`). The lifecycle (verify, decide, download, apply, trial boot, commit
 //! or revert, the anti-rollback floor) is ota-agent's; this module only simulates what is around
-//! it: the CDN and a link that drops ([`Cdn`]), the board that boots or not and whose sensor
-//! answers or not ([`Board`]), and the device's media between installs.
+//! it: the CDN and a link that drops (`Cdn`), the board that boots or not and whose sensor
+//! answers or not (`Board`), and the device's media between installs.
 //!
 //! Every device keeps a small flash (`Device::nvm`: the agent's record in two sectors and the
 //! bootloader's metadata in two more) for its whole life. The slots' bytes are held by the
