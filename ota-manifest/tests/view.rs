@@ -257,3 +257,38 @@ fn decision_on_the_lock_fixture_matches_the_std_plan() {
     let (m, v) = decode_both(&b).unwrap();
     assert!(decide_all(&m, &v) >= 8);
 }
+
+#[test]
+fn precedence_of_listed_pairs_is_semver_s() {
+    use ota_manifest::semver::Version;
+    // SemVer 2.0 §11's example chain, then build metadata ties that only semver's total order
+    // breaks (numeric value, then length).
+    let chain = [
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-alpha.beta",
+        "1.0.0-beta",
+        "1.0.0-beta.2",
+        "1.0.0-beta.11",
+        "1.0.0-rc.1",
+        "1.0.0",
+        "1.0.0+0",
+        "1.0.0+00",
+        "1.0.0+7",
+        "1.0.0+007",
+        "1.0.0+10",
+        "1.0.0+a",
+        "1.0.0+a.0",
+        "1.0.1-0",
+    ];
+    for a in chain {
+        for b in chain {
+            let (va, vb) = (
+                VersionView::parse(a).unwrap(),
+                VersionView::parse(b).unwrap(),
+            );
+            let want = Version::parse(a).unwrap().cmp(&Version::parse(b).unwrap());
+            assert_eq!(va.cmp_semver(&vb), want, "{a} vs {b}");
+        }
+    }
+}
