@@ -2,9 +2,11 @@
 
 use core::fmt;
 
-/// Limits applied when decoding (CBOR or JSON) and encoding. Each overrun is its own error
-/// ([`crate::Error::TooLarge`], [`crate::Error::TooDeep`], or [`crate::Error::LimitExceeded`] with
-/// a distinct [`crate::Limit`]). The defaults are safe for a device; raise them for a server.
+/// Limits applied when decoding (CBOR or JSON, or in place with [`crate::ManifestView`]) and
+/// encoding. Each overrun is its own error (`Error::TooLarge`, `Error::TooDeep`, or
+/// `Error::LimitExceeded` with a distinct [`crate::Limit`]; the view's
+/// [`crate::ViewErrorKind`] has the same three). The defaults are safe for a device; raise them
+/// for a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Total size of the CBOR encoding.

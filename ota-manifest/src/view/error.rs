@@ -4,9 +4,9 @@ use crate::limits::Limit;
 
 /// Why [`crate::ManifestView::parse`] refused its input, and where.
 ///
-/// `offset` is the byte offset of the offending item, as in the std decoder's
-/// [`Error::Decode`](https://docs.rs/ota-manifest) (`Manifest::from_cbor` refuses the same input
-/// at the same offset). A missing field is reported at the offset of its map.
+/// `offset` is the byte offset of the offending item, as in the std decoder's `Error::Decode`
+/// (`Manifest::from_cbor` refuses the same input at the same offset). A missing field is reported
+/// at the offset of its map, an input over `max_cbor_bytes` at that limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("at byte {offset}: {kind}")]
 pub struct ViewError {
@@ -97,7 +97,7 @@ pub enum ViewErrorKind {
 }
 
 /// Why the view's install decision refuses: which component (its index in the manifest), which
-/// rule. The std plan's [`Refusal`](https://docs.rs/ota-manifest) names the same rule.
+/// rule. The std plan's `Refusal` names the same rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{rule}")]
 pub struct ViewRefusal {
