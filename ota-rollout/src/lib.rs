@@ -5,6 +5,7 @@ mod assign;
 mod error;
 mod event;
 mod gate;
+mod health;
 mod limits;
 mod plan;
 mod position;
@@ -25,6 +26,11 @@ pub use event::{Decision, Event, Report, Status};
 pub use gate::{
     FailAction, Gate, Inconclusive, Outcome, RingStats, Rule, Sprt, SprtDecision, SprtProgress,
     Threshold, Verdict, Why,
+};
+pub use health::{
+    Baseline, HealthCheck, HealthDecision, HealthMonitor, HealthState, HealthStatus,
+    MAX_HEALTH_CHECKS, MAX_NAME, MAX_REPORT_COUNT, MAX_REPORT_HOURS, MAX_VALUE, Observation,
+    Reading,
 };
 pub use limits::Limits;
 pub use plan::{Device, Plan, Ring};
