@@ -352,7 +352,18 @@ impl HealthCheck {
                 delta / (std_dev * std_dev) * (x - t * (level + delta / 2.0))
             }
         };
-        raw / self.dispersion
+        // The baseline is an estimate too: the score's variance grows by 1 + t / T0 (t this
+        // release's exposure, T0 the baseline's), so the evidence is shrunk by that much.
+        raw / (self.dispersion * (1.0 + t / self.baseline_exposure()))
+    }
+
+    /// The baseline's exposure: device-hours, trials or devices by kind.
+    pub fn baseline_exposure(&self) -> f64 {
+        match self.baseline {
+            Baseline::Rate { device_hours, .. } => device_hours,
+            Baseline::Proportion { trials, .. } => trials as f64,
+            Baseline::Mean { devices, .. } => devices as f64,
+        }
     }
 
     /// The decision at `state`, ignoring the latched one: `Continue` below the minimum exposure.

@@ -12,7 +12,9 @@ use proptest::prelude::*;
 /// alpha = 5%, beta = 10%. By hand (natural logarithms):
 ///   upper = ln(0.9 / 0.05) = ln 18        =  2.890372
 ///   lower = ln(0.1 / 0.95)                = -2.251292
-///   llr(x events, t hours) = x ln 2 - 0.002 t (2 - 1) = 0.693147 x - 0.002 t
+///   llr(x events, t hours) = (x ln 2 - 0.002 t (2 - 1)) / (1 + t / 10,000)
+///                          = (0.693147 x - 0.002 t) / (1 + t / 10,000)
+/// (the divisor is the baseline-uncertainty correction of GATES.md).
 fn crash_check(min_exposure: f64) -> HealthCheck {
     HealthCheck {
         metric: "crashes".into(),
@@ -46,20 +48,21 @@ fn rate_statistic_by_hand() {
     assert!((upper - 2.890372).abs() < 1e-6, "{upper}");
     assert!((lower - -2.251292).abs() < 1e-6, "{lower}");
     assert!((c.baseline_level() - 0.002).abs() < 1e-12);
-    // 5 crashes in 100 h: 3.465736 - 0.2 = 3.265736 >= upper.
-    assert!((c.llr(&state(100.0, 5.0)) - 3.265736).abs() < 1e-6);
+    // 5 crashes in 100 h: (3.465736 - 0.2) / 1.01 = 3.233402 >= upper.
+    assert!((c.llr(&state(100.0, 5.0)) - 3.233402).abs() < 1e-6);
     assert_eq!(c.decide(&state(100.0, 5.0)), HealthDecision::Pause);
-    // 4 crashes in 100 h: 2.772589 - 0.2 = 2.572589, undecided.
+    // 4 crashes in 100 h: (2.772589 - 0.2) / 1.01 = 2.547118, undecided.
     assert_eq!(c.decide(&state(100.0, 4.0)), HealthDecision::Continue);
-    // No crash: promoted once 0.002 t >= 2.251292, i.e. from t = 1125.65 h.
-    assert_eq!(c.decide(&state(1125.0, 0.0)), HealthDecision::Continue);
-    assert_eq!(c.decide(&state(1126.0, 0.0)), HealthDecision::Promote);
+    // No crash: promoted once 0.002 t / (1 + t / 10,000) >= 2.251292, i.e. from
+    // t = 2.251292 / (0.002 - 0.000225129) = 1268.43 h.
+    assert_eq!(c.decide(&state(1268.0, 0.0)), HealthDecision::Continue);
+    assert_eq!(c.decide(&state(1269.0, 0.0)), HealthDecision::Promote);
     // Dispersion 2 halves the statistic: 5 crashes in 100 h no longer decide.
     let over = HealthCheck {
         dispersion: 2.0,
         ..c.clone()
     };
-    assert!((over.llr(&state(100.0, 5.0)) - 1.632868).abs() < 1e-6);
+    assert!((over.llr(&state(100.0, 5.0)) - 1.616701).abs() < 1e-6);
     assert_eq!(over.decide(&state(100.0, 5.0)), HealthDecision::Continue);
 }
 
@@ -88,7 +91,7 @@ fn minimum_exposure_holds_both_decisions() {
 #[test]
 fn proportion_and_mean_by_hand() {
     // 100 errors in 10,000 requests: p0 = 1%; ratio 2: p1 = 2%.
-    // llr(f, n) = f ln 2 + (n - f) ln(0.98 / 0.99) = 0.693147 f - 0.010152 (n - f).
+    // llr(f, n) = (f ln 2 + (n - f) ln(0.98 / 0.99)) / (1 + n / 10,000).
     let p = HealthCheck {
         metric: "http_errors".into(),
         baseline: Baseline::Proportion {
@@ -99,12 +102,12 @@ fn proportion_and_mean_by_hand() {
     };
     p.validate("/p").unwrap();
     let s = state(1000.0, 10.0);
-    let want = 10.0 * 2f64.ln() + 990.0 * (0.98f64 / 0.99).ln();
+    let want = (10.0 * 2f64.ln() + 990.0 * (0.98f64 / 0.99).ln()) / 1.1;
     assert!((p.llr(&s) - want).abs() < 1e-9);
-    assert!((want - -3.119376).abs() < 1e-5, "{want}");
+    assert!((want - -2.835796).abs() < 1e-5, "{want}");
     assert_eq!(p.decide(&s), HealthDecision::Promote);
     // Mean latency 200 ms, sd 50 ms; ratio 1.1: delta = 20 ms.
-    // llr(S, n) = 20 / 2500 (S - n 210) = 0.008 (S - 210 n).
+    // llr(S, n) = 20 / 2500 (S - n 210) / (1 + n / 1000) = 0.008 (S - 210 n) / (1 + n / 1000).
     let m = HealthCheck {
         metric: "latency_ms".into(),
         baseline: Baseline::Mean {
@@ -116,10 +119,10 @@ fn proportion_and_mean_by_hand() {
         ..crash_check(0.0)
     };
     m.validate("/m").unwrap();
-    // 10 devices averaging 250 ms: 0.008 * (2500 - 2100) = 3.2 >= 2.89.
-    assert!((m.llr(&state(10.0, 2500.0)) - 3.2).abs() < 1e-9);
+    // 10 devices averaging 250 ms: 0.008 * (2500 - 2100) / 1.01 = 3.168317 >= 2.89.
+    assert!((m.llr(&state(10.0, 2500.0)) - 3.168317).abs() < 1e-6);
     assert_eq!(m.decide(&state(10.0, 2500.0)), HealthDecision::Pause);
-    // Averaging 200 ms: 0.008 * (2000 - 2100) = -0.8, undecided; 170 ms: -3.2, promoted.
+    // Averaging 200 ms: -0.8 / 1.01, undecided; 170 ms: -3.2 / 1.01, promoted.
     assert_eq!(m.decide(&state(10.0, 2000.0)), HealthDecision::Continue);
     assert_eq!(m.decide(&state(10.0, 1700.0)), HealthDecision::Promote);
 }
@@ -135,7 +138,7 @@ fn zero_baseline_events_count_as_half() {
     };
     c.validate("/c").unwrap();
     assert!((c.baseline_level() - 0.0005).abs() < 1e-15);
-    // One crash is finite evidence: ln 2 - 0.0005 t.
+    // One crash is finite evidence: (ln 2 - 0.0005 t) / (1 + t / 1000).
     assert!(c.llr(&state(10.0, 1.0)).is_finite());
 }
 
