@@ -20,6 +20,16 @@ pub mod sim;
 #[doc = include_str!("../STATES.md")]
 pub mod states {}
 
+#[doc = include_str!("../GATES.md")]
+pub mod gates {
+    // Only for the intra-doc links of GATES.md.
+    #[allow(unused_imports)]
+    use crate::{
+        Baseline, Error, HealthCheck, HealthDecision, HealthMonitor, HealthState, HealthStatus,
+        Observation, Reading, Rollout, Why,
+    };
+}
+
 pub use assign::{Assigner, Assignment, FleetAssignment};
 pub use error::{Error, Result};
 pub use event::{Decision, Event, Report, Status};

@@ -46,7 +46,7 @@ impl HealthMonitor {
     /// # Errors
     ///
     /// [`Error::InvalidPlan`] for an invalid check, a metric named twice, more than
-    /// [`MAX_HEALTH_CHECKS`] checks.
+    /// [`MAX_HEALTH_CHECKS`](crate::MAX_HEALTH_CHECKS) checks.
     pub fn new(checks: Vec<HealthCheck>) -> Result<Self> {
         validate_checks(&checks, "/health")?;
         let states = vec![HealthState::default(); checks.len()];
