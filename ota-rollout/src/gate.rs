@@ -461,6 +461,8 @@ impl Gate {
     /// `latched` is the ring's SPRT decision so far: once the test has decided it stays decided
     /// (the caller stores the returned value). `soaked_secs` is how long the ring has been open.
     /// Failure is checked first and does not wait for soak time or minimum reports.
+    /// The gate's `health` checks are not looked at here: they need telemetry state, and
+    /// [`crate::Rollout`] combines them with this verdict (see [`crate::gates`]).
     pub fn evaluate(
         &self,
         stats: &RingStats,

@@ -487,12 +487,12 @@ impl Rollout {
         let (Some(p), Some(r)) = (self.plan.rings.get(k), self.rings.get(k)) else {
             return false;
         };
+        // One state per check (checked on creation and deserialisation).
         r.stats.size > 0
-            && p.gate
-                .health
+            && !p.gate.health.is_empty()
+            && r.health
                 .iter()
-                .zip(&r.health)
-                .any(|(_, s)| s.decision != HealthDecision::Promote)
+                .any(|s| s.decision != HealthDecision::Promote)
     }
 
     fn evaluate(&mut self, now: u64, out: &mut Vec<Decision>, device: Option<&str>) {

@@ -257,3 +257,23 @@ fn plans_without_health_checks_serialise_as_before() {
     assert!(!serde_json::to_string(&r).unwrap().contains("health"));
     assert!(r.health(0).is_empty());
 }
+
+#[test]
+fn an_earlier_ring_is_still_watched_after_promotion() {
+    let mut r = rollout(FailAction::Pause);
+    // A human promotes the canary ring before its crash check decided.
+    let d = r.handle(Event::Approve, 10).unwrap();
+    assert!(promoted(&d), "{d:?}");
+    assert_eq!(r.active_ring(), 1);
+    // Its devices keep reporting telemetry; a regression there pauses, naming ring 0.
+    let d = telemetry(&mut r, 0, 200.0, 9, 20);
+    assert!(
+        matches!(&d[..], [Decision::Pause { ring: 0, verdict }] if matches!(verdict.why, Why::HealthRegressed { .. })),
+        "{d:?}"
+    );
+    // Ring 2 is not open: its telemetry is refused.
+    assert!(matches!(
+        r.handle_telemetry(2, &Observation::new("x", 1.0), 30),
+        Err(Error::RingNotOpen { ring: 2 })
+    ));
+}
