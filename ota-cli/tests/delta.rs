@@ -95,7 +95,15 @@ fn mcu_profile_make_info_apply() {
     let d = dir.path();
     let (_, new) = setup(d);
     let (code, v) = run_json(ota().current_dir(d).args([
-        "--json", "delta", "make", "old.bin", "new.bin", "--out", "m.patch", "--profile", "mcu",
+        "--json",
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "m.patch",
+        "--profile",
+        "mcu",
     ]));
     assert_eq!(code, 0, "{v}");
     let (code, info) = run_json(
@@ -115,20 +123,38 @@ fn mcu_profile_make_info_apply() {
     assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
     // Smaller frames for a device with less RAM (a 10,496-byte frame buffer).
     let (code, v) = run_json(ota().current_dir(d).args([
-        "--json", "delta", "make", "old.bin", "new.bin", "--out", "m10.patch", "--profile", "mcu",
-        "--frame-size", "10240",
+        "--json",
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "m10.patch",
+        "--profile",
+        "mcu",
+        "--frame-size",
+        "10240",
     ]));
     assert_eq!(code, 0, "{v}");
-    let (code, info) = run_json(
-        ota()
-            .current_dir(d)
-            .args(["--json", "delta", "info", "m10.patch"]),
-    );
+    let (code, info) =
+        run_json(
+            ota()
+                .current_dir(d)
+                .args(["--json", "delta", "info", "m10.patch"]),
+        );
     assert_eq!(code, 0);
     assert_eq!(info["frame_size"].as_u64(), Some(10240), "{info}");
     // Not for the classic format.
     let (code, _) = run_json(ota().current_dir(d).args([
-        "delta", "make", "old.bin", "new.bin", "--out", "b.patch", "--profile", "mcu", "--format",
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "b.patch",
+        "--profile",
+        "mcu",
+        "--format",
         "bsdiff",
     ]));
     assert_ne!(code, 0);

@@ -13,7 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sector: u64 = a.get(3).map_or(Ok(4096), |s| s.parse())?;
     let shift: u64 = a.get(4).map_or(Ok(0), |s| s.parse())?;
     let (old, new) = (std::fs::read(&a[1])?, std::fs::read(&a[2])?);
-    let (adds, hazard, mcu, inplace) = ota_delta::probe::inplace_estimate(&old, &new, sector, shift)?;
+    let (adds, hazard, mcu, inplace) =
+        ota_delta::probe::inplace_estimate(&old, &new, sector, shift)?;
     println!(
         "sector={sector} shift={shift} add_bytes={adds} overwritten_reads={hazard} ({:.1}%) mcu={mcu} mcu_inplace_literal={inplace} ratio={:.3}",
         100.0 * hazard as f64 / adds.max(1) as f64,

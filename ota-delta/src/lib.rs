@@ -129,11 +129,22 @@ pub mod probe {
                 if is_safe {
                     match safe.last_mut() {
                         Some(l) if l.copy == 0 && l.seek == 0 => l.add += run,
-                        _ => safe.push(Op { add: run, copy: 0, seek: 0 }),
+                        _ => safe.push(Op {
+                            add: run,
+                            copy: 0,
+                            seek: 0,
+                        }),
                     }
                 } else {
                     hazard += run;
-                    push(&mut safe, Op { add: 0, copy: run, seek: run as i64 });
+                    push(
+                        &mut safe,
+                        Op {
+                            add: 0,
+                            copy: run,
+                            seek: run as i64,
+                        },
+                    );
                 }
                 i += run;
             }
@@ -145,7 +156,11 @@ pub mod probe {
                         l.copy = op.copy;
                         l.seek = op.seek;
                     }
-                    _ => safe.push(Op { add: 0, copy: op.copy, seek: op.seek }),
+                    _ => safe.push(Op {
+                        add: 0,
+                        copy: op.copy,
+                        seek: op.seek,
+                    }),
                 }
             }
             n += op.copy;

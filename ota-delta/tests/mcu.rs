@@ -454,5 +454,8 @@ fn inplace_estimate_counts_reads_of_overwritten_source() {
     new.extend_from_slice(&old[30_000..]);
     new.extend_from_slice(&old[20_000..30_000]);
     let (adds, hazard, _, _) = ota_delta::probe::inplace_estimate(&old, &new, 4096, 8192).unwrap();
-    assert!(adds > 40_000 && hazard >= 9_000 && hazard < adds, "{adds} {hazard}");
+    assert!(
+        adds > 40_000 && hazard >= 9_000 && hazard < adds,
+        "{adds} {hazard}"
+    );
 }

@@ -139,7 +139,9 @@ fn make(a: &MakeArgs, out: &Out) -> CmdResult {
         ..DiffOptions::default()
     };
     if matches!(a.profile, ProfileArg::Mcu) && matches!(a.format, Format::Bsdiff) {
-        return Err(Fail::input("--profile mcu applies to the native format only"));
+        return Err(Fail::input(
+            "--profile mcu applies to the native format only",
+        ));
     }
     let spinner = out.spinner(match a.profile {
         ProfileArg::Std => "diffing (suffix sort, then LZMA2 per frame)",
