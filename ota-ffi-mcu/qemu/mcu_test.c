@@ -1,0 +1,140 @@
+/* The Cortex-M proof of ota-ffi-mcu, run under qemu-system-arm (MPS2-AN386, Cortex-M4F) by
+ * .ci/steps/mcu.sh: load the trust root, verify the signed release manifest (and refuse a tampered,
+ * a replayed and an expired one), then a system reset in the middle of the update after which only
+ * the persisted state (.noinit) survives, and the check of the result. Prints its figures: peak
+ * stack of each step (stack painting) and instructions (SysTick under -icount shift=0). */
+#include "board.h"
+#include "fixtures.h"
+#include "ota_mcu.h"
+
+#define MAGIC 0x4f544131u
+
+/* What survives a reset (in .noinit, neither zeroed by the startup code nor reloaded by QEMU):
+ * the update's progress as the device would persist it, and the figures measured so far. */
+struct persisted {
+    uint32_t magic;
+    uint32_t phase;
+    uint32_t resets;
+    uint64_t sequence_accepted;
+    uint32_t stack_load, stack_verify;
+    uint64_t insn_load, insn_verify;
+};
+__attribute__((section(".noinit"))) static struct persisted nv;
+
+static int failures;
+static uint32_t insn_per_tick_x1000; /* calibrated: instructions per SysTick tick, times 1000 */
+
+static void check(int ok, const char *what) {
+    sh_puts(ok ? "ok   " : "FAIL ");
+    sh_puts(what);
+    sh_puts("\n");
+    if (!ok) failures++;
+}
+
+static void check_status(ota_mcu_status got, ota_mcu_status want, const char *what) {
+    check(got == want, what);
+    if (got != want) {
+        sh_puts("     got ");
+        sh_put_u32((uint32_t)got);
+        sh_puts(": ");
+        sh_puts(ota_mcu_status_message((uint32_t)got));
+        sh_puts("\n");
+    }
+}
+
+/* A loop of a known instruction count against SysTick: under -icount shift=0 QEMU's virtual
+ * clock advances 1 ns per instruction, and SysTick runs from the 25 MHz CPU clock. */
+static void calibrate(void) {
+    board_counter_start();
+    uint64_t t0 = board_counter_ticks();
+    uint32_t n = 4000000; /* 2 instructions per iteration: subs, bne */
+    __asm volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n)::"cc");
+    uint64_t ticks = board_counter_ticks() - t0;
+    insn_per_tick_x1000 = ticks ? (uint32_t)(8000000ull * 1000u / ticks) : 0;
+}
+
+static uint64_t insn_since(uint64_t t0) {
+    return (board_counter_ticks() - t0) * insn_per_tick_x1000 / 1000u;
+}
+
+static void put_figure(const char *name, uint64_t value, const char *unit) {
+    sh_puts(name);
+    sh_puts(" ");
+    sh_put_u32((uint32_t)value);
+    sh_puts(unit);
+    sh_puts("\n");
+}
+
+/* The trust root lives on this function's stack: its size counts in the RAM figures below. */
+static void verify_release(void) {
+    ota_mcu_trust_root root;
+    ota_mcu_verified v;
+    uintptr_t sp = board_sp();
+    board_stack_paint(sp);
+    uint64_t t0 = board_counter_ticks();
+    ota_mcu_status st = ota_mcu_trust_root_load(fx_root, fx_root_len, &root);
+    nv.insn_load = insn_since(t0);
+    nv.stack_load = board_stack_peak(sp);
+    check_status(st, OTA_MCU_STATUS_OK, "trust root loads (2 of 3 root keys signed it)");
+
+    board_stack_paint(sp);
+    t0 = board_counter_ticks();
+    st = ota_mcu_trust_root_verify(&root, fx_envelope, fx_envelope_len, NULL, 0, FX_NOW,
+                                   FX_LAST_SEQUENCE, &v);
+    nv.insn_verify = insn_since(t0);
+    nv.stack_verify = board_stack_peak(sp);
+    check_status(st, OTA_MCU_STATUS_OK, "release envelope verifies (2 of 2 release keys)");
+    check(st == OTA_MCU_STATUS_OK && v.sequence == FX_SEQUENCE && v.signers == 2 &&
+              !v.payload_detached && v.payload_len == FX_MANIFEST_LEN &&
+              v.payload_offset + v.payload_len <= fx_envelope_len,
+          "verified: sequence, signers, payload inside the envelope");
+    if (st == OTA_MCU_STATUS_OK) nv.sequence_accepted = v.sequence;
+
+    ota_mcu_verified untouched = {0, 0, 0, false, 0, 0};
+    st = ota_mcu_trust_root_verify(&root, fx_envelope_tampered, fx_envelope_tampered_len, NULL,
+                                   0, FX_NOW, FX_LAST_SEQUENCE, &untouched);
+    check_status(st, OTA_MCU_STATUS_VERIFY_BAD_SIGNATURE, "a flipped signature bit is refused");
+    check(untouched.sequence == 0 && untouched.payload_len == 0, "no output on error");
+    st = ota_mcu_trust_root_verify(&root, fx_envelope, fx_envelope_len, NULL, 0, FX_NOW,
+                                   FX_SEQUENCE, &untouched);
+    check_status(st, OTA_MCU_STATUS_VERIFY_ROLLBACK, "a replay (sequence not newer) is refused");
+    st = ota_mcu_trust_root_verify(&root, fx_envelope, fx_envelope_len, NULL, 0,
+                                   FX_NOW + 365u * 86400u, FX_LAST_SEQUENCE, &untouched);
+    check_status(st, OTA_MCU_STATUS_VERIFY_EXPIRED, "an expired release is refused");
+    ota_mcu_trust_root blank;
+    blank._mark = 0;
+    st = ota_mcu_trust_root_verify(&blank, fx_envelope, fx_envelope_len, NULL, 0, FX_NOW,
+                                   FX_LAST_SEQUENCE, &untouched);
+    check_status(st, OTA_MCU_STATUS_INVALID_STATE, "storage the library did not fill is refused");
+}
+
+int main(void) {
+    calibrate();
+    if (nv.magic != MAGIC) { /* first boot since the image was loaded */
+        nv.magic = MAGIC;
+        nv.phase = 0;
+        nv.resets = 0;
+    }
+    if (nv.phase == 0) {
+        sh_puts("ota-ffi-mcu on an MPS2-AN386 (Cortex-M4F) under QEMU; data: " FX_ORIGIN "\n");
+        verify_release();
+        if (failures) return 1;
+        /* The power cut: everything in RAM but .noinit is lost. */
+        nv.phase = 1;
+        sh_puts("---- reset (power cut): only .noinit survives\n");
+        board_reset();
+    }
+    nv.resets++;
+    check(nv.resets == 1 && nv.sequence_accepted == FX_SEQUENCE,
+          "after the reset: the persisted state is there, nothing else was needed");
+    check(insn_per_tick_x1000 > 0, "SysTick counts under -icount");
+    sh_puts("---- figures\n");
+    put_figure("instructions per SysTick tick x1000:", insn_per_tick_x1000, "");
+    put_figure("sizeof(ota_mcu_trust_root):", sizeof(ota_mcu_trust_root), " B");
+    put_figure("stack peak trust_root_load:", nv.stack_load, " B");
+    put_figure("stack peak trust_root_verify:", nv.stack_verify, " B");
+    put_figure("instructions trust_root_load:", nv.insn_load, "");
+    put_figure("instructions trust_root_verify:", nv.insn_verify, "");
+    sh_puts(failures ? "FAIL\n" : "PASS\n");
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,25 @@
+/* Size probe: the library pieces a program links, each alone and all together, to measure their
+ * flash and static RAM with arm-none-eabi-size (a piece's figure is the probe's size minus that of
+ * the probe with no piece). Inputs come through volatile pointers so nothing is optimised away.
+ * Built by .ci/steps/mcu.sh with -DPROBE_VERIFY, -DPROBE_VIEW, -DPROBE_APPLY (any combination);
+ * never run. */
+#include "board.h"
+#include "ota_mcu.h"
+
+static const uint8_t *volatile in_ptr;
+static volatile size_t in_len;
+static volatile uint32_t sink;
+
+int main(void) {
+#ifdef PROBE_VERIFY
+    {
+        static ota_mcu_trust_root root; /* caller storage: counted as static RAM */
+        ota_mcu_verified v;
+        sink = (uint32_t)ota_mcu_trust_root_load(in_ptr, in_len, &root);
+        sink = (uint32_t)ota_mcu_trust_root_verify(&root, in_ptr, in_len, NULL, 0, 1, 0, &v);
+        sink = (uint32_t)v.payload_len;
+        sink = (uint32_t)(uintptr_t)ota_mcu_status_message(sink);
+    }
+#endif
+    return (int)sink;
+}

@@ -1,0 +1,184 @@
+//! Status codes: every C function that can fail returns one (`ota_mcu_status_message` cannot).
+//!
+//! The numbers are those of `ota.h` (ota-ffi): a status here has the same number and the same
+//! meaning as the `OTA_STATUS_*` of the same name, so code that handles one handles the other
+//! (`tests/header.rs` compares the two headers). This library has only the statuses its functions
+//! can return. Numbers never change; a deleted one is never reused.
+
+use core::ffi::{CStr, c_char};
+
+/// The result of every `ota_mcu_*` function that can fail. `OTA_MCU_STATUS_OK` (0) is success.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullArgument = 1,
+    /// A caller-owned output buffer was too small.
+    BufferTooSmall = 3,
+    /// An argument was outside its allowed range.
+    InvalidArgument = 5,
+    /// The caller's state (a trust root or verifier storage) was not made by this library, or
+    /// is spent.
+    InvalidState = 9,
+    /// A signature by a trusted key did not verify (opaque on purpose).
+    VerifyBadSignature = 200,
+    /// Fewer distinct trusted keys signed than the threshold asks for.
+    VerifyBelowThreshold = 201,
+    /// No signature came from a key trusted for this role (unknown, revoked or rotated out).
+    VerifyUnknownKey = 202,
+    /// The trust root or the release has expired at the caller's time.
+    VerifyExpired = 203,
+    /// The sequence number or root version is not newer than the last accepted one.
+    VerifyRollback = 204,
+    /// The SHA-256 of the data is not the expected one.
+    VerifyDigestMismatch = 205,
+    /// More bytes arrived than the expected size; the extra bytes were refused.
+    VerifySizeExceeded = 206,
+    /// The bytes are not a well-formed envelope or trust root.
+    VerifyMalformed = 207,
+    /// The data ended before the expected size.
+    VerifySizeMismatch = 208,
+    /// The signature algorithm is not EdDSA/Ed25519.
+    VerifyUnsupportedAlgorithm = 209,
+    /// A trust-root rotation skipped a version.
+    VerifyNotNextVersion = 210,
+    /// A trust root breaks a structural rule.
+    VerifyInvalidTrustRoot = 211,
+    /// A trust root was given where a release was expected, or the reverse.
+    VerifyWrongContentType = 212,
+    /// A detached payload is missing, or was given for an attached one.
+    VerifyPayloadMismatch = 213,
+    /// A count or depth in the signed input is above the verifier's limits.
+    VerifyLimitExceeded = 214,
+    /// A key could not be used.
+    VerifyInvalidKey = 216,
+    /// Another verification error (a future error kind).
+    VerifyOther = 299,
+}
+
+/// Every status, in number order (for the tests).
+#[cfg(test)]
+pub(crate) const ALL: &[Status] = &[
+    Status::Ok,
+    Status::NullArgument,
+    Status::BufferTooSmall,
+    Status::InvalidArgument,
+    Status::InvalidState,
+    Status::VerifyBadSignature,
+    Status::VerifyBelowThreshold,
+    Status::VerifyUnknownKey,
+    Status::VerifyExpired,
+    Status::VerifyRollback,
+    Status::VerifyDigestMismatch,
+    Status::VerifySizeExceeded,
+    Status::VerifyMalformed,
+    Status::VerifySizeMismatch,
+    Status::VerifyUnsupportedAlgorithm,
+    Status::VerifyNotNextVersion,
+    Status::VerifyInvalidTrustRoot,
+    Status::VerifyWrongContentType,
+    Status::VerifyPayloadMismatch,
+    Status::VerifyLimitExceeded,
+    Status::VerifyInvalidKey,
+    Status::VerifyOther,
+];
+
+impl Status {
+    /// A static, human-readable description of the status (short: it costs flash).
+    pub const fn message(self) -> &'static CStr {
+        match self {
+            Status::Ok => c"success",
+            Status::NullArgument => c"NULL argument",
+            Status::BufferTooSmall => c"buffer too small",
+            Status::InvalidArgument => c"invalid argument",
+            Status::InvalidState => c"state not initialised by this library, or spent",
+            Status::VerifyBadSignature => c"bad signature",
+            Status::VerifyBelowThreshold => c"signature threshold not met",
+            Status::VerifyUnknownKey => c"no signature by a trusted key",
+            Status::VerifyExpired => c"expired",
+            Status::VerifyRollback => c"rollback refused",
+            Status::VerifyDigestMismatch => c"SHA-256 digest mismatch",
+            Status::VerifySizeExceeded => c"size exceeded",
+            Status::VerifyMalformed => c"malformed envelope or trust root",
+            Status::VerifySizeMismatch => c"size mismatch: the data ended early",
+            Status::VerifyUnsupportedAlgorithm => c"unsupported signature algorithm",
+            Status::VerifyNotNextVersion => c"trust root rotation skipped a version",
+            Status::VerifyInvalidTrustRoot => c"invalid trust root",
+            Status::VerifyWrongContentType => c"wrong content type",
+            Status::VerifyPayloadMismatch => c"payload missing or given twice",
+            Status::VerifyLimitExceeded => c"signed input exceeds a verifier limit",
+            Status::VerifyInvalidKey => c"invalid key",
+            Status::VerifyOther => c"other verification error",
+        }
+    }
+}
+
+/// A static, NUL-terminated description of `status`; never NULL, never to be freed. A number
+/// that is no status gives "unknown status".
+#[unsafe(no_mangle)]
+pub extern "C" fn ota_mcu_status_message(status: u32) -> *const c_char {
+    from_u32(status)
+        .map_or(c"unknown status", Status::message)
+        .as_ptr()
+}
+
+fn from_u32(n: u32) -> Option<Status> {
+    // A match rather than a table search: the compiler lays it out compactly for a small MCU.
+    Some(match n {
+        0 => Status::Ok,
+        1 => Status::NullArgument,
+        3 => Status::BufferTooSmall,
+        5 => Status::InvalidArgument,
+        9 => Status::InvalidState,
+        200 => Status::VerifyBadSignature,
+        201 => Status::VerifyBelowThreshold,
+        202 => Status::VerifyUnknownKey,
+        203 => Status::VerifyExpired,
+        204 => Status::VerifyRollback,
+        205 => Status::VerifyDigestMismatch,
+        206 => Status::VerifySizeExceeded,
+        207 => Status::VerifyMalformed,
+        208 => Status::VerifySizeMismatch,
+        209 => Status::VerifyUnsupportedAlgorithm,
+        210 => Status::VerifyNotNextVersion,
+        211 => Status::VerifyInvalidTrustRoot,
+        212 => Status::VerifyWrongContentType,
+        213 => Status::VerifyPayloadMismatch,
+        214 => Status::VerifyLimitExceeded,
+        216 => Status::VerifyInvalidKey,
+        299 => Status::VerifyOther,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_u32_round_trips_every_status_and_nothing_else() {
+        for s in ALL {
+            assert_eq!(from_u32(*s as u32), Some(*s));
+        }
+        let known = (0..1000).filter(|n| from_u32(*n).is_some()).count();
+        assert_eq!(known, ALL.len());
+        assert!(ALL.windows(2).all(|w| (w[0] as u32) < (w[1] as u32)));
+    }
+
+    #[test]
+    fn every_status_has_its_own_message() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in ALL {
+            assert!(
+                seen.insert(s.message().to_bytes()),
+                "{s:?} repeats a message"
+            );
+        }
+        // SAFETY: ota_mcu_status_message returns a static NUL-terminated string.
+        let unknown = unsafe { CStr::from_ptr(ota_mcu_status_message(4242)) };
+        assert_eq!(unknown, c"unknown status");
+    }
+}
