@@ -20,6 +20,27 @@
 #include <stdbool.h>
 
 /**
+ * The most installed components an [`ota_mcu_device_state`] may report (the view of each lives
+ * on the stack for the call).
+ */
+#define OTA_MCU_MAX_INSTALLED 8
+
+/**
+ * `ota_mcu_step.action`: the device already has this image.
+ */
+#define OTA_MCU_ACTION_SKIP 0
+
+/**
+ * `ota_mcu_step.action`: fetch the full image.
+ */
+#define OTA_MCU_ACTION_FULL 1
+
+/**
+ * `ota_mcu_step.action`: fetch the delta whose source is the installed image.
+ */
+#define OTA_MCU_ACTION_DELTA 2
+
+/**
  * Size of [`ota_mcu_trust_root`]'s storage, in 8-byte words.
  */
 #define OTA_MCU_TRUST_ROOT_WORDS 480
@@ -50,14 +71,70 @@ enum ota_mcu_status
    */
   OTA_MCU_STATUS_BUFFER_TOO_SMALL = 3,
   /**
+   * A string argument was not valid UTF-8.
+   */
+  OTA_MCU_STATUS_INVALID_UTF8 = 4,
+  /**
    * An argument was outside its allowed range.
    */
   OTA_MCU_STATUS_INVALID_ARGUMENT = 5,
+  /**
+   * An index (component, chunk, step) is past the end.
+   */
+  OTA_MCU_STATUS_INDEX_OUT_OF_RANGE = 8,
   /**
    * The caller's state (a trust root or verifier storage) was not made by this library, or
    * is spent.
    */
   OTA_MCU_STATUS_INVALID_STATE = 9,
+  /**
+   * The manifest bytes are not a well-formed canonical CBOR manifest.
+   */
+  OTA_MCU_STATUS_MANIFEST_MALFORMED = 100,
+  /**
+   * The manifest is larger or deeper than the decoder's limits.
+   */
+  OTA_MCU_STATUS_MANIFEST_LIMIT_EXCEEDED = 101,
+  /**
+   * Install refused: the manifest is internally inconsistent.
+   */
+  OTA_MCU_STATUS_REFUSED_INVALID = 110,
+  /**
+   * Install refused: the device's vendor is not the manifest's.
+   */
+  OTA_MCU_STATUS_REFUSED_WRONG_VENDOR = 111,
+  /**
+   * Install refused: the device's class is not among the manifest's.
+   */
+  OTA_MCU_STATUS_REFUSED_WRONG_CLASS = 112,
+  /**
+   * Install refused: the device's hardware revision is not accepted.
+   */
+  OTA_MCU_STATUS_REFUSED_WRONG_HARDWARE = 113,
+  /**
+   * Install refused: the release expired at the device's time.
+   */
+  OTA_MCU_STATUS_REFUSED_EXPIRED = 114,
+  /**
+   * Install refused: anti-rollback, the sequence is not newer than the last accepted one.
+   */
+  OTA_MCU_STATUS_REFUSED_SEQUENCE = 115,
+  /**
+   * Install refused: anti-rollback, the security counter is below the device's floor.
+   */
+  OTA_MCU_STATUS_REFUSED_SECURITY_COUNTER = 116,
+  /**
+   * Install refused: an installed version is outside a component's upgrade path.
+   */
+  OTA_MCU_STATUS_REFUSED_UPGRADE_PATH = 117,
+  /**
+   * Install refused: the device reports the same component twice.
+   */
+  OTA_MCU_STATUS_REFUSED_DUPLICATE_INSTALLED = 119,
+  /**
+   * Install refused by a rule this version of the C API does not name.
+   */
+  OTA_MCU_STATUS_REFUSED_OTHER = 198,
   /**
    * A signature by a trusted key did not verify (opaque on purpose).
    */
@@ -151,6 +228,198 @@ typedef struct ota_mcu_digest_verifier {
 } ota_mcu_digest_verifier;
 
 /**
+ * The release-level fields of a manifest, by value.
+ */
+typedef struct ota_mcu_manifest_info {
+  /**
+   * Anti-rollback sequence number.
+   */
+  uint64_t sequence;
+  /**
+   * Security counter.
+   */
+  uint64_t security_counter;
+  /**
+   * Issue time (Unix seconds).
+   */
+  uint64_t issued_at;
+  /**
+   * Whether the release expires.
+   */
+  bool has_expires_at;
+  /**
+   * Expiry time (Unix seconds) when `has_expires_at`.
+   */
+  uint64_t expires_at;
+  /**
+   * Number of components.
+   */
+  size_t component_count;
+} ota_mcu_manifest_info;
+
+/**
+ * One component, by value; the pointers point into the caller's manifest buffer.
+ */
+typedef struct ota_mcu_component {
+  /**
+   * Component id (UTF-8, not NUL-terminated).
+   */
+  const uint8_t *id;
+  /**
+   * Length of `id`.
+   */
+  size_t id_len;
+  /**
+   * Target version, canonical spelling (not NUL-terminated).
+   */
+  const uint8_t *version;
+  /**
+   * Length of `version`.
+   */
+  size_t version_len;
+  /**
+   * Layer code (0 firmware, as in FORMAT.md).
+   */
+  uint32_t layer;
+  /**
+   * Whether installing it needs a reboot (firmware).
+   */
+  bool needs_reboot;
+  /**
+   * Image size.
+   */
+  uint64_t size;
+  /**
+   * Image SHA-256 (32 bytes).
+   */
+  const uint8_t *sha256;
+  /**
+   * Chunk size, 0 when the component has no chunk digests.
+   */
+  uint32_t chunk_size;
+  /**
+   * Number of chunk digests.
+   */
+  size_t chunk_count;
+  /**
+   * Install order key (lower first).
+   */
+  uint32_t order;
+} ota_mcu_component;
+
+/**
+ * A component installed on the device, as the device reports it (as `ota_installed`).
+ */
+typedef struct ota_mcu_installed {
+  /**
+   * Component id, NUL-terminated UTF-8.
+   */
+  const char *id;
+  /**
+   * Installed version (semantic version), NUL-terminated.
+   */
+  const char *version;
+  /**
+   * SHA-256 of the installed image.
+   */
+  uint8_t sha256[32];
+} ota_mcu_installed;
+
+/**
+ * What the device reports about itself for the install decision (as `ota_device_state`, without
+ * the slot). Borrowed for the call only.
+ */
+typedef struct ota_mcu_device_state {
+  /**
+   * Vendor id bytes.
+   */
+  const uint8_t *vendor;
+  /**
+   * Length of `vendor`.
+   */
+  size_t vendor_len;
+  /**
+   * Device class id bytes.
+   */
+  const uint8_t *device_class;
+  /**
+   * Length of `device_class`.
+   */
+  size_t device_class_len;
+  /**
+   * Hardware revision, NUL-terminated (`"2.1.0"` or a free string matched exactly).
+   */
+  const char *hardware;
+  /**
+   * Installed components (may be NULL when `installed_count` is 0); at most
+   * `OTA_MCU_MAX_INSTALLED`.
+   */
+  const struct ota_mcu_installed *installed;
+  /**
+   * Number of entries in `installed`.
+   */
+  size_t installed_count;
+  /**
+   * The device's security counter floor.
+   */
+  uint64_t security_counter;
+  /**
+   * Whether `last_sequence` holds a value (false: the device never accepted a release).
+   */
+  bool has_last_sequence;
+  /**
+   * Sequence number of the last accepted release.
+   */
+  uint64_t last_sequence;
+  /**
+   * The device's time, seconds since the Unix epoch.
+   */
+  uint64_t now;
+} ota_mcu_device_state;
+
+/**
+ * What to install for one component, in install order, by value (as `ota_plan_step`).
+ */
+typedef struct ota_mcu_step {
+  /**
+   * Index of the component in the manifest.
+   */
+  size_t component_index;
+  /**
+   * `OTA_MCU_ACTION_SKIP`, `OTA_MCU_ACTION_FULL` or `OTA_MCU_ACTION_DELTA`.
+   */
+  uint32_t action;
+  /**
+   * Bytes to fetch: the image size (full), the patch size (delta), 0 (skip).
+   */
+  uint64_t download_size;
+  /**
+   * SHA-256 of what to fetch (image or patch); zero for skip.
+   */
+  uint8_t download_sha256[32];
+  /**
+   * The delta algorithm code (delta only).
+   */
+  uint32_t delta_algorithm;
+  /**
+   * SHA-256 of the delta's source image (delta only).
+   */
+  uint8_t delta_from_sha256[32];
+  /**
+   * Size of the image once installed.
+   */
+  uint64_t target_size;
+  /**
+   * SHA-256 of the image once installed.
+   */
+  uint8_t target_sha256[32];
+  /**
+   * Whether installing it needs a reboot (firmware).
+   */
+  bool reboot;
+} ota_mcu_step;
+
+/**
  * A loaded trust root (the keys and thresholds the device trusts), in the caller's storage:
  * declare one (a static, or on the stack), fill it with `ota_mcu_trust_root_load`. It holds no
  * pointer, so it may be copied with `memcpy`. Its fields are private to the library.
@@ -232,6 +501,71 @@ ota_mcu_status ota_mcu_digest_verifier_new(uint64_t size,
 ota_mcu_status ota_mcu_digest_verifier_update(struct ota_mcu_digest_verifier *verifier,
                                               const uint8_t *data,
                                               size_t len);
+
+/**
+ * Checks the manifest (canonical CBOR, the std decoder's strictness and limits, then its
+ * internal consistency) and writes its release-level fields. `OTA_MCU_STATUS_MANIFEST_MALFORMED`,
+ * `_LIMIT_EXCEEDED`, or `OTA_MCU_STATUS_REFUSED_INVALID` for an inconsistent one.
+ *
+ * # Safety
+ * `manifest` readable for `len` bytes; `out` writable.
+ */
+ota_mcu_status ota_mcu_manifest_check(const uint8_t *manifest,
+                                      size_t len,
+                                      struct ota_mcu_manifest_info *out);
+
+/**
+ * Copies the SHA-256 of chunk `chunk` of component `index` into `out` (32 bytes).
+ * `OTA_MCU_STATUS_INDEX_OUT_OF_RANGE` for a component or chunk past the end.
+ *
+ * # Safety
+ * `manifest` readable for `len` bytes; `out` writable for 32 bytes.
+ */
+ota_mcu_status ota_mcu_manifest_chunk_sha256(const uint8_t *manifest,
+                                             size_t len,
+                                             size_t index,
+                                             size_t chunk,
+                                             uint8_t *out);
+
+/**
+ * Writes component `index` (manifest order). `OTA_MCU_STATUS_INDEX_OUT_OF_RANGE` past the end.
+ *
+ * # Safety
+ * `manifest` readable for `len` bytes (the pointers written point into it); `out` writable.
+ */
+ota_mcu_status ota_mcu_manifest_component(const uint8_t *manifest,
+                                          size_t len,
+                                          size_t index,
+                                          struct ota_mcu_component *out);
+
+/**
+ * Decides whether the device may install this release: the manifest's consistency, a component
+ * reported twice, vendor, class, hardware revision, expiry, sequence and security counter
+ * anti-rollback, and each component's upgrade path (the std plan's rules in its order; not the
+ * dependencies, which the view does not read). `OTA_MCU_STATUS_OK` or an
+ * `OTA_MCU_STATUS_REFUSED_*` naming the rule.
+ *
+ * # Safety
+ * `manifest` readable for `len` bytes; `device` a valid device state.
+ */
+ota_mcu_status ota_mcu_manifest_decide(const uint8_t *manifest,
+                                       size_t len,
+                                       const struct ota_mcu_device_state *device);
+
+/**
+ * Writes step `position` of the install plan (components in install order: lower `order`
+ * first, then manifest order) with its action on this device; the release is decided first
+ * (as `ota_mcu_manifest_decide`, whose refusal is returned). `OTA_MCU_STATUS_INDEX_OUT_OF_RANGE`
+ * past the last step.
+ *
+ * # Safety
+ * `manifest` readable for `len` bytes; `device` a valid device state; `out` writable.
+ */
+ota_mcu_status ota_mcu_manifest_step(const uint8_t *manifest,
+                                     size_t len,
+                                     const struct ota_mcu_device_state *device,
+                                     size_t position,
+                                     struct ota_mcu_step *out);
 
 /**
  * Writes the SHA-256 of `(data, len)` to `out` (32 bytes).

@@ -16,8 +16,11 @@ struct persisted {
     uint32_t phase;
     uint32_t resets;
     uint64_t sequence_accepted;
-    uint32_t stack_load, stack_verify;
-    uint64_t insn_load, insn_verify;
+    uint32_t stack_load, stack_verify, stack_decide;
+    uint64_t insn_load, insn_verify, insn_decide;
+    /* Where the verified manifest lies in the envelope (the envelope stays in flash). */
+    uint32_t manifest_offset, manifest_len;
+    ota_mcu_step step;
 };
 __attribute__((section(".noinit"))) static struct persisted nv;
 
@@ -88,7 +91,11 @@ static void verify_release(void) {
               !v.payload_detached && v.payload_len == FX_MANIFEST_LEN &&
               v.payload_offset + v.payload_len <= fx_envelope_len,
           "verified: sequence, signers, payload inside the envelope");
-    if (st == OTA_MCU_STATUS_OK) nv.sequence_accepted = v.sequence;
+    if (st == OTA_MCU_STATUS_OK) {
+        nv.sequence_accepted = v.sequence;
+        nv.manifest_offset = (uint32_t)v.payload_offset;
+        nv.manifest_len = (uint32_t)v.payload_len;
+    }
 
     ota_mcu_verified untouched = {0, 0, 0, false, 0, 0};
     st = ota_mcu_trust_root_verify(&root, fx_envelope_tampered, fx_envelope_tampered_len, NULL,
@@ -108,6 +115,77 @@ static void verify_release(void) {
     check_status(st, OTA_MCU_STATUS_INVALID_STATE, "storage the library did not fill is refused");
 }
 
+static int mem_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static size_t c_len(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* The install decision on the verified manifest, read in place in the envelope. */
+static void decide_release(void) {
+    const uint8_t *m = fx_envelope + nv.manifest_offset;
+    size_t len = nv.manifest_len;
+    ota_mcu_installed installed = {FX_COMPONENT, FX_OLD_VERSION, {0}};
+    for (int i = 0; i < 32; i++) installed.sha256[i] = fx_old_sha256[i];
+    ota_mcu_device_state device = {
+        (const uint8_t *)FX_VENDOR, c_len(FX_VENDOR), (const uint8_t *)FX_CLASS, c_len(FX_CLASS),
+        FX_HARDWARE, &installed, 1, 0, true, FX_LAST_SEQUENCE, FX_NOW};
+    ota_mcu_manifest_info info;
+    ota_mcu_status st = ota_mcu_manifest_check(m, len, &info);
+    check_status(st, OTA_MCU_STATUS_OK, "manifest view: canonical CBOR, consistent");
+    check(st == OTA_MCU_STATUS_OK && info.sequence == FX_SEQUENCE && info.component_count == 1,
+          "manifest view: sequence and one component");
+    ota_mcu_component c;
+    st = ota_mcu_manifest_component(m, len, 0, &c);
+    check(st == OTA_MCU_STATUS_OK && c.id_len == c_len(FX_COMPONENT) &&
+              mem_eq(c.id, (const uint8_t *)FX_COMPONENT, c.id_len) && c.size == FX_NEW_LEN &&
+              mem_eq(c.sha256, fx_new_sha256, 32) && c.needs_reboot,
+          "component 0: id, size and SHA-256 of the new image, needs a reboot");
+    check_status(ota_mcu_manifest_component(m, len, 1, &c), OTA_MCU_STATUS_INDEX_OUT_OF_RANGE,
+                 "component 1 is past the end");
+
+    uintptr_t sp = board_sp();
+    board_stack_paint(sp);
+    uint64_t t0 = board_counter_ticks();
+    st = ota_mcu_manifest_decide(m, len, &device);
+    nv.insn_decide = insn_since(t0);
+    nv.stack_decide = board_stack_peak(sp);
+    check_status(st, OTA_MCU_STATUS_OK, "decision: the device may install the release");
+    st = ota_mcu_manifest_step(m, len, &device, 0, &nv.step);
+    check_status(st, OTA_MCU_STATUS_OK, "step 0 of the install plan");
+    check(nv.step.component_index == 0 && nv.step.target_size == FX_NEW_LEN &&
+              mem_eq(nv.step.target_sha256, fx_new_sha256, 32) && nv.step.reboot,
+          "step 0: the firmware, to the new image");
+    ota_mcu_step none;
+    check_status(ota_mcu_manifest_step(m, len, &device, 1, &none),
+                 OTA_MCU_STATUS_INDEX_OUT_OF_RANGE, "no step 1");
+
+    ota_mcu_device_state other = device;
+    other.last_sequence = FX_SEQUENCE;
+    check_status(ota_mcu_manifest_decide(m, len, &other), OTA_MCU_STATUS_REFUSED_SEQUENCE,
+                 "refused: sequence not newer");
+    other = device;
+    other.vendor = (const uint8_t *)"emca";
+    check_status(ota_mcu_manifest_decide(m, len, &other), OTA_MCU_STATUS_REFUSED_WRONG_VENDOR,
+                 "refused: wrong vendor");
+    other = device;
+    other.hardware = "9.9.9";
+    check_status(ota_mcu_manifest_decide(m, len, &other), OTA_MCU_STATUS_REFUSED_WRONG_HARDWARE,
+                 "refused: hardware revision");
+    other = device;
+    other.now = FX_NOW + 365u * 86400u;
+    check_status(ota_mcu_manifest_decide(m, len, &other), OTA_MCU_STATUS_REFUSED_EXPIRED,
+                 "refused: expired");
+    check_status(ota_mcu_manifest_check(m, len - 1, &info), OTA_MCU_STATUS_MANIFEST_MALFORMED,
+                 "a truncated manifest is malformed");
+}
+
 int main(void) {
     calibrate();
     if (nv.magic != MAGIC) { /* first boot since the image was loaded */
@@ -118,6 +196,8 @@ int main(void) {
     if (nv.phase == 0) {
         sh_puts("ota-ffi-mcu on an MPS2-AN386 (Cortex-M4F) under QEMU; data: " FX_ORIGIN "\n");
         verify_release();
+        if (failures) return 1;
+        decide_release();
         if (failures) return 1;
         /* The power cut: everything in RAM but .noinit is lost. */
         nv.phase = 1;
@@ -133,8 +213,10 @@ int main(void) {
     put_figure("sizeof(ota_mcu_trust_root):", sizeof(ota_mcu_trust_root), " B");
     put_figure("stack peak trust_root_load:", nv.stack_load, " B");
     put_figure("stack peak trust_root_verify:", nv.stack_verify, " B");
+    put_figure("stack peak manifest_decide:", nv.stack_decide, " B");
     put_figure("instructions trust_root_load:", nv.insn_load, "");
     put_figure("instructions trust_root_verify:", nv.insn_verify, "");
+    put_figure("instructions manifest_decide:", nv.insn_decide, "");
     sh_puts(failures ? "FAIL\n" : "PASS\n");
     return failures ? 1 : 0;
 }

@@ -21,5 +21,21 @@ int main(void) {
         sink = (uint32_t)(uintptr_t)ota_mcu_status_message(sink);
     }
 #endif
+#ifdef PROBE_VIEW
+    {
+        ota_mcu_device_state device = {0};
+        ota_mcu_manifest_info info;
+        ota_mcu_step step;
+        ota_mcu_component c;
+        uint8_t chunk[32];
+        device.now = in_len;
+        sink = (uint32_t)ota_mcu_manifest_check(in_ptr, in_len, &info);
+        sink = (uint32_t)ota_mcu_manifest_component(in_ptr, in_len, sink, &c);
+        sink = (uint32_t)ota_mcu_manifest_chunk_sha256(in_ptr, in_len, 0, sink, chunk);
+        sink = (uint32_t)ota_mcu_manifest_decide(in_ptr, in_len, &device);
+        sink = (uint32_t)ota_mcu_manifest_step(in_ptr, in_len, &device, sink, &step);
+        sink = (uint32_t)step.download_size + chunk[3] + (uint32_t)info.sequence + c.layer;
+    }
+#endif
     return (int)sink;
 }

@@ -7,9 +7,16 @@
 extern crate std;
 
 mod buffer;
+mod manifest;
 mod status;
 mod verify;
 
+pub use manifest::{
+    OTA_MCU_ACTION_DELTA, OTA_MCU_ACTION_FULL, OTA_MCU_ACTION_SKIP, OTA_MCU_MAX_INSTALLED,
+    ota_mcu_component, ota_mcu_device_state, ota_mcu_installed, ota_mcu_manifest_check,
+    ota_mcu_manifest_chunk_sha256, ota_mcu_manifest_component, ota_mcu_manifest_decide,
+    ota_mcu_manifest_info, ota_mcu_manifest_step, ota_mcu_step,
+};
 pub use status::{Status, ota_mcu_status_message};
 pub use verify::{
     ota_mcu_digest_verifier, ota_mcu_digest_verifier_finish, ota_mcu_digest_verifier_new,

@@ -18,11 +18,39 @@ pub enum Status {
     NullArgument = 1,
     /// A caller-owned output buffer was too small.
     BufferTooSmall = 3,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8 = 4,
     /// An argument was outside its allowed range.
     InvalidArgument = 5,
+    /// An index (component, chunk, step) is past the end.
+    IndexOutOfRange = 8,
     /// The caller's state (a trust root or verifier storage) was not made by this library, or
     /// is spent.
     InvalidState = 9,
+    /// The manifest bytes are not a well-formed canonical CBOR manifest.
+    ManifestMalformed = 100,
+    /// The manifest is larger or deeper than the decoder's limits.
+    ManifestLimitExceeded = 101,
+    /// Install refused: the manifest is internally inconsistent.
+    RefusedInvalid = 110,
+    /// Install refused: the device's vendor is not the manifest's.
+    RefusedWrongVendor = 111,
+    /// Install refused: the device's class is not among the manifest's.
+    RefusedWrongClass = 112,
+    /// Install refused: the device's hardware revision is not accepted.
+    RefusedWrongHardware = 113,
+    /// Install refused: the release expired at the device's time.
+    RefusedExpired = 114,
+    /// Install refused: anti-rollback, the sequence is not newer than the last accepted one.
+    RefusedSequence = 115,
+    /// Install refused: anti-rollback, the security counter is below the device's floor.
+    RefusedSecurityCounter = 116,
+    /// Install refused: an installed version is outside a component's upgrade path.
+    RefusedUpgradePath = 117,
+    /// Install refused: the device reports the same component twice.
+    RefusedDuplicateInstalled = 119,
+    /// Install refused by a rule this version of the C API does not name.
+    RefusedOther = 198,
     /// A signature by a trusted key did not verify (opaque on purpose).
     VerifyBadSignature = 200,
     /// Fewer distinct trusted keys signed than the threshold asks for.
@@ -65,8 +93,22 @@ pub(crate) const ALL: &[Status] = &[
     Status::Ok,
     Status::NullArgument,
     Status::BufferTooSmall,
+    Status::InvalidUtf8,
     Status::InvalidArgument,
+    Status::IndexOutOfRange,
     Status::InvalidState,
+    Status::ManifestMalformed,
+    Status::ManifestLimitExceeded,
+    Status::RefusedInvalid,
+    Status::RefusedWrongVendor,
+    Status::RefusedWrongClass,
+    Status::RefusedWrongHardware,
+    Status::RefusedExpired,
+    Status::RefusedSequence,
+    Status::RefusedSecurityCounter,
+    Status::RefusedUpgradePath,
+    Status::RefusedDuplicateInstalled,
+    Status::RefusedOther,
     Status::VerifyBadSignature,
     Status::VerifyBelowThreshold,
     Status::VerifyUnknownKey,
@@ -93,7 +135,21 @@ impl Status {
             Status::Ok => c"success",
             Status::NullArgument => c"NULL argument",
             Status::BufferTooSmall => c"buffer too small",
+            Status::InvalidUtf8 => c"string not valid UTF-8",
             Status::InvalidArgument => c"invalid argument",
+            Status::IndexOutOfRange => c"index past the end",
+            Status::ManifestMalformed => c"malformed manifest (not canonical CBOR)",
+            Status::ManifestLimitExceeded => c"manifest exceeds a size, count or depth limit",
+            Status::RefusedInvalid => c"install refused: the manifest is invalid",
+            Status::RefusedWrongVendor => c"install refused: wrong vendor",
+            Status::RefusedWrongClass => c"install refused: wrong device class",
+            Status::RefusedWrongHardware => c"install refused: hardware revision not accepted",
+            Status::RefusedExpired => c"install refused: the release has expired",
+            Status::RefusedSequence => c"install refused: sequence not newer",
+            Status::RefusedSecurityCounter => c"install refused: security counter below floor",
+            Status::RefusedUpgradePath => c"install refused: outside the upgrade path",
+            Status::RefusedDuplicateInstalled => c"install refused: a component reported twice",
+            Status::RefusedOther => c"install refused by another rule",
             Status::InvalidState => c"state not initialised by this library, or spent",
             Status::VerifyBadSignature => c"bad signature",
             Status::VerifyBelowThreshold => c"signature threshold not met",
@@ -131,8 +187,22 @@ fn from_u32(n: u32) -> Option<Status> {
         0 => Status::Ok,
         1 => Status::NullArgument,
         3 => Status::BufferTooSmall,
+        4 => Status::InvalidUtf8,
         5 => Status::InvalidArgument,
+        8 => Status::IndexOutOfRange,
         9 => Status::InvalidState,
+        100 => Status::ManifestMalformed,
+        101 => Status::ManifestLimitExceeded,
+        110 => Status::RefusedInvalid,
+        111 => Status::RefusedWrongVendor,
+        112 => Status::RefusedWrongClass,
+        113 => Status::RefusedWrongHardware,
+        114 => Status::RefusedExpired,
+        115 => Status::RefusedSequence,
+        116 => Status::RefusedSecurityCounter,
+        117 => Status::RefusedUpgradePath,
+        119 => Status::RefusedDuplicateInstalled,
+        198 => Status::RefusedOther,
         200 => Status::VerifyBadSignature,
         201 => Status::VerifyBelowThreshold,
         202 => Status::VerifyUnknownKey,
