@@ -19,10 +19,10 @@ pub use manifest::{
 };
 pub use status::{Status, ota_mcu_status_message};
 pub use verify::{
-    ota_mcu_digest_verifier, ota_mcu_digest_verifier_finish, ota_mcu_digest_verifier_new,
-    ota_mcu_digest_verifier_update, ota_mcu_sha256, ota_mcu_trust_root, ota_mcu_trust_root_load,
-    ota_mcu_trust_root_update, ota_mcu_trust_root_verify, ota_mcu_trust_root_version,
-    ota_mcu_verified,
+    OTA_MCU_DIGEST_VERIFIER_WORDS, OTA_MCU_TRUST_ROOT_WORDS, ota_mcu_digest_verifier,
+    ota_mcu_digest_verifier_finish, ota_mcu_digest_verifier_new, ota_mcu_digest_verifier_update,
+    ota_mcu_sha256, ota_mcu_trust_root, ota_mcu_trust_root_load, ota_mcu_trust_root_update,
+    ota_mcu_trust_root_verify, ota_mcu_trust_root_version, ota_mcu_verified,
 };
 
 /// A panic is a bug in this library (every input is checked, nothing indexes outside data): it
