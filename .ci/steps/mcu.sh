@@ -71,12 +71,13 @@ probe() { # NAME DEFINES...
 }
 read -r base_code base_data base_bss _ < <(probe none)
 printf '%-22s %10s %12s\n' "library piece" "flash (B)" "static RAM (B)"
-for piece in verify view verify+view; do
+for piece in verify view apply verify+view+apply; do
     defines=()
     case $piece in
         verify) defines=(-DPROBE_VERIFY) ;;
         view) defines=(-DPROBE_VIEW) ;;
-        verify+view) defines=(-DPROBE_VERIFY -DPROBE_VIEW) ;;
+        apply) defines=(-DPROBE_APPLY) ;;
+        verify+view+apply) defines=(-DPROBE_VERIFY -DPROBE_VIEW -DPROBE_APPLY) ;;
     esac
     read -r c d b _ < <(probe "$piece" "${defines[@]}")
     printf '%-22s %10d %12d\n' "$piece" $((c + d - base_code - base_data)) $((d + b - base_data - base_bss))

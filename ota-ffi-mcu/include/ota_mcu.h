@@ -20,6 +20,22 @@
 #include <stdbool.h>
 
 /**
+ * Length of a resume cursor.
+ */
+#define OTA_MCU_CURSOR_LEN 64
+
+/**
+ * Length of the patch header (the first bytes of a patch).
+ */
+#define OTA_MCU_PATCH_HEADER_LEN 152
+
+/**
+ * Frame buffer length that takes every MCU-profile patch: 12 KiB of raw frame content and 256
+ * bytes of in-place margin (`ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW)`).
+ */
+#define OTA_MCU_FRAME_BUF_LEN ((12 * 1024) + 256)
+
+/**
  * The most installed components an [`ota_mcu_device_state`] may report (the view of each lives
  * on the stack for the call).
  */
@@ -78,6 +94,10 @@ enum ota_mcu_status
    * An argument was outside its allowed range.
    */
   OTA_MCU_STATUS_INVALID_ARGUMENT = 5,
+  /**
+   * A caller-supplied callback reported a failure.
+   */
+  OTA_MCU_STATUS_CALLBACK_FAILED = 6,
   /**
    * An index (component, chunk, step) is past the end.
    */
@@ -202,7 +222,43 @@ enum ota_mcu_status
   /**
    * Another verification error (a future error kind).
    */
-  OTA_MCU_STATUS_VERIFY_OTHER = 299
+  OTA_MCU_STATUS_VERIFY_OTHER = 299,
+  /**
+   * The patch does not start with the native magic.
+   */
+  OTA_MCU_STATUS_DELTA_BAD_MAGIC = 300,
+  /**
+   * The patch format version is not supported.
+   */
+  OTA_MCU_STATUS_DELTA_UNSUPPORTED_VERSION = 301,
+  /**
+   * The patch header or a frame is corrupt or malformed.
+   */
+  OTA_MCU_STATUS_DELTA_CORRUPT = 302,
+  /**
+   * The patch stream ended early.
+   */
+  OTA_MCU_STATUS_DELTA_TRUNCATED = 303,
+  /**
+   * A size in the patch header is above the apply limits.
+   */
+  OTA_MCU_STATUS_DELTA_LIMIT_EXCEEDED = 304,
+  /**
+   * The source's size or SHA-256 is not the one the patch was made from.
+   */
+  OTA_MCU_STATUS_DELTA_SOURCE_MISMATCH = 305,
+  /**
+   * The reconstructed (or stored) target's SHA-256 is not the expected one.
+   */
+  OTA_MCU_STATUS_DELTA_TARGET_MISMATCH = 306,
+  /**
+   * The resume cursor is corrupt or belongs to another patch.
+   */
+  OTA_MCU_STATUS_DELTA_BAD_CURSOR = 307,
+  /**
+   * Another delta error (a future error kind).
+   */
+  OTA_MCU_STATUS_DELTA_OTHER = 399
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -211,6 +267,71 @@ typedef enum ota_mcu_status ota_mcu_status;
 typedef uint32_t ota_mcu_status;
 #endif /* __STDC_VERSION__ >= 202311L */
 #endif /* __cplusplus */
+
+/**
+ * The caller's memory for one apply: nothing else is used but the stack.
+ */
+typedef struct ota_mcu_delta_buffers {
+  /**
+   * The frame buffer: `OTA_MCU_FRAME_BUF_LEN` bytes take every MCU patch (less works for
+   * patches with smaller frames: the header says, `OTA_MCU_STATUS_BUFFER_TOO_SMALL` otherwise).
+   */
+  uint8_t *frame;
+  /**
+   * Length of `frame`.
+   */
+  size_t frame_len;
+  /**
+   * Source reads and target writes go through this buffer: 64 bytes or more (512 is good).
+   */
+  uint8_t *work;
+  /**
+   * Length of `work`.
+   */
+  size_t work_len;
+  /**
+   * The patch is read into this buffer: 1 byte or more (the larger, the fewer `read_patch`).
+   */
+  uint8_t *input;
+  /**
+   * Length of `input`.
+   */
+  size_t input_len;
+} ota_mcu_delta_buffers;
+
+/**
+ * The device's storage and download, as callbacks sharing `ctx`. Each returns 0 on success and
+ * any other value on failure (the apply stops with `OTA_MCU_STATUS_CALLBACK_FAILED`; resume from
+ * the last persisted cursor).
+ */
+typedef struct ota_mcu_delta_io {
+  /**
+   * Passed to every callback.
+   */
+  void *ctx;
+  /**
+   * Fills `buf` with `len` bytes of the source image (the installed firmware) at `offset`.
+   */
+  int32_t (*read_source)(void *ctx, uint64_t offset, uint8_t *buf, size_t len);
+  /**
+   * Writes `len` bytes of the target image at `offset` (the inactive slot).
+   */
+  int32_t (*write_target)(void *ctx, uint64_t offset, const uint8_t *data, size_t len);
+  /**
+   * Reads back `len` target bytes at `offset` (on resume only, to re-hash them).
+   */
+  int32_t (*read_target)(void *ctx, uint64_t offset, uint8_t *buf, size_t len);
+  /**
+   * Reads up to `cap` bytes of the patch from `offset` into `buf` and writes the count to
+   * `*got` (0 only at the end of the patch).
+   */
+  int32_t (*read_patch)(void *ctx, uint64_t offset, uint8_t *buf, size_t cap, size_t *got);
+  /**
+   * Persists the 64-byte cursor, called after each frame once its target bytes are written
+   * (make them durable first). Optional (NULL: the apply cannot be resumed).
+   */
+  int32_t (*persist_cursor)(void *ctx, const uint8_t *cursor);
+} ota_mcu_delta_io;
 
 /**
  * A streaming size + SHA-256 check in the caller's storage (`ota_mcu_digest_verifier_new`).
@@ -469,6 +590,28 @@ typedef struct ota_mcu_verified {
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
+
+/**
+ * Applies an MCU-profile patch: from the start when `cursor` is NULL, else from that persisted
+ * cursor (`OTA_MCU_CURSOR_LEN` bytes). The source is hashed and compared with the patch header
+ * before anything is written (unless `trust_source`: the caller verified it already); every
+ * frame's check value is compared after it is written, and the whole target's SHA-256 at the
+ * end. `OTA_MCU_STATUS_OK` means the target is complete and its digest matched.
+ *
+ * Errors: `OTA_MCU_STATUS_DELTA_*` (bad magic, corrupt, truncated, limit, source mismatch,
+ * target mismatch, bad cursor), `OTA_MCU_STATUS_CALLBACK_FAILED` (a callback returned non-zero
+ * or reported more bytes than asked), `OTA_MCU_STATUS_BUFFER_TOO_SMALL` (a buffer below what the
+ * patch needs), `OTA_MCU_STATUS_NULL_ARGUMENT` (a required callback or buffer missing). After an
+ * error, call again with the last persisted cursor.
+ *
+ * # Safety
+ * `bufs` points to valid buffers (not overlapping each other) for the call; `io`'s callbacks
+ * follow their contracts; `cursor` NULL or readable for 64 bytes.
+ */
+ota_mcu_status ota_mcu_delta_apply(const struct ota_mcu_delta_buffers *bufs,
+                                   const struct ota_mcu_delta_io *io,
+                                   bool trust_source,
+                                   const uint8_t *cursor);
 
 /**
  * Checks size and digest: `OTA_MCU_STATUS_OK`, `OTA_MCU_STATUS_VERIFY_SIZE_MISMATCH` (too short)

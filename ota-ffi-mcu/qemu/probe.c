@@ -37,5 +37,15 @@ int main(void) {
         sink = (uint32_t)step.download_size + chunk[3] + (uint32_t)info.sequence + c.layer;
     }
 #endif
+#ifdef PROBE_APPLY
+    {
+        static uint8_t frame[OTA_MCU_FRAME_BUF_LEN], work[512], input[256]; /* static RAM */
+        static ota_mcu_delta_buffers bufs = {frame, sizeof frame, work, sizeof work, input,
+                                             sizeof input};
+        /* The callbacks come from a volatile pointer: nothing is known at compile time. */
+        static const ota_mcu_delta_io *volatile io;
+        sink = (uint32_t)ota_mcu_delta_apply(&bufs, io, sink != 0, sink ? in_ptr : NULL);
+    }
+#endif
     return (int)sink;
 }

@@ -7,10 +7,15 @@
 extern crate std;
 
 mod buffer;
+mod delta;
 mod manifest;
 mod status;
 mod verify;
 
+pub use delta::{
+    OTA_MCU_CURSOR_LEN, OTA_MCU_FRAME_BUF_LEN, OTA_MCU_PATCH_HEADER_LEN, ota_mcu_delta_apply,
+    ota_mcu_delta_buffers, ota_mcu_delta_io,
+};
 pub use manifest::{
     OTA_MCU_ACTION_DELTA, OTA_MCU_ACTION_FULL, OTA_MCU_ACTION_SKIP, OTA_MCU_MAX_INSTALLED,
     ota_mcu_component, ota_mcu_device_state, ota_mcu_installed, ota_mcu_manifest_check,

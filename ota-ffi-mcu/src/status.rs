@@ -22,6 +22,8 @@ pub enum Status {
     InvalidUtf8 = 4,
     /// An argument was outside its allowed range.
     InvalidArgument = 5,
+    /// A caller-supplied callback reported a failure.
+    CallbackFailed = 6,
     /// An index (component, chunk, step) is past the end.
     IndexOutOfRange = 8,
     /// The caller's state (a trust root or verifier storage) was not made by this library, or
@@ -85,6 +87,24 @@ pub enum Status {
     VerifyInvalidKey = 216,
     /// Another verification error (a future error kind).
     VerifyOther = 299,
+    /// The patch does not start with the native magic.
+    DeltaBadMagic = 300,
+    /// The patch format version is not supported.
+    DeltaUnsupportedVersion = 301,
+    /// The patch header or a frame is corrupt or malformed.
+    DeltaCorrupt = 302,
+    /// The patch stream ended early.
+    DeltaTruncated = 303,
+    /// A size in the patch header is above the apply limits.
+    DeltaLimitExceeded = 304,
+    /// The source's size or SHA-256 is not the one the patch was made from.
+    DeltaSourceMismatch = 305,
+    /// The reconstructed (or stored) target's SHA-256 is not the expected one.
+    DeltaTargetMismatch = 306,
+    /// The resume cursor is corrupt or belongs to another patch.
+    DeltaBadCursor = 307,
+    /// Another delta error (a future error kind).
+    DeltaOther = 399,
 }
 
 /// Every status, in number order (for the tests).
@@ -95,6 +115,7 @@ pub(crate) const ALL: &[Status] = &[
     Status::BufferTooSmall,
     Status::InvalidUtf8,
     Status::InvalidArgument,
+    Status::CallbackFailed,
     Status::IndexOutOfRange,
     Status::InvalidState,
     Status::ManifestMalformed,
@@ -126,6 +147,15 @@ pub(crate) const ALL: &[Status] = &[
     Status::VerifyLimitExceeded,
     Status::VerifyInvalidKey,
     Status::VerifyOther,
+    Status::DeltaBadMagic,
+    Status::DeltaUnsupportedVersion,
+    Status::DeltaCorrupt,
+    Status::DeltaTruncated,
+    Status::DeltaLimitExceeded,
+    Status::DeltaSourceMismatch,
+    Status::DeltaTargetMismatch,
+    Status::DeltaBadCursor,
+    Status::DeltaOther,
 ];
 
 impl Status {
@@ -137,6 +167,7 @@ impl Status {
             Status::BufferTooSmall => c"buffer too small",
             Status::InvalidUtf8 => c"string not valid UTF-8",
             Status::InvalidArgument => c"invalid argument",
+            Status::CallbackFailed => c"a callback reported a failure",
             Status::IndexOutOfRange => c"index past the end",
             Status::ManifestMalformed => c"malformed manifest (not canonical CBOR)",
             Status::ManifestLimitExceeded => c"manifest exceeds a size, count or depth limit",
@@ -168,6 +199,15 @@ impl Status {
             Status::VerifyLimitExceeded => c"signed input exceeds a verifier limit",
             Status::VerifyInvalidKey => c"invalid key",
             Status::VerifyOther => c"other verification error",
+            Status::DeltaBadMagic => c"not a native delta patch (bad magic)",
+            Status::DeltaUnsupportedVersion => c"unsupported delta patch version",
+            Status::DeltaCorrupt => c"corrupt delta patch (header or frame)",
+            Status::DeltaTruncated => c"delta patch truncated",
+            Status::DeltaLimitExceeded => c"delta patch exceeds an apply limit or the buffers",
+            Status::DeltaSourceMismatch => c"the source is not the one the patch was made from",
+            Status::DeltaTargetMismatch => c"target digest mismatch",
+            Status::DeltaBadCursor => c"bad resume cursor",
+            Status::DeltaOther => c"other delta error",
         }
     }
 }
@@ -189,6 +229,7 @@ fn from_u32(n: u32) -> Option<Status> {
         3 => Status::BufferTooSmall,
         4 => Status::InvalidUtf8,
         5 => Status::InvalidArgument,
+        6 => Status::CallbackFailed,
         8 => Status::IndexOutOfRange,
         9 => Status::InvalidState,
         100 => Status::ManifestMalformed,
@@ -220,6 +261,15 @@ fn from_u32(n: u32) -> Option<Status> {
         214 => Status::VerifyLimitExceeded,
         216 => Status::VerifyInvalidKey,
         299 => Status::VerifyOther,
+        300 => Status::DeltaBadMagic,
+        301 => Status::DeltaUnsupportedVersion,
+        302 => Status::DeltaCorrupt,
+        303 => Status::DeltaTruncated,
+        304 => Status::DeltaLimitExceeded,
+        305 => Status::DeltaSourceMismatch,
+        306 => Status::DeltaTargetMismatch,
+        307 => Status::DeltaBadCursor,
+        399 => Status::DeltaOther,
         _ => return None,
     })
 }
