@@ -59,7 +59,7 @@
 /**
  * Size of [`ota_mcu_trust_root`]'s storage, in 8-byte words.
  */
-#define OTA_MCU_TRUST_ROOT_WORDS 480
+#define OTA_MCU_TRUST_ROOT_WORDS 144
 
 /**
  * Size of [`ota_mcu_digest_verifier`]'s storage, in 8-byte words.

@@ -12,7 +12,7 @@ use crate::buffer::{bytes_in, out_ptr, status};
 use crate::status::Status;
 
 /// Size of [`ota_mcu_trust_root`]'s storage, in 8-byte words.
-pub const OTA_MCU_TRUST_ROOT_WORDS: usize = 480;
+pub const OTA_MCU_TRUST_ROOT_WORDS: usize = 144;
 /// Size of [`ota_mcu_digest_verifier`]'s storage, in 8-byte words.
 pub const OTA_MCU_DIGEST_VERIFIER_WORDS: usize = 24;
 
@@ -152,7 +152,10 @@ pub unsafe extern "C" fn ota_mcu_trust_root_load(
         let root = out_ptr(root)?;
         // SAFETY: forwarded contract.
         let bytes = unsafe { bytes_in(signed, signed_len) }?;
-        let value = TrustRoot::from_signed(bytes).map_err(|e| verify_status(&e))?;
+        // Decoded in place into one local (about 1.1 KiB on Cortex-M), copied to the caller's
+        // storage only once verified.
+        let mut value = TrustRoot::EMPTY;
+        value.load_signed(bytes).map_err(|e| verify_status(&e))?;
         // SAFETY: `root` is non-NULL and writable; its fields are addressed without a reference
         // (the storage may be uninitialised).
         unsafe {
