@@ -365,3 +365,70 @@ fn mcu_apply_quiet(patch: &[u8], old: &[u8]) -> ota_delta::Result<Vec<u8>> {
     }
     Ok(flash.target)
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn mode_of(k: u8) -> ModeChoice {
+        match k % 4 {
+            0 => ModeChoice::Auto,
+            1 => ModeChoice::Bsdiff,
+            2 => ModeChoice::Full,
+            _ => ModeChoice::XorPlanes { width: 2 },
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// diff (MCU profile) then the MCU apply gives the new image, like the std apply.
+        #[test]
+        fn diff_then_mcu_apply_round_trips(
+            old in proptest::collection::vec(0u8..6, 0..9000),
+            edits in proptest::collection::vec((any::<u16>(), any::<u8>()), 0..40),
+            k in any::<u8>(),
+            step in 1usize..3000,
+        ) {
+            let mut new = old.clone();
+            for (at, b) in edits {
+                if new.is_empty() { new.push(b); continue; }
+                let i = usize::from(at) % new.len();
+                if b % 3 == 0 { new.insert(i, b) } else { new[i] = b }
+            }
+            let opts = DiffOptions { frame_size: 4096, preset: 0, ..mcu_opts(mode_of(k)) };
+            let patch = diff_with(&old, &new, &opts).unwrap();
+            prop_assert_eq!(&common::apply_vec(&patch, &old).unwrap(), &new);
+            let (out, _) = mcu_apply(&patch, &old, step).unwrap();
+            prop_assert_eq!(out, new);
+        }
+
+        /// A reset after any number of patch bytes, then a resume from the last cursor
+        /// persisted by then, gives the new image.
+        #[test]
+        fn any_cut_point_resumes(
+            seed in any::<u64>(),
+            len in 5000usize..40_000,
+            cut_frac in 0.0f64..1.0,
+            k in any::<u8>(),
+        ) {
+            let old = bytes(seed, len);
+            let new = mutate(&old, seed);
+            let opts = DiffOptions { frame_size: 4096, preset: 0, ..mcu_opts(mode_of(k)) };
+            let patch = diff_with(&old, &new, &opts).unwrap();
+            let cut = ((patch.len() as f64) * cut_frac) as usize;
+            let mut frame = vec![0u8; mcu_frame_buf_len(MCU_MAX_RAW)];
+            let mut work = [0u8; 96];
+            let mut flash = Flash { source: old.clone(), target: Vec::new() };
+            let mut job = McuApply::new(&mut frame, &mut work, McuOptions::default()).unwrap();
+            let cursors = feed_all(&mut job, &patch[..cut], 0, 777, &mut flash).unwrap();
+            let last = cursors.last().copied().or(job.cursor());
+            drop(job);
+            if let Some(c) = last {
+                resume_and_finish(&patch, &c, &mut flash).unwrap();
+                flash.target.truncate(new.len());
+                prop_assert_eq!(flash.target, new);
+            }
+        }
+    }
+}
