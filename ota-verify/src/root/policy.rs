@@ -141,7 +141,11 @@ impl TrustRoot {
 
     /// Decodes a signed trust root into `env` and `self` (in place: both are large on a
     /// microcontroller) and returns its payload. On error `self` is [`TrustRoot::EMPTY`].
-    fn decode_signed_in<'a>(&mut self, env: &mut Envelope<'a>, signed: &'a [u8]) -> Result<&'a [u8]> {
+    fn decode_signed_in<'a>(
+        &mut self,
+        env: &mut Envelope<'a>,
+        signed: &'a [u8],
+    ) -> Result<&'a [u8]> {
         let payload = Self::signed_payload(env, signed);
         match payload {
             Ok(payload) => {
