@@ -373,7 +373,10 @@ fn main() {
         b.extend_from_slice(n);
         c.put("delta_mcu", &format!("round_trip_{name}"), &b);
     }
-    for (name, mode) in [("bsdiff", ota_delta::ModeChoice::Bsdiff), ("full", ota_delta::ModeChoice::Full)] {
+    for (name, mode) in [
+        ("bsdiff", ota_delta::ModeChoice::Bsdiff),
+        ("full", ota_delta::ModeChoice::Full),
+    ] {
         let o = ota_delta::DiffOptions {
             mode,
             frame_size: 4096,

@@ -28,7 +28,11 @@ impl McuStorage for Flash<'_> {
     fn read_source(&mut self, offset: u64, buf: &mut [u8]) -> Result<(), i32> {
         let o = usize::try_from(offset).map_err(|_| -1)?;
         let src = o.checked_add(buf.len()).and_then(|e| self.source.get(o..e));
-        assert!(src.is_some(), "source read outside the source: {o}+{}", buf.len());
+        assert!(
+            src.is_some(),
+            "source read outside the source: {o}+{}",
+            buf.len()
+        );
         buf.copy_from_slice(src.ok_or(-1)?);
         Ok(())
     }
@@ -145,13 +149,24 @@ fn round_trip(sel: u8, rest: &[u8]) {
     // A reset after this cursor: garbage past it, then resume.
     let done = c.target_offset() as usize;
     flash.target.truncate(done);
-    flash.target.extend(std::iter::repeat_n(0xA5, 17.min(new.len() - done)));
+    flash
+        .target
+        .extend(std::iter::repeat_n(0xA5, 17.min(new.len() - done)));
     let header: &[u8; HEADER_LEN] = patch[..HEADER_LEN].try_into().unwrap();
     let mut job = McuApply::resume(&mut frame, &mut work, opts(true), header, c, &mut flash)
         .expect("resume from a cursor");
-    feed(&mut job, &patch[c.patch_offset() as usize..], steps, &mut flash).expect("resumed apply");
+    feed(
+        &mut job,
+        &patch[c.patch_offset() as usize..],
+        steps,
+        &mut flash,
+    )
+    .expect("resumed apply");
     assert!(job.is_finished());
-    assert!(flash.target == new, "a resumed apply must give the new image");
+    assert!(
+        flash.target == new,
+        "a resumed apply must give the new image"
+    );
 }
 
 fn raw(sel: u8, rest: &[u8]) {
@@ -161,11 +176,15 @@ fn raw(sel: u8, rest: &[u8]) {
         if rest.len() < 16 {
             return;
         }
-        let u32_at = |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
+        let u32_at =
+            |i: usize| u32::from_le_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
         let mode = match rest[0] % 3 {
             0 => Mode::Full,
             1 => Mode::Bsdiff,
-            _ => Mode::XorPlanes { width: 4, phase: rest[1] % 4 },
+            _ => Mode::XorPlanes {
+                width: 4,
+                phase: rest[1] % 4,
+            },
         };
         let target_size = u64::from(u32_at(2) % (1 << 16));
         let frame_size = 4096;
@@ -179,12 +198,20 @@ fn raw(sel: u8, rest: &[u8]) {
         });
         let h = Header {
             mode,
-            codec: if rest[9] & 1 == 0 { Codec::Deflate } else { Codec::Stored },
+            codec: if rest[9] & 1 == 0 {
+                Codec::Deflate
+            } else {
+                Codec::Stored
+            },
             frame_size,
             frame_count,
             max_payload: max_raw + u32::from(rest[10]),
             max_raw,
-            source_size: if mode == Mode::Full { 0 } else { FIXTURE_OLD.len() as u64 },
+            source_size: if mode == Mode::Full {
+                0
+            } else {
+                FIXTURE_OLD.len() as u64
+            },
             target_size,
             source_sha256: [0; 32],
             target_sha256: [0; 32],
@@ -213,7 +240,8 @@ fn raw(sel: u8, rest: &[u8]) {
         };
         let mut a = ota_delta::Apply::new(&patch[..], FIXTURE_OLD, &std_opts)
             .expect("the std apply takes what the MCU apply took");
-        a.run(&mut out).expect("the std apply takes what the MCU apply took");
+        a.run(&mut out)
+            .expect("the std apply takes what the MCU apply took");
         assert!(out == flash.target, "std and MCU applies differ");
     }
 }

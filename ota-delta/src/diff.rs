@@ -38,8 +38,11 @@ pub enum Profile {
     #[default]
     Std,
     /// DEFLATE frames of at most [`MCU_MAX_RAW`](crate::MCU_MAX_RAW) raw bytes, decodable in
-    /// place: applies with [`McuApply`](crate::McuApply) in about 13.5 KiB of RAM, no allocator.
-    /// `frame_size` is capped at `MCU_MAX_RAW`; the std apply takes these patches too.
+    /// place: applies with [`McuApply`](crate::McuApply) without an allocator, in a frame
+    /// buffer of `frame_size + 256` bytes, a work buffer, ~0.7 KiB of state and the stack
+    /// (benches/RESULTS.md: 17.9 KB in all on a Cortex-M4 with 12 KiB frames, 15.8 KB with
+    /// `frame_size` 10 KiB). `frame_size` is capped at `MCU_MAX_RAW`; the std apply takes these
+    /// patches too.
     Mcu,
 }
 

@@ -432,3 +432,30 @@ mod props {
         }
     }
 }
+
+/// The in-place measurement (`probe::inplace_estimate`): identical images read only overwritten
+/// source when the source sits at the slot's start, none when it is moved up two sectors; the
+/// rewritten records still cover the images (else it errors) and cost more when bytes moved to
+/// literals.
+#[test]
+fn inplace_estimate_counts_reads_of_overwritten_source() {
+    let old = bytes(9, 50_000);
+    let (adds, hazard, mcu, literal) =
+        ota_delta::probe::inplace_estimate(&old, &old, 4096, 0).unwrap();
+    assert_eq!(adds, old.len() as u64);
+    assert_eq!(hazard, adds);
+    assert!(literal > mcu, "{literal} vs {mcu}");
+    let (_, hazard, mcu, literal) =
+        ota_delta::probe::inplace_estimate(&old, &old, 4096, 8192).unwrap();
+    assert_eq!(hazard, 0);
+    assert_eq!(literal, mcu);
+    // A block moved to the end reads source overwritten by then, though the rest is safe.
+    let mut new = old[..20_000].to_vec();
+    new.extend_from_slice(&old[30_000..]);
+    new.extend_from_slice(&old[20_000..30_000]);
+    let (adds, hazard, _, _) = ota_delta::probe::inplace_estimate(&old, &new, 4096, 8192).unwrap();
+    assert!(
+        adds > 40_000 && hazard >= 9_000 && hazard < adds,
+        "{adds} {hazard}"
+    );
+}

@@ -64,8 +64,15 @@ fn run(ram: &mut Ram) -> bool {
     };
     let header: &[u8; HEADER_LEN] = black_box(&[0u8; HEADER_LEN]);
     let opts = McuOptions::default();
-    McuApply::resume(&mut ram.frame, &mut ram.work, opts, header, &cursor, &mut flash)
-        .is_ok_and(|mut j| j.feed(patch, &mut flash).is_ok())
+    McuApply::resume(
+        &mut ram.frame,
+        &mut ram.work,
+        opts,
+        header,
+        &cursor,
+        &mut flash,
+    )
+    .is_ok_and(|mut j| j.feed(patch, &mut flash).is_ok())
 }
 
 static RAM: critical::Cell = critical::Cell::new();
