@@ -14,6 +14,7 @@ cargo build -p ota-verify --no-default-features
 echo "--- ota-manifest: no_std, no alloc (host): the ManifestView"
 cargo build -p ota-manifest --no-default-features
 cargo clippy -p ota-manifest --no-default-features -- -D warnings
+
 echo "--- ota-delta: no_std, no alloc (host): the MCU apply only"
 cargo build -p ota-delta --no-default-features
 
@@ -55,6 +56,7 @@ if rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; 
         exit 1
     fi
     echo "flash $flash B <= bound $max_flash B"
+
     # Issue 20: ota-delta's MCU apply (FORMAT.md §10) without std or alloc, and its size.
     echo "--- ota-delta: no_std build for thumbv7em-none-eabihf (MCU apply)"
     cargo build -p ota-delta --no-default-features --target thumbv7em-none-eabihf --release
