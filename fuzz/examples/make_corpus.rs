@@ -561,7 +561,11 @@ fn main() {
                 ("progress", Message::Execution(v2.clone())),
                 ("report", Message::Report(report.clone())),
             ];
-            msgs.extend(finals.iter().map(|(n, e)| (*n, Message::Execution(e.clone()))));
+            msgs.extend(
+                finals
+                    .iter()
+                    .map(|(n, e)| (*n, Message::Execution(e.clone()))),
+            );
             for (name, m) in msgs {
                 c.put(
                     "server_messages",
@@ -577,7 +581,11 @@ fn main() {
             c.put(
                 "server_messages",
                 &format!("twin_{dev}.json"),
-                &with(2, dev, br#"{"state":{"reported":{"fw":"2.0.0"}},"version":1}"#),
+                &with(
+                    2,
+                    dev,
+                    br#"{"state":{"reported":{"fw":"2.0.0"}},"version":1}"#,
+                ),
             );
         }
         c.put(

@@ -283,12 +283,18 @@ async fn device_task(port: u16, i: usize, connected: Arc<AtomicUsize>) {
     };
     let queued = JobExecution::queued(doc.job_id.clone(), 1);
     let [v2, v3] = outcome(i, &queued, doc.ring == 2);
-    assert!(device.send_execution(&v2).await.unwrap(), "{id}: v2 refused");
+    assert!(
+        device.send_execution(&v2).await.unwrap(),
+        "{id}: v2 refused"
+    );
     assert!(
         device.send_report(&device_report(i)).await.unwrap(),
         "{id}: report refused"
     );
-    assert!(device.send_execution(&v3).await.unwrap(), "{id}: v3 refused");
+    assert!(
+        device.send_execution(&v3).await.unwrap(),
+        "{id}: v3 refused"
+    );
     device.disconnect().await;
 }
 
@@ -365,7 +371,12 @@ fn two_instances_over_mqtt_one_killed_midway_equal_one_instance() {
                 instances[0].child.wait().unwrap();
                 instances[0].alive = false;
                 let ring = control.deployment("d1").unwrap().rollout.active_ring();
-                killed_at = Some((terminal, ring, before, handled[1].new.load(Ordering::SeqCst)));
+                killed_at = Some((
+                    terminal,
+                    ring,
+                    before,
+                    handled[1].new.load(Ordering::SeqCst),
+                ));
             }
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -395,7 +406,10 @@ fn two_instances_over_mqtt_one_killed_midway_equal_one_instance() {
         count(&handled[1]),
         start.elapsed()
     );
-    assert_eq!(ring_at_kill, 1, "the kill came in the middle of the second ring");
+    assert_eq!(
+        ring_at_kill, 1,
+        "the kill came in the middle of the second ring"
+    );
     assert!(new0 > 0, "instance 0 took no part before the kill");
     assert!(new1_at_kill > 0, "instance 1 took no part before the kill");
     assert!(

@@ -623,7 +623,10 @@ fn bulk_registration_is_one_transaction_like_single_ones<S: Store>(open: Open<'_
         .map(|(id, _)| id.clone())
         .collect();
     assert!(!expected.is_empty());
-    assert_eq!(jobs(&s.register_devices(&newcomers, NOW).unwrap()), expected);
+    assert_eq!(
+        jobs(&s.register_devices(&newcomers, NOW).unwrap()),
+        expected
+    );
     for (id, _) in &newcomers {
         assert_eq!(
             s.execution("d1", id).unwrap().is_some(),
