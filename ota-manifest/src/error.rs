@@ -252,6 +252,9 @@ pub enum DecodeError {
     /// Bad hex in the JSON form.
     #[error("bad hex")]
     BadHex,
+    /// A text value does not have the syntax its field requires (CVE id, SBOM format name).
+    #[error("bad syntax, expected {0}")]
+    Syntax(&'static str),
 }
 
 /// Which configured limit was exceeded (see [`crate::Limits`]).
@@ -274,6 +277,8 @@ pub enum Limit {
     Uris,
     /// Number of extensions in one map.
     Extensions,
+    /// Number of CVE ids of one component.
+    Cves,
     /// Bytes in one text string.
     StringBytes,
 }
@@ -289,6 +294,7 @@ impl fmt::Display for Limit {
             Limit::Classes => "number of device classes",
             Limit::Uris => "number of URIs",
             Limit::Extensions => "number of extensions",
+            Limit::Cves => "number of CVE ids",
             Limit::StringBytes => "text length",
         };
         f.write_str(s)
@@ -376,6 +382,20 @@ pub enum Problem {
     /// Two dependencies on the same id.
     #[error("two dependencies on `{0}`")]
     DuplicateDependency(String),
+    /// A component lists CVE ids it fixes but is not classed a security update.
+    #[error("lists fixed CVE ids but is not a security update")]
+    CvesWithoutSecurityClass,
+    /// A CVE id is listed twice.
+    #[error("CVE id {0} listed twice")]
+    DuplicateCve(String),
+    /// The support period ends before (or when) the release is issued.
+    #[error("support ends at {support_ends_at}, not after issued at {issued_at}")]
+    SupportEndsBeforeIssued {
+        /// Issued at.
+        issued_at: u64,
+        /// Support ends at.
+        support_ends_at: u64,
+    },
 }
 
 /// Why [`crate::Manifest::plan`] refuses to install: the component (`None`: the whole release) and

@@ -25,6 +25,8 @@ pub struct Limits {
     pub max_uris: usize,
     /// Extension fields per map.
     pub max_extensions: usize,
+    /// CVE ids per component.
+    pub max_cves: usize,
     /// Bytes per text string.
     pub max_string_bytes: usize,
     /// Nesting depth of the whole document (the top-level map is depth 1).
@@ -44,6 +46,7 @@ impl Default for Limits {
             max_classes: 64,
             max_uris: 8,
             max_extensions: 16,
+            max_cves: 64,
             max_string_bytes: 1024,
             max_depth: 16,
         }

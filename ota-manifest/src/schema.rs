@@ -16,6 +16,8 @@ pub(crate) mod key {
     pub const HARDWARE: u64 = 10;
     pub const HARDWARE_RANGES: u64 = 11;
     pub const COMPONENTS: u64 = 12;
+    pub const SUPPORT_ENDS_AT: u64 = 13;
+    pub const MAX_SECURITY_DEFERRAL: u64 = 14;
 }
 
 /// Field keys of the component map (FORMAT.md).
@@ -34,6 +36,8 @@ pub(crate) mod ckey {
     pub const SBOM: u64 = 11;
     pub const URIS: u64 = 12;
     pub const IMAGE: u64 = 13;
+    pub const UPDATE_CLASS: u64 = 14;
+    pub const CVES: u64 = 15;
 }
 
 /// Depth of the values of top-level extensions (the release map is depth 1).
