@@ -7,56 +7,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{DecodeError, Error};
 
-/// Whether a component's update is a security update or a feature update.
-///
-/// A component without a class (manifests written before the field existed) is *unclassified*:
-/// a device that defers updates treats it as a security update (it never waits longer than a
-/// security update may), and the rollout treats it as a regular, non-security release.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UpdateClass {
-    /// Adds or changes functionality and fixes no vulnerability: a device may defer it within its
-    /// policy.
-    Feature,
-    /// Fixes vulnerabilities: a device may defer it only until its security deadline.
-    Security,
-}
-
-impl UpdateClass {
-    pub(crate) fn code(self) -> u64 {
-        match self {
-            UpdateClass::Feature => 0,
-            UpdateClass::Security => 1,
-        }
-    }
-
-    pub(crate) fn from_code(code: u64) -> Option<Self> {
-        match code {
-            0 => Some(UpdateClass::Feature),
-            1 => Some(UpdateClass::Security),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for UpdateClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            UpdateClass::Feature => "feature",
-            UpdateClass::Security => "security",
-        })
-    }
-}
+pub use crate::update_class::UpdateClass;
 
 /// A checked CVE id, `CVE-YYYY-NNNN...`: the year is four digits from 1999 on (the first CVE
 /// year), the sequence number 4 to 19 digits, zero-padded to four digits and never longer with a
 /// leading zero (the CVE program's syntax since 2014). `CVE` is upper case: one spelling per id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CveId(String);
-
-/// The longest sequence number a [`CveId`] may have, in digits (fits a `u64`).
-const MAX_SEQUENCE_DIGITS: usize = 19;
 
 impl CveId {
     /// Checks the syntax.
@@ -100,18 +57,7 @@ impl CveId {
 }
 
 fn is_cve(s: &str) -> bool {
-    let Some(rest) = s.strip_prefix("CVE-") else {
-        return false;
-    };
-    let Some((year, number)) = rest.split_once('-') else {
-        return false;
-    };
-    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
-    let year_ok = year.len() == 4 && digits(year) && year >= "1999";
-    let number_ok = (4..=MAX_SEQUENCE_DIGITS).contains(&number.len())
-        && digits(number)
-        && !(number.len() > 4 && number.starts_with('0'));
-    year_ok && number_ok
+    crate::schema::is_cve(s)
 }
 
 impl fmt::Display for CveId {

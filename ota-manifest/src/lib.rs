@@ -30,12 +30,13 @@ mod plan;
 #[cfg(feature = "std")]
 mod sbom;
 mod schema;
+mod update_class;
 #[cfg(feature = "std")]
 mod validate;
 mod view;
 
 #[cfg(feature = "std")]
-pub use cra::{CveId, UpdateClass};
+pub use cra::CveId;
 #[cfg(feature = "std")]
 pub use defer::{DeferralPolicy, Due, Schedule, Support, Timing, Urgency, Window};
 #[cfg(feature = "std")]
@@ -56,10 +57,11 @@ pub use schema::MAX_ID_BYTES;
 /// Re-exported: versions and requirements in the model are `semver`'s.
 #[cfg(feature = "std")]
 pub use semver;
+pub use update_class::UpdateClass;
 pub use view::{
     ComponentView, Components, DeltaView, Deltas, DeviceView, Ids, InstallOrder, InstalledView,
-    ManifestView, ReqView, Reqs, Texts, VersionView, ViewAction, ViewError, ViewErrorKind,
-    ViewProblem, ViewRefusal, ViewRule,
+    ManifestView, ReqView, Reqs, SbomFormatView, SbomView, Texts, VersionView, ViewAction,
+    ViewError, ViewErrorKind, ViewProblem, ViewRefusal, ViewRule,
 };
 
 /// The manifest format version this library writes and reads.

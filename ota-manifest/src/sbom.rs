@@ -142,28 +142,7 @@ impl SbomFormatName {
 }
 
 fn is_format_name(s: &str) -> bool {
-    let Some((standard, rest)) = s.split_once('-') else {
-        return false;
-    };
-    let Some((version, encoding)) = rest.split_once('+') else {
-        return false;
-    };
-    let standard_ok = (1..=32).contains(&standard.len())
-        && standard.as_bytes()[0].is_ascii_alphabetic()
-        && standard.bytes().all(|b| b.is_ascii_alphanumeric());
-    let parts: Vec<&str> = version.split('.').collect();
-    let version_ok = (1..=3).contains(&parts.len())
-        && parts.iter().all(|p| {
-            (1..=5).contains(&p.len())
-                && p.bytes().all(|b| b.is_ascii_digit())
-                && !(p.len() > 1 && p.starts_with('0'))
-        });
-    let encoding_ok = (1..=16).contains(&encoding.len())
-        && !encoding.starts_with('-')
-        && encoding
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    standard_ok && version_ok && encoding_ok
+    crate::schema::is_sbom_format_name(s)
 }
 
 impl fmt::Display for SbomFormatName {

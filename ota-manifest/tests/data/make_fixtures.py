@@ -205,3 +205,11 @@ write("cra_support_end_as_text.cbor", enc(manifest_cra({13: "2031-01-01"})))
 fw = component_fw_cra()
 fw[15] = []
 write("cra_empty_cve_list.cbor", enc(manifest_cra(fw=fw)))
+# Decodable but invalid (Manifest::validate and the view's check refuse them alike).
+fw = component_fw_cra()
+fw[15] = ["CVE-2014-0160", "CVE-2014-0160"]
+write("cra_duplicate_cve.cbor", enc(manifest_cra(fw=fw)))
+app = component_app_cra()
+app[15] = ["CVE-2021-44228"]
+write("cra_cves_on_feature_update.cbor", enc(manifest({12: [component_fw_cra(), app], 13: SUPPORT_END})))
+write("cra_support_end_before_issued.cbor", enc(manifest_cra({13: 1_700_000_000})))

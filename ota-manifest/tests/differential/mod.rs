@@ -4,9 +4,9 @@
 
 use ota_manifest::semver::Version;
 use ota_manifest::{
-    Action, DecodeError, DeviceId, DeviceState, DeviceView, Error, Installed, InstalledView,
-    Manifest, ManifestView, Problem, Refusal, Rule, Sha256, Slot, ViewAction, ViewErrorKind,
-    ViewProblem, ViewRule,
+    Action, CveId, DecodeError, DeviceId, DeviceState, DeviceView, Error, Installed, InstalledView,
+    Manifest, ManifestView, Problem, Refusal, Rule, SbomFormat, SbomFormatName, SbomFormatView,
+    Sha256, Slot, ViewAction, ViewErrorKind, ViewProblem, ViewRule,
 };
 
 /// The view's kind for a std decode error, and its offset.
@@ -50,6 +50,7 @@ pub fn expected_error(e: &Error) -> (usize, ViewErrorKind) {
                 DecodeError::BadDigestLength(n) => K::BadDigestLength(*n),
                 DecodeError::BadLength(n) => K::BadLength(*n),
                 DecodeError::OutOfRange(_) => K::OutOfRange,
+                DecodeError::Syntax(_) => K::Syntax,
                 other => panic!("a decode error the view has no kind for: {other:?}"),
             };
             (*offset, k)
@@ -93,6 +94,9 @@ pub fn assert_fields(m: &Manifest, v: &ManifestView<'_>) {
     assert_eq!(v.security_counter(), m.security_counter);
     assert_eq!(v.issued_at(), m.issued_at);
     assert_eq!(v.expires_at(), m.expires_at);
+    assert_eq!(v.support_ends_at(), m.support_ends_at);
+    assert_eq!(v.max_security_deferral(), m.max_security_deferral);
+    assert_eq!(v.update_class(), m.update_class());
     let c = &m.compatibility;
     assert_eq!(v.vendor(), c.vendor.as_bytes());
     let classes: Vec<&[u8]> = v.classes().collect();
@@ -113,6 +117,29 @@ pub fn assert_fields(m: &Manifest, v: &ManifestView<'_>) {
         assert_eq!(vc.size(), sc.size);
         assert_eq!(vc.sha256(), sc.sha256.as_bytes());
         assert_eq!(vc.order(), sc.order);
+        assert_eq!(
+            vc.update_class(),
+            sc.update_class,
+            "update class of {}",
+            sc.id
+        );
+        let cves: Vec<&str> = sc.cves.iter().map(CveId::as_str).collect();
+        assert_eq!(vc.cves().collect::<Vec<_>>(), cves);
+        match (&sc.sbom, vc.sbom()) {
+            (None, None) => {}
+            (Some(s), Some(v)) => {
+                let format = match v.format() {
+                    SbomFormatView::CycloneDx => SbomFormat::CycloneDx,
+                    SbomFormatView::Spdx => SbomFormat::Spdx,
+                    SbomFormatView::Named(n) => SbomFormat::Named(SbomFormatName::new(n).unwrap()),
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(format, s.format);
+                assert_eq!(v.sha256(), s.sha256.as_bytes());
+                assert_eq!(v.uri(), s.uri);
+            }
+            (s, v) => panic!("SBOM of {}: std {s:?}, view {v:?}", sc.id),
+        }
         match &sc.chunks {
             None => {
                 assert_eq!(vc.chunk_size(), None);
@@ -175,6 +202,15 @@ fn expected_rule(r: &Rule) -> ViewRule {
             Problem::DuplicateDeltaSource => P::DuplicateDeltaSource,
             Problem::EmptyPatch => P::EmptyPatch,
             Problem::DeltaOutsideUpgradePath { .. } => P::DeltaOutsideUpgradePath,
+            Problem::SupportEndsBeforeIssued {
+                issued_at,
+                support_ends_at,
+            } => P::SupportEndsBeforeIssued {
+                issued_at: *issued_at,
+                support_ends_at: *support_ends_at,
+            },
+            Problem::CvesWithoutSecurityClass => P::CvesWithoutSecurityClass,
+            Problem::DuplicateCve(_) => P::DuplicateCve,
             other => panic!("a problem the decoder makes impossible: {other:?}"),
         }),
         Rule::DuplicateInstalled => ViewRule::DuplicateInstalled { index: 0 },
