@@ -137,8 +137,16 @@ fn sbom_written_validates_and_is_bound_by_the_manifest() {
     ok(
         d,
         &[
-            "sbom", "write", "--manifest", "m.cbor", "--component", "lock-fw", "--meta",
-            "fw.deps.json", "--out", "again.cdx.json",
+            "sbom",
+            "write",
+            "--manifest",
+            "m.cbor",
+            "--component",
+            "lock-fw",
+            "--meta",
+            "fw.deps.json",
+            "--out",
+            "again.cdx.json",
         ],
     );
     assert_eq!(std::fs::read(d.join("again.cdx.json")).unwrap(), text);
@@ -281,4 +289,85 @@ fn an_invalid_sbom_is_refused_by_the_validator_and_by_manifest_build() {
         ],
     );
     assert_eq!(code, 2);
+}
+
+/// The signature covers the SBOM reference: the signed manifest verifies, the SBOM checks against
+/// the envelope, and an envelope whose SBOM digest was changed (to match another document) no
+/// longer verifies.
+#[test]
+fn the_signature_covers_the_sbom_reference() {
+    let dir = setup();
+    let d = dir.path();
+    bound_release(d);
+    ok(
+        d,
+        &["key", "generate", "--out", "k.pem", "--public", "k.pub.pem"],
+    );
+    std::fs::write(
+        d.join("root.json"),
+        r#"{"version": 1, "expires": 4000000000, "roles": [
+            {"role": "root", "threshold": 1, "keys": ["k.pub.pem"]},
+            {"role": "release", "threshold": 1, "keys": ["k.pub.pem"]}]}"#,
+    )
+    .unwrap();
+    ok(
+        d,
+        &["root", "build", "--spec", "root.json", "--out", "root.cbor"],
+    );
+    ok(
+        d,
+        &[
+            "root",
+            "sign",
+            "root.cbor",
+            "--key",
+            "k.pem",
+            "--out",
+            "root.signed",
+        ],
+    );
+    ok(d, &["sign", "--key", "k.pem", "m.cbor", "--out", "m.cose"]);
+    let verify = [
+        "verify",
+        "--root",
+        "root.signed",
+        "--now",
+        "1764000100",
+        "m.cose",
+    ];
+    ok(d, &verify);
+    let v = ok(
+        d,
+        &[
+            "sbom",
+            "validate",
+            "--manifest",
+            "m.cose",
+            "--component",
+            "lock-fw",
+            "lock-fw.cdx.json",
+        ],
+    );
+    assert_eq!(v["bound_to"], "lock-fw");
+
+    // Point the envelope's SBOM reference at another document: the digest is in the signed
+    // payload, so the signature no longer verifies.
+    let sbom = std::fs::read(d.join("lock-fw.cdx.json")).unwrap();
+    let digest: Vec<u8> = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&sbom).to_vec()
+    };
+    let mut cose = std::fs::read(d.join("m.cose")).unwrap();
+    let at = cose
+        .windows(32)
+        .position(|w| w == digest.as_slice())
+        .expect("the SBOM digest is in the envelope");
+    let other: Vec<u8> = {
+        use sha2::Digest;
+        sha2::Sha256::digest(b"another SBOM").to_vec()
+    };
+    cose[at..at + 32].copy_from_slice(&other);
+    std::fs::write(d.join("m.cose"), &cose).unwrap();
+    let (code, _, err) = run(d, &verify);
+    assert_eq!(code, 1, "a changed SBOM reference verified: {err}");
 }
