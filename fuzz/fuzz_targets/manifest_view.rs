@@ -7,9 +7,9 @@
 use libfuzzer_sys::fuzz_target;
 use ota_manifest::semver::Version;
 use ota_manifest::{
-    Action, CveId, DecodeError, DeviceState, DeviceView, Error, Installed, InstalledView, Manifest,
-    ManifestView, Problem, Rule, SbomFormat, SbomFormatView, Sha256, Slot, VersionView, ViewAction, ViewErrorKind as K,
-    ViewRule,
+    Action, CveId, DecodeError, DeferralPolicy, DeviceState, DeviceView, Error, Installed,
+    InstalledView, Manifest, ManifestView, Problem, Rule, SbomFormat, SbomFormatView, Sha256, Slot,
+    VersionView, ViewAction, ViewErrorKind as K, ViewRule, Window,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -44,7 +44,10 @@ fuzz_target!(|data: &[u8]| {
         match (c.sbom(), &s.sbom) {
             (None, None) => {}
             (Some(b), Some(sb)) => {
-                assert_eq!((b.sha256(), b.uri()), (sb.sha256.as_bytes(), sb.uri.as_str()));
+                assert_eq!(
+                    (b.sha256(), b.uri()),
+                    (sb.sha256.as_bytes(), sb.uri.as_str())
+                );
                 let same_format = match (b.format(), &sb.format) {
                     (SbomFormatView::CycloneDx, SbomFormat::CycloneDx)
                     | (SbomFormatView::Spdx, SbomFormat::Spdx) => true,
@@ -151,6 +154,21 @@ fuzz_target!(|data: &[u8]| {
                     (s, a) => panic!("std {s:?}, view {a:?}"),
                 }
             }
+            // The deferral timing (shared rules): the same answer at issue.
+            let policy = DeferralPolicy {
+                feature_deferral: 14 * 86_400,
+                security_deferral: 3 * 86_400,
+                window: Some(Window {
+                    start: 7200,
+                    length: 3600,
+                }),
+            };
+            let s = m.schedule(&device, &policy).expect("planned");
+            let w = v.schedule(&dv, &policy).expect("decided");
+            assert_eq!(
+                (s.urgency, s.deadline, s.timing, s.support),
+                (w.urgency, w.deadline, w.timing, w.support)
+            );
         }
         (Err(r), Err(vr)) => {
             let same = matches!(

@@ -30,6 +30,7 @@ mod plan;
 #[cfg(feature = "std")]
 mod sbom;
 mod schema;
+mod timing;
 mod update_class;
 #[cfg(feature = "std")]
 mod validate;
@@ -38,7 +39,7 @@ mod view;
 #[cfg(feature = "std")]
 pub use cra::CveId;
 #[cfg(feature = "std")]
-pub use defer::{DeferralPolicy, Due, Schedule, Support, Timing, Urgency, Window};
+pub use defer::Schedule;
 #[cfg(feature = "std")]
 pub use digest::{DeviceId, Sha256};
 #[cfg(feature = "std")]
@@ -57,11 +58,12 @@ pub use schema::MAX_ID_BYTES;
 /// Re-exported: versions and requirements in the model are `semver`'s.
 #[cfg(feature = "std")]
 pub use semver;
+pub use timing::{DeferralPolicy, Due, Support, Timing, Urgency, Window};
 pub use update_class::UpdateClass;
 pub use view::{
     ComponentView, Components, DeltaView, Deltas, DeviceView, Ids, InstallOrder, InstalledView,
     ManifestView, ReqView, Reqs, SbomFormatView, SbomView, Texts, VersionView, ViewAction,
-    ViewError, ViewErrorKind, ViewProblem, ViewRefusal, ViewRule,
+    ViewError, ViewErrorKind, ViewProblem, ViewRefusal, ViewRule, ViewSchedule,
 };
 
 /// The manifest format version this library writes and reads.

@@ -9,11 +9,13 @@
 mod decide;
 mod error;
 mod reader;
+mod schedule;
 mod table;
 mod version;
 
 pub use decide::{DeviceView, InstallOrder, InstalledView, ViewAction};
 pub use error::{ViewError, ViewErrorKind, ViewProblem, ViewRefusal, ViewRule};
+pub use schedule::ViewSchedule;
 pub use version::{ReqView, VersionView};
 
 use reader::Reader;

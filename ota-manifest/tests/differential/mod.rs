@@ -4,9 +4,10 @@
 
 use ota_manifest::semver::Version;
 use ota_manifest::{
-    Action, CveId, DecodeError, DeviceId, DeviceState, DeviceView, Error, Installed, InstalledView,
-    Manifest, ManifestView, Problem, Refusal, Rule, SbomFormat, SbomFormatName, SbomFormatView,
-    Sha256, Slot, ViewAction, ViewErrorKind, ViewProblem, ViewRule,
+    Action, CveId, DecodeError, DeferralPolicy, DeviceId, DeviceState, DeviceView, Error,
+    Installed, InstalledView, Manifest, ManifestView, Problem, Refusal, Rule, SbomFormat,
+    SbomFormatName, SbomFormatView, Sha256, Slot, ViewAction, ViewErrorKind, ViewProblem, ViewRule,
+    Window,
 };
 
 /// The view's kind for a std decode error, and its offset.
@@ -305,6 +306,7 @@ pub fn decide_both(m: &Manifest, v: &ManifestView<'_>, device: &DeviceState) -> 
                     plan.steps.iter().map(|s| s.component.as_str()).collect();
                 assert_eq!(order, std_order);
             }
+            schedule_both(m, v, device, &dv);
         }
         (s, vw) => panic!("std {s:?}, view {vw:?}"),
     }
@@ -446,4 +448,65 @@ pub fn devices(m: &Manifest) -> Vec<DeviceState> {
 /// Every device of [`devices`] through both decisions; returns how many were compared.
 pub fn decide_all(m: &Manifest, v: &ManifestView<'_>) -> usize {
     devices(m).iter().filter(|d| decide_both(m, v, d)).count()
+}
+
+/// Deferral policies to schedule under: none, a window, feature and security deferrals either
+/// way round, a never-opening window.
+pub fn policies() -> Vec<DeferralPolicy> {
+    const DAY: u64 = 86_400;
+    vec![
+        DeferralPolicy::default(),
+        DeferralPolicy {
+            feature_deferral: 14 * DAY,
+            security_deferral: 3 * DAY,
+            window: Some(Window {
+                start: 2 * 3600,
+                length: 3600,
+            }),
+        },
+        DeferralPolicy {
+            feature_deferral: DAY,
+            security_deferral: 30 * DAY,
+            window: None,
+        },
+        DeferralPolicy {
+            feature_deferral: u64::MAX,
+            security_deferral: u64::MAX,
+            window: Some(Window {
+                start: 0,
+                length: 0,
+            }),
+        },
+    ]
+}
+
+/// `Manifest::schedule` and `ManifestView::schedule` for `device` under every policy of
+/// [`policies`], now and a day, a week and a year later: the same urgency, deadline, timing and
+/// support.
+pub fn schedule_both(
+    m: &Manifest,
+    v: &ManifestView<'_>,
+    device: &DeviceState,
+    dv: &DeviceView<'_>,
+) {
+    for policy in policies() {
+        for later in [0, 86_400, 7 * 86_400, 365 * 86_400] {
+            let now = device.now.saturating_add(later);
+            if m.expires_at.is_some_and(|e| now >= e) {
+                continue;
+            }
+            let d = DeviceState {
+                now,
+                ..device.clone()
+            };
+            let dvl = DeviceView { now, ..*dv };
+            let s = m.schedule(&d, &policy).expect("the plan accepted it");
+            let w = v.schedule(&dvl, &policy).expect("the view accepted it");
+            assert_eq!(
+                (s.urgency, s.deadline, s.timing, s.support),
+                (w.urgency, w.deadline, w.timing, w.support),
+                "{policy:?} at {now}"
+            );
+        }
+    }
 }
