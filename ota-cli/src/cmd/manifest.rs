@@ -308,7 +308,9 @@ fn apply_supply_chain(m: &mut Manifest, a: &BuildArgs) -> CmdResult {
     for arg in &a.sbom_uri {
         let (comp, uri) = component_arg(m, "sbom-uri", arg)?;
         let sbom = comp.sbom.as_mut().ok_or_else(|| {
-            Fail::input(format!("--sbom-uri `{arg}`: the component has no SBOM (give --sbom)"))
+            Fail::input(format!(
+                "--sbom-uri `{arg}`: the component has no SBOM (give --sbom)"
+            ))
         })?;
         sbom.uri = uri.to_owned();
     }
@@ -416,10 +418,9 @@ fn summary_lines(m: &Manifest) -> Vec<String> {
     let class = m
         .update_class()
         .map_or_else(|| "unclassified".to_owned(), |c| c.to_string());
-    let support = m.support_ends_at.map_or_else(
-        || "not stated".to_owned(),
-        |t| format!("{} ({t})", utc(t)),
-    );
+    let support = m
+        .support_ends_at
+        .map_or_else(|| "not stated".to_owned(), |t| format!("{} ({t})", utc(t)));
     let deferral = m
         .max_security_deferral
         .map_or_else(|| "device policy".to_owned(), |d| format!("{d} s"));
@@ -438,7 +439,10 @@ fn summary_lines(m: &Manifest) -> Vec<String> {
             l.push_str(&format!(", fixes {}", cves.join(" ")));
         }
         if let Some(s) = &c.sbom {
-            l.push_str(&format!(", SBOM {} sha256 {} at {}", s.format, s.sha256, s.uri));
+            l.push_str(&format!(
+                ", SBOM {} sha256 {} at {}",
+                s.format, s.sha256, s.uri
+            ));
         }
         lines.push(l);
     }

@@ -175,7 +175,10 @@ pub fn check_cyclonedx_1_5(bytes: &[u8]) -> Result<Bom, String> {
     }
     let mut lines = Vec::new();
     findings("", result, &mut lines);
-    Err(format!("CycloneDX 1.5 validation failed: {}", lines.join("; ")))
+    Err(format!(
+        "CycloneDX 1.5 validation failed: {}",
+        lines.join("; ")
+    ))
 }
 
 fn write(a: &WriteArgs, out: &Out) -> CmdResult {
@@ -251,7 +254,7 @@ fn write(a: &WriteArgs, out: &Out) -> CmdResult {
             )])),
             ..Metadata::default()
         }),
-        components: (!deps.is_empty()).then(|| Components(deps)),
+        components: (!deps.is_empty()).then_some(Components(deps)),
         dependencies: Some(Dependencies(graph)),
         ..Bom::default()
     };
