@@ -47,9 +47,11 @@ if rustup target list --installed 2>/dev/null | grep -qx thumbv7em-none-eabihf; 
     echo "size of the linked manifest view image (opt-level z, LTO, panic=abort):"
     sizes=$(python3 ota-verify/size-probe/elf_size.py "$probe_target/thumbv7em-none-eabihf/release/ota-manifest-size-probe")
     echo "$sizes"
-    # Issue 20: 20,260 B measured with rustc 1.95.0 when the view was added. Growth past this
-    # bound fails the step: a change that needs more flash says so and updates the figure here.
-    max_flash=20260
+    # Issue 20: 20,260 B measured with rustc 1.95.0 when the view was added; issue 22's
+    # supply-chain fields (CVE ids, SBOM format names, update class, support end): 22,256 B.
+    # Growth past this bound fails the step: a change that needs more flash says so and updates
+    # the figure here.
+    max_flash=22256
     flash=$(printf '%s\n' "$sizes" | sed -n 's/.*flash=\([0-9]*\).*/\1/p')
     if [ -z "$flash" ] || [ "$flash" -gt "$max_flash" ]; then
         echo "error: manifest view image flash=${flash:-?} B, bound $max_flash B" >&2

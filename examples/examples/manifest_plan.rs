@@ -45,6 +45,8 @@ pub fn run(out: &mut dyn Write) -> Result<(), Box<dyn Error>> {
         issued_at: 1_772_409_600,
         expires_at: Some(1_775_001_600),
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: vendor.clone(),
             classes: vec![class.clone()],

@@ -237,6 +237,8 @@ pub fn build(
         issued_at,
         expires_at: Some(issued_at + RELEASE_LIFETIME),
         notes_uri: Some(format!("https://updates.example.invalid/notes/{sequence}")),
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::new(VENDOR)?,
             classes: vec![DeviceId::new(CLASS)?],

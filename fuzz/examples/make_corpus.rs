@@ -311,6 +311,14 @@ fn main() {
         "valid_from_cbor.json",
         m.to_json().unwrap().as_bytes(),
     );
+    // The supply-chain fields (update class, CVE ids, SBOM format name, support end).
+    let cra = fs::read(repo().join("ota-manifest/tests/data/cra.cbor")).unwrap();
+    let m = ota_manifest::Manifest::from_cbor(&cra).unwrap();
+    c.put(
+        "manifest_json",
+        "cra_from_cbor.json",
+        m.to_json().unwrap().as_bytes(),
+    );
     // The no_std view: the CBOR fixtures, and the JSON ones as canonical CBOR (they have delta
     // sources, dependencies and hardware ranges, so the decisions get past the release checks).
     c.copy("manifest_view", "ota-manifest/tests/data", ".cbor", b"");

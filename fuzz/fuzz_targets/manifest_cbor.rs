@@ -5,7 +5,9 @@
 
 use libfuzzer_sys::fuzz_target;
 use ota_manifest::semver::Version;
-use ota_manifest::{DeviceId, DeviceState, Installed, Limits, Manifest, Sha256, Slot};
+use ota_manifest::{
+    DeferralPolicy, DeviceId, DeviceState, Installed, Limits, Manifest, Sha256, Slot, Timing, Window,
+};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(m) = Manifest::from_cbor(data) else {
@@ -55,5 +57,19 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(plan) = m.plan(&device) {
         assert_eq!(plan.steps.len(), m.components.len());
+        // The deferral rules on the same decision: never past the deadline, same plan.
+        let policy = DeferralPolicy {
+            feature_deferral: m.sequence,
+            security_deferral: m.security_counter,
+            window: Some(Window {
+                start: (m.issued_at % 86_400) as u32,
+                length: (m.sequence % 86_401) as u32,
+            }),
+        };
+        let s = m.schedule(&device, &policy).expect("schedule agrees with plan");
+        assert_eq!(s.plan, plan);
+        if let Timing::Wait { until } = s.timing {
+            assert!(device.now < until && until <= s.deadline);
+        }
     }
 });

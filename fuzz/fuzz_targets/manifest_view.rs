@@ -7,9 +7,9 @@
 use libfuzzer_sys::fuzz_target;
 use ota_manifest::semver::Version;
 use ota_manifest::{
-    Action, DecodeError, DeviceState, DeviceView, Error, Installed, InstalledView, Manifest,
-    ManifestView, Problem, Rule, Sha256, Slot, VersionView, ViewAction, ViewErrorKind as K,
-    ViewRule,
+    Action, CveId, DecodeError, DeferralPolicy, DeviceState, DeviceView, Error, Installed,
+    InstalledView, Manifest, ManifestView, Problem, Rule, SbomFormat, SbomFormatView, Sha256, Slot,
+    VersionView, ViewAction, ViewErrorKind as K, ViewRule, Window,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -25,6 +25,9 @@ fuzz_target!(|data: &[u8]| {
     };
     assert_eq!(v.sequence(), m.sequence);
     assert_eq!(v.expires_at(), m.expires_at);
+    assert_eq!(v.support_ends_at(), m.support_ends_at);
+    assert_eq!(v.max_security_deferral(), m.max_security_deferral);
+    assert_eq!(v.update_class(), m.update_class());
     assert_eq!(v.vendor(), m.compatibility.vendor.as_bytes());
     assert_eq!(v.components().len(), m.components.len());
     for (c, s) in v.components().zip(&m.components) {
@@ -36,6 +39,25 @@ fuzz_target!(|data: &[u8]| {
             c.chunk_count(),
             s.chunks.as_ref().map_or(0, |ch| ch.sha256.len())
         );
+        assert_eq!(c.update_class(), s.update_class);
+        assert!(c.cves().eq(s.cves.iter().map(CveId::as_str)));
+        match (c.sbom(), &s.sbom) {
+            (None, None) => {}
+            (Some(b), Some(sb)) => {
+                assert_eq!(
+                    (b.sha256(), b.uri()),
+                    (sb.sha256.as_bytes(), sb.uri.as_str())
+                );
+                let same_format = match (b.format(), &sb.format) {
+                    (SbomFormatView::CycloneDx, SbomFormat::CycloneDx)
+                    | (SbomFormatView::Spdx, SbomFormat::Spdx) => true,
+                    (SbomFormatView::Named(n), SbomFormat::Named(sn)) => n == sn.as_str(),
+                    _ => false,
+                };
+                assert!(same_format, "view {b:?}, std {sb:?}");
+            }
+            (b, sb) => panic!("view {b:?}, std {sb:?}"),
+        }
         assert_eq!(c.deltas().len(), s.deltas.len());
         for (d, sd) in c.deltas().zip(&s.deltas) {
             assert_eq!(d.from_version().as_str(), sd.from_version.to_string());
@@ -132,6 +154,21 @@ fuzz_target!(|data: &[u8]| {
                     (s, a) => panic!("std {s:?}, view {a:?}"),
                 }
             }
+            // The deferral timing (shared rules): the same answer at issue.
+            let policy = DeferralPolicy {
+                feature_deferral: 14 * 86_400,
+                security_deferral: 3 * 86_400,
+                window: Some(Window {
+                    start: 7200,
+                    length: 3600,
+                }),
+            };
+            let s = m.schedule(&device, &policy).expect("planned");
+            let w = v.schedule(&dv, &policy).expect("decided");
+            assert_eq!(
+                (s.urgency, s.deadline, s.timing, s.support),
+                (w.urgency, w.deadline, w.timing, w.support)
+            );
         }
         (Err(r), Err(vr)) => {
             let same = matches!(
@@ -194,6 +231,7 @@ fn same_error(e: &Error, offset: usize, kind: K) {
                 DecodeError::BadDigestLength(n) => kind == K::BadDigestLength(*n),
                 DecodeError::BadLength(n) => kind == K::BadLength(*n),
                 DecodeError::OutOfRange(_) => kind == K::OutOfRange,
+                DecodeError::Syntax(_) => kind == K::Syntax,
                 _ => false,
             },
         ),

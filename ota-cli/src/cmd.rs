@@ -7,6 +7,7 @@ mod keys;
 mod manifest;
 mod rollout;
 mod root;
+mod sbom;
 mod sign;
 mod suit;
 mod twin;
@@ -77,6 +78,10 @@ pub enum Command {
     /// Device twins: delta between desired and reported, diffs as JSON Patch or Merge Patch, apply.
     #[command(subcommand)]
     Twin(twin::TwinCmd),
+    /// CycloneDX 1.5 SBOMs: write one for a component of a release, validate one and check it
+    /// against the manifest's SBOM reference.
+    #[command(subcommand)]
+    Sbom(sbom::SbomCmd),
     /// IETF SUIT envelopes: show one, verify one against an ES256 or Ed25519 anchor and map it
     /// to an ota manifest.
     #[command(subcommand)]
@@ -95,6 +100,7 @@ pub fn run(command: Command, out: &Out) -> CmdResult {
         Command::Delta(c) => delta::run(c, out),
         Command::Rollout(c) => rollout::run(c, out),
         Command::Twin(c) => twin::run(c, out),
+        Command::Sbom(c) => sbom::run(c, out),
         Command::Suit(c) => suit::run(c, out),
     }
 }

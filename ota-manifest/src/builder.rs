@@ -111,6 +111,8 @@ impl Component {
             sbom: None,
             uris: Vec::new(),
             image: None,
+            update_class: None,
+            cves: Vec::new(),
             extensions: Extensions::new(),
         })
     }

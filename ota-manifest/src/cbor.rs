@@ -139,6 +139,12 @@ impl<'a> Reader<'a> {
         u32::try_from(v).map_err(|_| Self::err(start, DecodeError::OutOfRange("more than u32")))
     }
 
+    /// Whether the next item is a text string (false at the end of the input: the read that
+    /// follows reports the truncation).
+    pub(crate) fn next_is_text(&self) -> bool {
+        matches!(self.r.peek(), Ok(Major::Text))
+    }
+
     /// A text string of at most `max_string_bytes`.
     pub(crate) fn text(&mut self) -> Result<&'a str> {
         let start = self.pos();

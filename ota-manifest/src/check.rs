@@ -180,8 +180,13 @@ fn check_component(c: &Component, limits: &Limits) -> Result<()> {
         req(&format!("dependencies[{i}].req"), &d.req, limits)?;
     }
     if let Some(s) = &c.sbom {
+        // A name is checked when it is made (private field); only the length limit is left.
+        if let crate::sbom::SbomFormat::Named(n) = &s.format {
+            text("sbom.format", n.as_str(), limits, true)?;
+        }
         text("sbom.uri", &s.uri, limits, false)?;
     }
+    count("cves", Limit::Cves, c.cves.len(), limits.max_cves)?;
     count("uris", Limit::Uris, c.uris.len(), limits.max_uris)?;
     for u in &c.uris {
         text("uris", u, limits, false)?;

@@ -4,13 +4,15 @@
 use semver::{Version, VersionReq};
 
 use crate::cbor::{Key, Keys, Reader};
+use crate::cra::{CveId, UpdateClass};
 use crate::digest::{DeviceId, Sha256};
 use crate::error::{DecodeError, Error, Limit, Result};
 use crate::limits::Limits;
 use crate::model::{
     Chunks, Compatibility, Component, DeltaAlgorithm, DeltaSource, Dependency, Extension,
-    Extensions, Layer, Manifest, Sbom, SbomFormat,
+    Extensions, Layer, Manifest,
 };
+use crate::sbom::{Sbom, SbomFormat, SbomFormatName};
 use crate::schema::{COMPONENT_EXT_DEPTH, RELEASE_EXT_DEPTH, ckey, key};
 
 impl Manifest {
@@ -146,6 +148,7 @@ fn read_manifest(r: &mut Reader<'_>) -> Result<Manifest> {
         (None, None, None, None, None, None);
     let (mut expires, mut notes, mut vendor, mut classes) = (None, None, None, None);
     let (mut hardware, mut ranges, mut components) = (Vec::new(), Vec::new(), None);
+    let (mut support_ends_at, mut max_security_deferral) = (None, None);
     let mut ext = Extensions::new();
     let l = r.limits;
     for _ in 0..n {
@@ -197,6 +200,12 @@ fn read_manifest(r: &mut Reader<'_>) -> Result<Manifest> {
                         .map_err(at("components"))?,
                 );
             }
+            Key::Field(key::SUPPORT_ENDS_AT) => {
+                support_ends_at = Some(r.uint().map_err(at("support_ends_at"))?);
+            }
+            Key::Field(key::MAX_SECURITY_DEFERRAL) => {
+                max_security_deferral = Some(r.uint().map_err(at("max_security_deferral"))?);
+            }
             Key::Field(other) => {
                 return Err(Reader::err(kpos, DecodeError::UnknownMandatoryField(other)));
             }
@@ -212,6 +221,8 @@ fn read_manifest(r: &mut Reader<'_>) -> Result<Manifest> {
         issued_at: need(issued, start, "issued_at")?,
         expires_at: expires,
         notes_uri: notes,
+        support_ends_at,
+        max_security_deferral,
         compatibility: Compatibility {
             vendor: need(vendor, start, "compatibility.vendor")?,
             classes: need(classes, start, "compatibility.classes")?,
@@ -231,6 +242,7 @@ fn read_component(r: &mut Reader<'_>) -> Result<Component> {
     let (mut chunk_size, mut chunk_digests) = (None, None);
     let (mut deltas, mut deps, mut order, mut sbom, mut uris, mut image) =
         (Vec::new(), Vec::new(), 0, None, Vec::new(), None);
+    let (mut update_class, mut cves) = (None, Vec::new());
     let mut ext = Extensions::new();
     let l = r.limits;
     for _ in 0..n {
@@ -287,6 +299,23 @@ fn read_component(r: &mut Reader<'_>) -> Result<Component> {
                     .map_err(at("uris"))?;
             }
             Key::Field(ckey::IMAGE) => image = Some(r.text().map_err(at("image"))?.to_owned()),
+            Key::Field(ckey::UPDATE_CLASS) => {
+                let p = r.pos();
+                let code = r.uint().map_err(at("update_class"))?;
+                update_class = Some(UpdateClass::from_code(code).ok_or_else(|| {
+                    Reader::err(p, DecodeError::OutOfRange("unknown update class"))
+                        .in_field("update_class")
+                })?);
+            }
+            Key::Field(ckey::CVES) => {
+                cves = list(r, Limit::Cves, l.max_cves, |r| {
+                    let p = r.pos();
+                    let s = r.text()?;
+                    CveId::new(s)
+                        .map_err(|_| Reader::err(p, DecodeError::Syntax("CVE id CVE-YYYY-NNNN")))
+                })
+                .map_err(at("cves"))?;
+            }
             Key::Field(other) => {
                 return Err(Reader::err(kpos, DecodeError::UnknownMandatoryField(other)));
             }
@@ -313,6 +342,8 @@ fn read_component(r: &mut Reader<'_>) -> Result<Component> {
         sbom,
         uris,
         image,
+        update_class,
+        cves,
         extensions: ext,
     })
 }
@@ -366,10 +397,22 @@ fn read_delta(r: &mut Reader<'_>) -> Result<DeltaSource> {
 fn read_sbom(r: &mut Reader<'_>) -> Result<Sbom> {
     r.record(3, "sbom [format, sha256, uri]")?;
     let p = r.pos();
-    let code = r.uint().map_err(at("format"))?;
-    let format = SbomFormat::from_code(code).ok_or_else(|| {
-        Reader::err(p, DecodeError::OutOfRange("unknown SBOM format")).in_field("format")
-    })?;
+    // The first codes (0 CycloneDX, 1 SPDX) or a format name (FORMAT.md).
+    let format = if r.next_is_text() {
+        let s = r.text().map_err(at("format"))?;
+        SbomFormat::Named(SbomFormatName::new(s).map_err(|_| {
+            Reader::err(
+                p,
+                DecodeError::Syntax("SBOM format STANDARD-VERSION+ENCODING"),
+            )
+            .in_field("format")
+        })?)
+    } else {
+        let code = r.uint().map_err(at("format"))?;
+        SbomFormat::from_code(code).ok_or_else(|| {
+            Reader::err(p, DecodeError::OutOfRange("unknown SBOM format")).in_field("format")
+        })?
+    };
     let sha256 = sha256(r).map_err(at("sha256"))?;
     let uri = r.text().map_err(at("uri"))?.to_owned();
     Ok(Sbom {

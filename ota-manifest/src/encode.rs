@@ -68,6 +68,8 @@ fn write_manifest<S: Sink>(w: &mut Writer<S>, m: &Manifest) {
         + usize::from(m.notes_uri.is_some())
         + usize::from(!c.hardware.is_empty())
         + usize::from(!c.hardware_ranges.is_empty())
+        + usize::from(m.support_ends_at.is_some())
+        + usize::from(m.max_security_deferral.is_some())
         + m.extensions.len();
     w.map(n);
     w.uint(key::FORMAT);
@@ -116,6 +118,14 @@ fn write_manifest<S: Sink>(w: &mut Writer<S>, m: &Manifest) {
     for comp in &m.components {
         write_component(w, comp);
     }
+    if let Some(t) = m.support_ends_at {
+        w.uint(key::SUPPORT_ENDS_AT);
+        w.uint(t);
+    }
+    if let Some(d) = m.max_security_deferral {
+        w.uint(key::MAX_SECURITY_DEFERRAL);
+        w.uint(d);
+    }
     write_extensions(w, &m.extensions);
 }
 
@@ -128,6 +138,8 @@ fn write_component<S: Sink>(w: &mut Writer<S>, c: &Component) {
         + usize::from(c.sbom.is_some())
         + usize::from(!c.uris.is_empty())
         + usize::from(c.image.is_some())
+        + usize::from(c.update_class.is_some())
+        + usize::from(!c.cves.is_empty())
         + c.extensions.len();
     w.map(n);
     w.uint(ckey::ID);
@@ -177,7 +189,10 @@ fn write_component<S: Sink>(w: &mut Writer<S>, c: &Component) {
     if let Some(s) = &c.sbom {
         w.uint(ckey::SBOM);
         w.array(3);
-        w.uint(u64::from(s.format.code()));
+        match s.format.legacy_code() {
+            Some(code) => w.uint(code),
+            None => w.text(s.format.as_json_str()),
+        }
         w.bytes(s.sha256.as_bytes());
         w.text(&s.uri);
     }
@@ -191,6 +206,17 @@ fn write_component<S: Sink>(w: &mut Writer<S>, c: &Component) {
     if let Some(i) = &c.image {
         w.uint(ckey::IMAGE);
         w.text(i);
+    }
+    if let Some(class) = c.update_class {
+        w.uint(ckey::UPDATE_CLASS);
+        w.uint(class.code());
+    }
+    if !c.cves.is_empty() {
+        w.uint(ckey::CVES);
+        w.array(c.cves.len());
+        for cve in &c.cves {
+            w.text(cve.as_str());
+        }
     }
     write_extensions(w, &c.extensions);
 }

@@ -251,6 +251,9 @@ pub enum DecodeError {
     /// Bad hex in the JSON form.
     #[error("bad hex")]
     BadHex,
+    /// A text value does not have the syntax its field requires (CVE id, SBOM format name).
+    #[error("bad syntax, expected {0}")]
+    Syntax(&'static str),
 }
 
 pub use crate::limits::Limit;
@@ -336,6 +339,20 @@ pub enum Problem {
     /// Two dependencies on the same id.
     #[error("two dependencies on `{0}`")]
     DuplicateDependency(String),
+    /// A component lists CVE ids it fixes but is not classed a security update.
+    #[error("lists fixed CVE ids but is not a security update")]
+    CvesWithoutSecurityClass,
+    /// A CVE id is listed twice.
+    #[error("CVE id {0} listed twice")]
+    DuplicateCve(String),
+    /// The support period ends before (or when) the release is issued.
+    #[error("support ends at {support_ends_at}, not after issued at {issued_at}")]
+    SupportEndsBeforeIssued {
+        /// Issued at.
+        issued_at: u64,
+        /// Support ends at.
+        support_ends_at: u64,
+    },
 }
 
 /// Why [`crate::Manifest::plan`] refuses to install: the component (`None`: the whole release) and

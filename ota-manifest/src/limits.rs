@@ -29,6 +29,8 @@ pub struct Limits {
     pub max_uris: usize,
     /// Extension fields per map.
     pub max_extensions: usize,
+    /// CVE ids per component.
+    pub max_cves: usize,
     /// Bytes per text string.
     pub max_string_bytes: usize,
     /// Nesting depth of the whole document (the top-level map is depth 1).
@@ -48,6 +50,7 @@ impl Default for Limits {
             max_classes: 64,
             max_uris: 8,
             max_extensions: 16,
+            max_cves: 64,
             max_string_bytes: 1024,
             max_depth: 16,
         }
@@ -74,6 +77,8 @@ pub enum Limit {
     Uris,
     /// Number of extensions in one map.
     Extensions,
+    /// Number of CVE ids of one component.
+    Cves,
     /// Bytes in one text string.
     StringBytes,
 }
@@ -89,6 +94,7 @@ impl fmt::Display for Limit {
             Limit::Classes => "number of device classes",
             Limit::Uris => "number of URIs",
             Limit::Extensions => "number of extensions",
+            Limit::Cves => "number of CVE ids",
             Limit::StringBytes => "text length",
         };
         f.write_str(s)

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
+use crate::cra::{CveId, UpdateClass};
 use crate::digest::{DeviceId, Sha256};
+use crate::sbom::Sbom;
 
 /// A release manifest: what a release contains, for which hardware, from which installed versions,
 /// and how each part may be delivered.
@@ -28,6 +30,15 @@ pub struct Manifest {
     /// Release notes URI.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes_uri: Option<String>,
+    /// End of the support period of the device classes the release names (EU Cyber Resilience
+    /// Act), seconds since the Unix epoch: support covers every time before this second and ends
+    /// at it. `None`: not stated (see [`crate::Support`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_ends_at: Option<u64>,
+    /// How long after `issued_at` a device may postpone the security updates of this release, in
+    /// seconds, at most (a device policy may allow less). `None`: the device policy alone decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_security_deferral: Option<u64>,
     /// Which devices may install the release.
     pub compatibility: Compatibility,
     /// The payloads, one component each.
@@ -95,6 +106,14 @@ pub struct Component {
     /// Image reference (container or model registry), for application and model layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// Security or feature update. `None` (not stated, as in manifests written before the field
+    /// existed): treated as a security update when a device defers, as a non-security release by
+    /// the rollout (see FORMAT.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_class: Option<UpdateClass>,
+    /// The CVE ids this component's update fixes (only on a security update).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cves: Vec<CveId>,
     /// Extension fields (negative keys) kept verbatim.
     #[serde(
         default,
@@ -230,46 +249,6 @@ pub struct Dependency {
     pub id: String,
     /// The versions that satisfy it.
     pub req: VersionReq,
-}
-
-/// A software bill of materials reference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Sbom {
-    /// Its format.
-    pub format: SbomFormat,
-    /// SHA-256 of the SBOM document.
-    pub sha256: Sha256,
-    /// Where to get it.
-    pub uri: String,
-}
-
-/// SBOM document formats.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SbomFormat {
-    /// CycloneDX.
-    CycloneDx,
-    /// SPDX.
-    Spdx,
-}
-
-impl SbomFormat {
-    pub(crate) fn code(self) -> u32 {
-        match self {
-            SbomFormat::CycloneDx => 0,
-            SbomFormat::Spdx => 1,
-        }
-    }
-
-    pub(crate) fn from_code(code: u64) -> Option<Self> {
-        match code {
-            0 => Some(SbomFormat::CycloneDx),
-            1 => Some(SbomFormat::Spdx),
-            _ => None,
-        }
-    }
 }
 
 /// Extension fields of a map: negative key to the value's canonical CBOR bytes.

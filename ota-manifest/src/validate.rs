@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::cra::UpdateClass;
 use crate::error::{Invalid, Problem};
 use crate::model::Manifest;
 
@@ -14,7 +15,8 @@ fn invalid(component: Option<&str>, problem: Problem) -> Invalid {
 
 impl Manifest {
     /// Checks the release for internal inconsistencies: no components, duplicate ids, no device
-    /// class or hardware named, expiry not after issue, chunk digests that do not cover the image,
+    /// class or hardware named, expiry or support end not after issue, CVE ids on a component
+    /// that is not a security update or listed twice, chunk digests that do not cover the image,
     /// unusable or duplicate delta sources, dependencies on itself, twice, on a shipped component
     /// at a non-matching version, and dependency cycles.
     ///
@@ -108,6 +110,17 @@ impl Manifest {
                 },
             ));
         }
+        if let Some(support_ends_at) = self.support_ends_at
+            && support_ends_at <= self.issued_at
+        {
+            return Err(invalid(
+                None,
+                Problem::SupportEndsBeforeIssued {
+                    issued_at: self.issued_at,
+                    support_ends_at,
+                },
+            ));
+        }
         let mut seen = HashMap::new();
         for comp in &self.components {
             if seen.insert(comp.id.as_str(), comp).is_some() {
@@ -129,6 +142,15 @@ impl Manifest {
                             actual: ch.sha256.len() as u64,
                         },
                     ));
+                }
+            }
+            if !comp.cves.is_empty() && comp.update_class != Some(UpdateClass::Security) {
+                return Err(invalid(here, Problem::CvesWithoutSecurityClass));
+            }
+            let mut cves = BTreeSet::new();
+            for cve in &comp.cves {
+                if !cves.insert(cve) {
+                    return Err(invalid(here, Problem::DuplicateCve(cve.to_string())));
                 }
             }
             let mut sources = BTreeSet::new();

@@ -9,11 +9,13 @@
 mod decide;
 mod error;
 mod reader;
+mod schedule;
 mod table;
 mod version;
 
 pub use decide::{DeviceView, InstallOrder, InstalledView, ViewAction};
 pub use error::{ViewError, ViewErrorKind, ViewProblem, ViewRefusal, ViewRule};
+pub use schedule::ViewSchedule;
 pub use version::{ReqView, VersionView};
 
 use reader::Reader;
@@ -21,6 +23,7 @@ use table::{COMPONENT, RELEASE, Shape, Value};
 
 use crate::limits::Limits;
 use crate::schema::{RELEASE_EXT_DEPTH, ckey, key};
+use crate::update_class::UpdateClass;
 
 use self::error::ViewErrorKind as K;
 
@@ -36,6 +39,7 @@ const CHECKED: Limits = Limits {
     max_classes: usize::MAX,
     max_uris: usize::MAX,
     max_extensions: usize::MAX,
+    max_cves: usize::MAX,
     max_string_bytes: usize::MAX,
     max_depth: usize::MAX,
 };
@@ -64,6 +68,8 @@ pub struct ManifestView<'a> {
     security_counter: u64,
     issued_at: u64,
     expires_at: Option<u64>,
+    support_ends_at: Option<u64>,
+    max_security_deferral: Option<u64>,
     vendor: &'a [u8],
     classes: List<'a>,
     hardware: List<'a>,
@@ -123,6 +129,8 @@ impl<'a> ManifestView<'a> {
             security_counter: 0,
             issued_at: 0,
             expires_at: None,
+            support_ends_at: None,
+            max_security_deferral: None,
             vendor: &[],
             classes: List::default(),
             hardware: List::default(),
@@ -141,6 +149,8 @@ impl<'a> ManifestView<'a> {
             key::HARDWARE => m.hardware = List::of(v),
             key::HARDWARE_RANGES => m.hardware_ranges = List::of(v),
             key::COMPONENTS => m.components = List::of(v),
+            key::SUPPORT_ENDS_AT => m.support_ends_at = Some(uint(v)),
+            key::MAX_SECURITY_DEFERRAL => m.max_security_deferral = Some(uint(v)),
             _ => {}
         })?;
         r.finish()?;
@@ -171,6 +181,33 @@ impl<'a> ManifestView<'a> {
     #[must_use]
     pub fn expires_at(&self) -> Option<u64> {
         self.expires_at
+    }
+    /// End of the support period of the device classes, seconds since the Unix epoch (supported
+    /// before it, not from it on); `None` when the release states none.
+    #[must_use]
+    pub fn support_ends_at(&self) -> Option<u64> {
+        self.support_ends_at
+    }
+    /// The longest a device may postpone the release's security updates after `issued_at`,
+    /// seconds; `None`: the device policy alone decides.
+    #[must_use]
+    pub fn max_security_deferral(&self) -> Option<u64> {
+        self.max_security_deferral
+    }
+    /// [`UpdateClass::Security`] when at least one component is a security update,
+    /// [`UpdateClass::Feature`] when every component is a feature update, `None` otherwise
+    /// (the std `Manifest::update_class`).
+    #[must_use]
+    pub fn update_class(&self) -> Option<UpdateClass> {
+        let mut all_feature = true;
+        for c in self.components() {
+            match c.update_class() {
+                Some(UpdateClass::Security) => return Some(UpdateClass::Security),
+                Some(UpdateClass::Feature) => {}
+                None => all_feature = false,
+            }
+        }
+        all_feature.then_some(UpdateClass::Feature)
     }
     /// The vendor id (1..=64 bytes).
     #[must_use]
@@ -222,6 +259,9 @@ pub struct ComponentView<'a> {
     chunk_sha256: &'a [u8],
     deltas: List<'a>,
     order: u32,
+    sbom: Option<List<'a>>,
+    update_class: Option<UpdateClass>,
+    cves: List<'a>,
 }
 
 impl<'a> ComponentView<'a> {
@@ -238,6 +278,9 @@ impl<'a> ComponentView<'a> {
             chunk_sha256: &[],
             deltas: List::default(),
             order: 0,
+            sbom: None,
+            update_class: None,
+            cves: List::default(),
         };
         table::walk(
             r,
@@ -254,6 +297,9 @@ impl<'a> ComponentView<'a> {
                 ckey::CHUNK_SHA256 => c.chunk_sha256 = bytes_of(v),
                 ckey::DELTAS => c.deltas = List::of(v),
                 ckey::ORDER => c.order = u32::try_from(uint(v)).unwrap_or(0),
+                ckey::SBOM => c.sbom = Some(List::of(v)),
+                ckey::UPDATE_CLASS => c.update_class = UpdateClass::from_code(uint(v)),
+                ckey::CVES => c.cves = List::of(v),
                 _ => {}
             },
         )?;
@@ -327,6 +373,74 @@ impl<'a> ComponentView<'a> {
     #[must_use]
     pub fn deltas(&self) -> Deltas<'a> {
         Deltas(Items::new(self.deltas))
+    }
+    /// Security or feature update; `None`: unclassified (FORMAT.md, component key 14).
+    #[must_use]
+    pub fn update_class(&self) -> Option<UpdateClass> {
+        self.update_class
+    }
+    /// The CVE ids the update fixes (checked syntax), in manifest order.
+    #[must_use]
+    pub fn cves(&self) -> Texts<'a> {
+        Texts(Items::new(self.cves))
+    }
+    /// The SBOM reference: format, SHA-256 and URI of the component's SBOM document.
+    #[must_use]
+    pub fn sbom(&self) -> Option<SbomView<'a>> {
+        let mut r = Reader::new(self.sbom?.body, &CHECKED);
+        let format = if r.next_is_text() {
+            SbomFormatView::Named(r.text().ok()?)
+        } else {
+            match r.uint().ok()? {
+                0 => SbomFormatView::CycloneDx,
+                _ => SbomFormatView::Spdx,
+            }
+        };
+        let sha256 = r.bytes().ok()?.1;
+        let uri = r.text().ok()?;
+        Some(SbomView {
+            format,
+            sha256,
+            uri,
+        })
+    }
+}
+
+/// The format of an SBOM reference (the std `SbomFormat`, borrowed).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SbomFormatView<'a> {
+    /// CycloneDX, version and encoding not stated (code 0).
+    CycloneDx,
+    /// SPDX, version and encoding not stated (code 1).
+    Spdx,
+    /// A checked name `STANDARD-VERSION+ENCODING`, such as `CycloneDX-1.5+json`.
+    Named(&'a str),
+}
+
+/// A component's SBOM reference (FORMAT.md, component key 11), borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SbomView<'a> {
+    format: SbomFormatView<'a>,
+    sha256: &'a [u8],
+    uri: &'a str,
+}
+
+impl<'a> SbomView<'a> {
+    /// Its format.
+    #[must_use]
+    pub fn format(&self) -> SbomFormatView<'a> {
+        self.format
+    }
+    /// SHA-256 of the SBOM document's exact bytes.
+    #[must_use]
+    pub fn sha256(&self) -> &'a [u8; 32] {
+        digest(self.sha256)
+    }
+    /// Where to fetch it.
+    #[must_use]
+    pub fn uri(&self) -> &'a str {
+        self.uri
     }
 }
 
@@ -446,7 +560,7 @@ iterator!(
     Ids, &'a [u8], |r, i| r.bytes().ok().map(|(_, b)| b)
 );
 iterator!(
-    /// Text strings of a [`ManifestView`] (exact hardware revisions).
+    /// Text strings of a [`ManifestView`] (exact hardware revisions, CVE ids).
     Texts, &'a str, |r, i| r.text().ok()
 );
 iterator!(

@@ -61,6 +61,8 @@ fn release() -> Manifest {
         issued_at: 1_764_000_000,
         expires_at: Some(1_795_536_000),
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::from_uuid(VENDOR),
             classes: vec![DeviceId::from_uuid(CLASS)],

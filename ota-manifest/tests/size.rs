@@ -45,6 +45,8 @@ fn one_firmware_with_one_delta() -> Manifest {
         issued_at: 1_764_000_000,
         expires_at: None,
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::from_uuid(VENDOR),
             classes: vec![DeviceId::from_uuid(CLASS)],

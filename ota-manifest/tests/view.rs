@@ -88,7 +88,44 @@ fn valid() -> Vec<u8> {
 
 #[test]
 fn every_prefix_and_one_byte_change_of_the_valid_fixture() {
-    let b = valid();
+    mutate_all(&valid());
+}
+
+/// The supply-chain fixture (support end, max security deferral, update classes, CVE ids, an
+/// SBOM format name): every prefix and one-byte change judged alike.
+#[test]
+fn every_prefix_and_one_byte_change_of_the_cra_fixture() {
+    let b = std::fs::read(repo().join("ota-manifest/tests/data/cra.cbor")).unwrap();
+    let (m, v) = decode_both(&b).expect("cra.cbor decodes");
+    assert_eq!(v.support_ends_at(), Some(1_924_992_000));
+    assert_eq!(v.update_class(), Some(ota_manifest::UpdateClass::Security));
+    let fw = v.components().next().unwrap();
+    assert_eq!(fw.cves().len(), 3);
+    let sbom = fw.sbom().expect("an SBOM reference");
+    assert_eq!(
+        sbom.format(),
+        ota_manifest::SbomFormatView::Named("CycloneDX-1.5+json")
+    );
+    assert!(decide_all(&m, &v) > 0);
+    mutate_all(&b);
+    let tight = Limits {
+        max_cves: 2,
+        ..Limits::default()
+    };
+    let e = Manifest::from_cbor_with(&b, &tight).unwrap_err();
+    let ve = ManifestView::parse_with(&b, &tight).unwrap_err();
+    assert_eq!((ve.offset, ve.kind), differential::expected_error(&e));
+    assert!(matches!(
+        ve.kind,
+        ViewErrorKind::Limit {
+            limit: ota_manifest::Limit::Cves,
+            count: 3
+        }
+    ));
+}
+
+fn mutate_all(b: &[u8]) {
+    let b = b.to_vec();
     for n in 0..b.len() {
         assert!(decode_both(&b[..n]).is_none(), "prefix {n} accepted");
     }

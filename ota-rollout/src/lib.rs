@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod assign;
+mod class;
 mod error;
 mod event;
 mod gate;
@@ -31,6 +32,7 @@ pub mod gates {
 }
 
 pub use assign::{Assigner, Assignment, FleetAssignment};
+pub use class::{PlanSet, ReleaseClass};
 pub use error::{Error, Result};
 pub use event::{Decision, Event, Report, Status};
 pub use gate::{

@@ -308,6 +308,8 @@ fn map(m: &Manifest, options: &MapOptions) -> Result<ota_manifest::Manifest> {
             sbom: None,
             uris: state.fetched_from.iter().cloned().collect(),
             image: None,
+            update_class: None,
+            cves: Vec::new(),
             extensions: Default::default(),
         });
     }
@@ -331,6 +333,8 @@ fn map(m: &Manifest, options: &MapOptions) -> Result<ota_manifest::Manifest> {
         issued_at: 0,
         expires_at: None,
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: device_id(vendor)?,
             classes,

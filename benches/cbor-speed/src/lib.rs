@@ -43,6 +43,8 @@ fn manifest(components: Vec<Component>) -> Manifest {
         issued_at: 1_764_000_000,
         expires_at: Some(1_795_536_000),
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::from_uuid([0xfa; 16]),
             classes: vec![DeviceId::from_uuid([0x14; 16])],

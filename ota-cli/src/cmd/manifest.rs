@@ -42,6 +42,27 @@ pub struct BuildArgs {
     /// Folder of the image and patch files named in the spec.
     #[arg(long)]
     images: Option<PathBuf>,
+    /// COMPONENT=FILE: a CycloneDX 1.5 JSON SBOM of the component (validated); its format,
+    /// SHA-256 and URI (the file name, or --sbom-uri) go into the manifest. Repeatable.
+    #[arg(long, value_name = "COMPONENT=FILE")]
+    sbom: Vec<String>,
+    /// COMPONENT=URI: where devices and auditors fetch the component's SBOM. Repeatable.
+    #[arg(long, value_name = "COMPONENT=URI")]
+    sbom_uri: Vec<String>,
+    /// COMPONENT=security|feature: the component's update class. Repeatable.
+    #[arg(long, value_name = "COMPONENT=CLASS")]
+    update_class: Vec<String>,
+    /// COMPONENT=CVE-YYYY-NNNN: a CVE id the component's update fixes (makes it a security
+    /// update unless --update-class says otherwise, which validation then refuses). Repeatable.
+    #[arg(long, value_name = "COMPONENT=CVE")]
+    cve: Vec<String>,
+    /// End of the support period of the device classes, Unix seconds (UTC): supported before
+    /// it, not from it on.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    support_ends_at: Option<u64>,
+    /// How long devices may postpone the release's security updates after issued_at, seconds.
+    #[arg(long, value_name = "SECONDS")]
+    max_security_deferral: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -202,7 +223,8 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
         fill_from_images(&mut spec, dir, &a.spec)?;
     }
     let text = spec.to_string();
-    let manifest = Manifest::from_json(&text).map_err(|e| Fail::in_file(&a.spec, e))?;
+    let mut manifest = Manifest::from_json(&text).map_err(|e| Fail::in_file(&a.spec, e))?;
+    apply_supply_chain(&mut manifest, a)?;
     manifest.validate().map_err(|e| Fail::in_file(&a.spec, e))?;
     let cbor = manifest.to_cbor().map_err(|e| Fail::in_file(&a.spec, e))?;
     files::write_atomic(&a.out, &cbor)?;
@@ -227,9 +249,77 @@ fn build(a: &BuildArgs, out: &Out) -> CmdResult {
     Ok(())
 }
 
+/// `COMPONENT=VALUE` of a repeatable flag, the component looked up in `m`.
+fn component_arg<'m>(
+    m: &'m mut Manifest,
+    flag: &str,
+    arg: &'m str,
+) -> CmdResult<(&'m mut ota_manifest::Component, &'m str)> {
+    let (id, value) = arg
+        .split_once('=')
+        .ok_or_else(|| Fail::input(format!("--{flag} `{arg}`: expected COMPONENT=VALUE")))?;
+    let comp = m
+        .components
+        .iter_mut()
+        .find(|c| c.id == id)
+        .ok_or_else(|| Fail::input(format!("--{flag}: no component `{id}` in the spec")))?;
+    Ok((comp, value))
+}
+
+/// The SBOM, update class, CVE and support flags of `ota manifest build`, over the spec's own.
+fn apply_supply_chain(m: &mut Manifest, a: &BuildArgs) -> CmdResult {
+    m.support_ends_at = a.support_ends_at.or(m.support_ends_at);
+    m.max_security_deferral = a.max_security_deferral.or(m.max_security_deferral);
+    for arg in &a.cve {
+        let (comp, cve) = component_arg(m, "cve", arg)?;
+        let cve = ota_manifest::CveId::new(cve)
+            .map_err(|_| Fail::input(format!("--cve `{cve}`: not a CVE id CVE-YYYY-NNNN")))?;
+        comp.cves.push(cve);
+        comp.update_class
+            .get_or_insert(ota_manifest::UpdateClass::Security);
+    }
+    for arg in &a.update_class {
+        let (comp, class) = component_arg(m, "update-class", arg)?;
+        comp.update_class = Some(match class {
+            "security" => ota_manifest::UpdateClass::Security,
+            "feature" => ota_manifest::UpdateClass::Feature,
+            other => {
+                return Err(Fail::input(format!(
+                    "--update-class `{other}`: expected security or feature"
+                )));
+            }
+        });
+    }
+    for arg in &a.sbom {
+        let (comp, file) = component_arg(m, "sbom", arg)?;
+        let path = PathBuf::from(file);
+        let bytes = files::read_limited(&path, files::RELEASE_SPEC)?;
+        crate::cmd::sbom::check_cyclonedx_1_5(&bytes).map_err(|e| Fail::in_file(&path, e))?;
+        let uri = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.to_owned());
+        comp.sbom = Some(ota_manifest::Sbom {
+            format: ota_manifest::SbomFormat::cyclonedx_1_5_json(),
+            sha256: Sha256::of(&bytes),
+            uri,
+        });
+    }
+    for arg in &a.sbom_uri {
+        let (comp, uri) = component_arg(m, "sbom-uri", arg)?;
+        let sbom = comp.sbom.as_mut().ok_or_else(|| {
+            Fail::input(format!(
+                "--sbom-uri `{arg}`: the component has no SBOM (give --sbom)"
+            ))
+        })?;
+        sbom.uri = uri.to_owned();
+    }
+    Ok(())
+}
+
 /// A manifest from CBOR, JSON or the payload of a COSE envelope; the flag says whether it came
 /// out of an envelope (whose signature this function does not check).
-fn load_any(path: &Path) -> CmdResult<(Manifest, bool, Vec<u8>)> {
+pub(crate) fn load_any(path: &Path) -> CmdResult<(Manifest, bool, Vec<u8>)> {
     let bytes = files::read_limited(path, files::MANIFEST)?;
     if let Ok(m) = Manifest::from_cbor(&bytes) {
         return Ok((m, false, bytes));
@@ -268,11 +358,95 @@ fn show(a: &ShowArgs, out: &Out) -> CmdResult {
     if enveloped {
         out.note("note: the envelope's signature was not checked (use `ota verify`)");
     }
+    let summary = supply_chain(&m);
+    if !out.is_json() {
+        // stdout stays the JSON form (for jq); the summary is for people, on stderr.
+        for line in summary_lines(&m) {
+            out.note(line);
+        }
+    }
     out.result(
         || serde_json::to_string_pretty(&doc).unwrap_or(json_text.clone()),
-        || json!({"ok": true, "signed_envelope": enveloped, "manifest": doc}),
+        || json!({"ok": true, "signed_envelope": enveloped, "manifest": doc, "supply_chain": summary}),
     );
     Ok(())
+}
+
+/// `1924992000` -> `2031-01-01T00:00:00Z` (proleptic Gregorian, UTC).
+pub(crate) fn utc(t: u64) -> String {
+    let days = i64::try_from(t / 86_400).unwrap_or(i64::MAX / 2);
+    let secs = t % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    format!(
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// The supply-chain fields, for `--json`.
+fn supply_chain(m: &Manifest) -> Value {
+    let class = |c: Option<ota_manifest::UpdateClass>| c.map(|c| c.to_string());
+    let components: Vec<Value> = m
+        .components
+        .iter()
+        .map(|c| {
+            json!({"id": c.id, "update_class": class(c.update_class).unwrap_or_else(|| "unclassified".into()),
+                   "cves": c.cves.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                   "sbom": c.sbom.as_ref().map(|s| json!({"format": s.format.to_string(),
+                        "sha256": s.sha256.to_hex(), "uri": s.uri}))})
+        })
+        .collect();
+    json!({"release_class": class(m.update_class()).unwrap_or_else(|| "unclassified".into()),
+           "support_ends_at": m.support_ends_at, "support_ends_at_utc": m.support_ends_at.map(utc),
+           "max_security_deferral": m.max_security_deferral, "components": components})
+}
+
+/// The supply-chain fields, for people.
+fn summary_lines(m: &Manifest) -> Vec<String> {
+    let mut lines = Vec::new();
+    let class = m
+        .update_class()
+        .map_or_else(|| "unclassified".to_owned(), |c| c.to_string());
+    let support = m
+        .support_ends_at
+        .map_or_else(|| "not stated".to_owned(), |t| format!("{} ({t})", utc(t)));
+    let deferral = m
+        .max_security_deferral
+        .map_or_else(|| "device policy".to_owned(), |d| format!("{d} s"));
+    lines.push(format!(
+        "release class: {class}; support ends: {support}; max security deferral: {deferral}"
+    ));
+    for c in &m.components {
+        let mut l = format!(
+            "  {}: {}",
+            c.id,
+            c.update_class
+                .map_or_else(|| "unclassified".to_owned(), |u| u.to_string())
+        );
+        if !c.cves.is_empty() {
+            let cves: Vec<String> = c.cves.iter().map(ToString::to_string).collect();
+            l.push_str(&format!(", fixes {}", cves.join(" ")));
+        }
+        if let Some(s) = &c.sbom {
+            l.push_str(&format!(
+                ", SBOM {} sha256 {} at {}",
+                s.format, s.sha256, s.uri
+            ));
+        }
+        lines.push(l);
+    }
+    lines
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,6 +9,7 @@
 use super::error::{ViewProblem as P, ViewRefusal, ViewRule};
 use super::version::VersionView;
 use super::{ComponentView, DeltaView, ManifestView};
+use crate::update_class::UpdateClass;
 
 /// What a device reports about itself (the std `DeviceState`, borrowed). Time is passed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +67,8 @@ fn invalid(component: Option<usize>, problem: P) -> ViewRefusal {
 
 impl<'a> ManifestView<'a> {
     /// The std `Manifest::validate` checks on the exposed fields, in the same order: a hardware
-    /// revision named, expiry after issue, unique component ids, chunk digests covering the
-    /// image, delta sources usable (not from the target, not twice, patch not empty, source
+    /// revision named, expiry and support end after issue, unique component ids, chunk digests
+    /// covering the image, CVE ids only on a security update and none twice, delta sources usable (not from the target, not twice, patch not empty, source
     /// version in the upgrade path). Dependencies are not checked (module docs).
     ///
     /// # Errors
@@ -85,6 +86,18 @@ impl<'a> ManifestView<'a> {
                 P::ExpiresBeforeIssued {
                     issued_at,
                     expires_at,
+                },
+            ));
+        }
+        if let Some(support_ends_at) = self.support_ends_at
+            && support_ends_at <= self.issued_at
+        {
+            let issued_at = self.issued_at;
+            return Err(invalid(
+                None,
+                P::SupportEndsBeforeIssued {
+                    issued_at,
+                    support_ends_at,
                 },
             ));
         }
@@ -208,6 +221,14 @@ fn check_component(c: &ComponentView<'_>) -> Result<(), ViewRefusal> {
         let actual = c.chunk_count() as u64;
         if expected != actual {
             return Err(invalid(here, P::ChunkCountMismatch { expected, actual }));
+        }
+    }
+    if c.cves().len() > 0 && c.update_class() != Some(UpdateClass::Security) {
+        return Err(invalid(here, P::CvesWithoutSecurityClass));
+    }
+    for (k, cve) in c.cves().enumerate() {
+        if c.cves().take(k).any(|e| e == cve) {
+            return Err(invalid(here, P::DuplicateCve));
         }
     }
     for (k, d) in c.deltas().enumerate() {

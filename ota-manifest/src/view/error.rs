@@ -94,6 +94,9 @@ pub enum ViewErrorKind {
     /// A default value written (rule 4 of FORMAT.md).
     #[error("not canonical")]
     NonCanonical,
+    /// A text value without the syntax its field requires (CVE id, SBOM format name).
+    #[error("bad syntax")]
+    Syntax,
 }
 
 /// Why the view's install decision refuses: which component (its index in the manifest), which
@@ -200,4 +203,18 @@ pub enum ViewProblem {
     /// A delta source whose version is outside the upgrade path.
     #[error("delta source outside the upgrade path")]
     DeltaOutsideUpgradePath,
+    /// The support period ends before (or when) the release is issued.
+    #[error("support ends at {support_ends_at}, not after issued at {issued_at}")]
+    SupportEndsBeforeIssued {
+        /// Issued at.
+        issued_at: u64,
+        /// Support ends at.
+        support_ends_at: u64,
+    },
+    /// A component lists CVE ids it fixes but is not classed a security update.
+    #[error("lists fixed CVE ids but is not a security update")]
+    CvesWithoutSecurityClass,
+    /// A CVE id is listed twice.
+    #[error("a CVE id listed twice")]
+    DuplicateCve,
 }

@@ -108,6 +108,12 @@ impl<'a, 'l> Reader<'a, 'l> {
         u32::try_from(v).map_err(|_| err(start, K::OutOfRange))
     }
 
+    /// Whether the next item is a text string (false at the end of the input: the read that
+    /// follows reports the truncation), as the std reader's `next_is_text`.
+    pub(crate) fn next_is_text(&self) -> bool {
+        matches!(self.r.peek(), Ok(Major::Text))
+    }
+
     /// A text string of at most `max_string_bytes`.
     pub(crate) fn text(&mut self) -> Result<&'a str> {
         let start = self.pos();

@@ -13,7 +13,7 @@ use super::error::ViewErrorKind as K;
 use super::reader::{Key, Reader, Result, err, limit};
 use super::version::{ReqView, VersionView};
 use crate::limits::{Limit, Limits};
-use crate::schema::{COMPONENT_EXT_DEPTH, MAX_ID_BYTES, ckey, key};
+use crate::schema::{COMPONENT_EXT_DEPTH, MAX_ID_BYTES, ckey, is_cve, is_sbom_format_name, key};
 
 /// How the value of a field is written.
 pub(crate) enum Shape {
@@ -43,11 +43,15 @@ pub(crate) enum Shape {
     Layer,
     /// A delta algorithm code: 0, 1 or 256 and up.
     Algorithm,
-    /// An SBOM format code: 0 or 1.
+    /// An SBOM format: a checked name `STANDARD-VERSION+ENCODING`, or the code 0 or 1.
     SbomFormat,
+    /// An update class code: 0 feature, 1 security.
+    UpdateClass,
+    /// A CVE id `CVE-YYYY-NNNN` (checked syntax).
+    Cve,
     /// A non-empty array of items, at most the limit's count.
     List(&'static Shape, Limit),
-    /// A positional array of exactly these items.
+    /// A positional array of exactly these items (the view keeps its items' bytes, as a list).
     Record(&'static [Shape]),
     /// A component map (the component table).
     Component,
@@ -102,6 +106,8 @@ pub(crate) const RELEASE: &[Field] = &[
         Shape::List(&Shape::Component, Limit::Components),
         M,
     ),
+    f(key::SUPPORT_ENDS_AT, Shape::Uint, O),
+    f(key::MAX_SECURITY_DEFERRAL, Shape::Uint, O),
 ];
 
 /// A delta source: `[from_version, from_sha256, patch_size, patch_sha256, algorithm]`.
@@ -133,14 +139,15 @@ pub(crate) const COMPONENT: &[Field] = &[
         O,
     ),
     f(ckey::ORDER, Shape::U32NonZero, O),
-    f(
-        ckey::SBOM,
-        Shape::Record(&[Shape::SbomFormat, Shape::Sha256, Shape::Text]),
-        O,
-    ),
+    f(ckey::SBOM, SBOM, O),
     f(ckey::URIS, Shape::List(&Shape::Text, Limit::Uris), O),
     f(ckey::IMAGE, Shape::Text, O),
+    f(ckey::UPDATE_CLASS, Shape::UpdateClass, O),
+    f(ckey::CVES, Shape::List(&Shape::Cve, Limit::Cves), O),
 ];
+
+/// The SBOM reference of a component: `[format, sha256, uri]`.
+pub(crate) const SBOM: Shape = Shape::Record(&[Shape::SbomFormat, Shape::Sha256, Shape::Text]);
 
 /// The value of a field, as far as the view keeps it.
 #[derive(Clone, Copy)]
@@ -151,9 +158,9 @@ pub(crate) enum Value<'a> {
     Text(&'a str),
     /// A byte string.
     Bytes(&'a [u8]),
-    /// A list: the bytes of its items (after the array head) and their count.
+    /// A list or a record: the bytes of its items (after the array head) and their count.
     List(&'a [u8], usize),
-    /// Nothing kept (records, components).
+    /// Nothing kept (components).
     Other,
 }
 
@@ -167,6 +174,7 @@ fn max_of(which: Limit, l: &Limits) -> usize {
         Limit::Classes => l.max_classes,
         Limit::Uris => l.max_uris,
         Limit::Extensions => l.max_extensions,
+        Limit::Cves => l.max_cves,
         Limit::StringBytes => l.max_string_bytes,
     }
 }
@@ -236,10 +244,28 @@ pub(crate) fn read<'a>(r: &mut Reader<'a, '_>, shape: &Shape) -> Result<Value<'a
             v @ (0 | 1 | 256..) => Value::Uint(v.into()),
             _ => return Err(err(p, K::OutOfRange)),
         },
+        Shape::SbomFormat if r.next_is_text() => {
+            let s = r.text()?;
+            if !is_sbom_format_name(s) {
+                return Err(err(p, K::Syntax));
+            }
+            Value::Text(s)
+        }
         Shape::SbomFormat => match r.uint()? {
             v @ (0 | 1) => Value::Uint(v),
             _ => return Err(err(p, K::OutOfRange)),
         },
+        Shape::UpdateClass => match r.uint()? {
+            v @ (0 | 1) => Value::Uint(v),
+            _ => return Err(err(p, K::OutOfRange)),
+        },
+        Shape::Cve => {
+            let s = r.text()?;
+            if !is_cve(s) {
+                return Err(err(p, K::Syntax));
+            }
+            Value::Text(s)
+        }
         Shape::List(item, which) => {
             let n = r.array(*which, max_of(*which, r.limits))?;
             let body = r.pos();
@@ -250,10 +276,11 @@ pub(crate) fn read<'a>(r: &mut Reader<'a, '_>, shape: &Shape) -> Result<Value<'a
         }
         Shape::Record(items) => {
             r.record(items.len())?;
+            let body = r.pos();
             for item in *items {
                 read(r, item)?;
             }
-            Value::Other
+            Value::List(r.since(body), items.len())
         }
         Shape::Component => {
             walk(r, COMPONENT, COMPONENT_EXT_DEPTH, |_, _| {})?;

@@ -5,8 +5,8 @@
 
 use ota_manifest::semver::{Version, VersionReq};
 use ota_manifest::{
-    Chunks, Compatibility, Component, DeltaAlgorithm, DeltaSource, Dependency, DeviceId, Extension,
-    Extensions, Layer, Manifest, Sbom, SbomFormat, Sha256,
+    Chunks, Compatibility, Component, CveId, DeltaAlgorithm, DeltaSource, Dependency, DeviceId,
+    Extension, Extensions, Layer, Manifest, Sbom, SbomFormat, SbomFormatName, Sha256, UpdateClass,
 };
 use proptest::collection::vec;
 use proptest::option;
@@ -217,6 +217,40 @@ fn extensions() -> impl Strategy<Value = Extensions> {
     })
 }
 
+/// Any CVE id the syntax allows: years 1999..=9999, 4 to 19 digit sequence numbers.
+pub fn cve() -> impl Strategy<Value = CveId> {
+    (
+        1999u16..=9999,
+        prop_oneof![0u64..10_000, 10_000u64..=u64::MAX / 10],
+    )
+        .prop_map(|(y, n)| CveId::new(&format!("CVE-{y}-{n:04}")).unwrap())
+}
+
+/// Every SBOM format form: the two first codes and names.
+pub fn sbom_format() -> impl Strategy<Value = SbomFormat> {
+    prop_oneof![
+        Just(SbomFormat::CycloneDx),
+        Just(SbomFormat::Spdx),
+        (
+            "[A-Za-z][A-Za-z0-9]{0,12}",
+            prop::collection::vec(0u32..100_000, 1..=3),
+            "[a-z0-9][a-z0-9-]{0,8}",
+        )
+            .prop_map(|(s, v, e)| {
+                let v: Vec<String> = v.iter().map(u32::to_string).collect();
+                let name = format!("{s}-{}+{e}", v.join("."));
+                SbomFormat::Named(SbomFormatName::new(&name).unwrap())
+            }),
+    ]
+}
+
+fn update_class() -> impl Strategy<Value = Option<UpdateClass>> {
+    option::of(prop_oneof![
+        Just(UpdateClass::Feature),
+        Just(UpdateClass::Security)
+    ])
+}
+
 fn layer() -> impl Strategy<Value = Layer> {
     prop_oneof![
         Just(Layer::Firmware),
@@ -257,8 +291,9 @@ pub fn component() -> impl Strategy<Value = Component> {
         vec(delta(), 0..3),
         vec((id(), req()), 0..3),
         any::<u32>(),
-        option::of((any::<bool>(), sha(), text())),
+        option::of((sbom_format(), sha(), text())),
         (vec(text(), 0..3), option::of(text()), extensions()),
+        (update_class(), vec(cve(), 0..4)),
     )
         .prop_map(
             |(
@@ -269,6 +304,7 @@ pub fn component() -> impl Strategy<Value = Component> {
                 order,
                 sbom,
                 rest,
+                cra,
             )| {
                 Component {
                     id,
@@ -284,17 +320,15 @@ pub fn component() -> impl Strategy<Value = Component> {
                         .map(|(id, req)| Dependency { id, req })
                         .collect(),
                     order,
-                    sbom: sbom.map(|(spdx, sha256, uri)| Sbom {
-                        format: if spdx {
-                            SbomFormat::Spdx
-                        } else {
-                            SbomFormat::CycloneDx
-                        },
+                    sbom: sbom.map(|(format, sha256, uri)| Sbom {
+                        format,
                         sha256,
                         uri,
                     }),
                     uris: rest.0,
                     image: rest.1,
+                    update_class: cra.0,
+                    cves: cra.1,
                     extensions: rest.2,
                 }
             },
@@ -312,7 +346,12 @@ pub fn manifest() -> impl Strategy<Value = Manifest> {
             any::<u64>(),
             any::<u64>(),
         ),
-        (option::of(any::<u64>()), option::of(text())),
+        (
+            option::of(any::<u64>()),
+            option::of(text()),
+            option::of(any::<u64>()),
+            option::of(any::<u64>()),
+        ),
         (
             device_id(),
             vec(device_id(), 1..3),
@@ -338,6 +377,8 @@ pub fn manifest() -> impl Strategy<Value = Manifest> {
                     issued_at,
                     expires_at: opt.0,
                     notes_uri: opt.1,
+                    support_ends_at: opt.2,
+                    max_security_deferral: opt.3,
                     compatibility: Compatibility {
                         vendor: compat.0,
                         classes: compat.1,

@@ -159,3 +159,57 @@ fw = component_fw()
 fw[10] = 0
 write("default_written.cbor", enc(manifest({12: [fw]})))
 write("empty_list.cbor", enc(manifest({10: []})))
+
+# The fields the EU Cyber Resilience Act asks for (FORMAT.md release keys 13, 14; component keys
+# 11 with a format name, 14, 15). The fixtures above stay as they were: a manifest without the
+# new keys is unchanged.
+SUPPORT_END = 1924992000  # 2031-01-01T00:00:00Z: supported through 2030
+CVES = ["CVE-2014-0160", "CVE-2021-44228", "CVE-2024-123456"]
+SBOM_DOC = b'{"bomFormat":"CycloneDX","specVersion":"1.5","version":1}'
+
+
+def component_fw_cra():
+    c = component_fw()
+    c[11] = ["CycloneDX-1.5+json", sha(SBOM_DOC), "https://example.invalid/lock-fw-2.0.0.cdx.json"]
+    c[14] = 1
+    c[15] = list(CVES)
+    return c
+
+
+def component_app_cra():
+    c = component_app()
+    c[14] = 0
+    return c
+
+
+def manifest_cra(over=None, fw=None):
+    m = manifest({12: [fw or component_fw_cra(), component_app_cra()], 13: SUPPORT_END, 14: 7 * 86400})
+    m.update(over or {})
+    return m
+
+
+write("cra.cbor", enc(manifest_cra()))
+fw = component_fw_cra()
+fw[15] = ["CVE-2014-160"]
+write("cra_bad_cve.cbor", enc(manifest_cra(fw=fw)))
+fw = component_fw_cra()
+fw[15] = ["CVE-2024-%05d" % (10000 + i) for i in range(65)]
+write("cra_too_many_cves.cbor", enc(manifest_cra(fw=fw)))
+fw = component_fw_cra()
+fw[14] = 2
+write("cra_unknown_update_class.cbor", enc(manifest_cra(fw=fw)))
+fw = component_fw_cra()
+fw[11][0] = "CycloneDX-1.5"
+write("cra_bad_sbom_format.cbor", enc(manifest_cra(fw=fw)))
+write("cra_support_end_as_text.cbor", enc(manifest_cra({13: "2031-01-01"})))
+fw = component_fw_cra()
+fw[15] = []
+write("cra_empty_cve_list.cbor", enc(manifest_cra(fw=fw)))
+# Decodable but invalid (Manifest::validate and the view's check refuse them alike).
+fw = component_fw_cra()
+fw[15] = ["CVE-2014-0160", "CVE-2014-0160"]
+write("cra_duplicate_cve.cbor", enc(manifest_cra(fw=fw)))
+app = component_app_cra()
+app[15] = ["CVE-2021-44228"]
+write("cra_cves_on_feature_update.cbor", enc(manifest({12: [component_fw_cra(), app], 13: SUPPORT_END})))
+write("cra_support_end_before_issued.cbor", enc(manifest_cra({13: 1_700_000_000})))

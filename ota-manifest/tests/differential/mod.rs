@@ -4,9 +4,10 @@
 
 use ota_manifest::semver::Version;
 use ota_manifest::{
-    Action, DecodeError, DeviceId, DeviceState, DeviceView, Error, Installed, InstalledView,
-    Manifest, ManifestView, Problem, Refusal, Rule, Sha256, Slot, ViewAction, ViewErrorKind,
-    ViewProblem, ViewRule,
+    Action, CveId, DecodeError, DeferralPolicy, DeviceId, DeviceState, DeviceView, Error,
+    Installed, InstalledView, Manifest, ManifestView, Problem, Refusal, Rule, SbomFormat,
+    SbomFormatName, SbomFormatView, Sha256, Slot, ViewAction, ViewErrorKind, ViewProblem, ViewRule,
+    Window,
 };
 
 /// The view's kind for a std decode error, and its offset.
@@ -50,6 +51,7 @@ pub fn expected_error(e: &Error) -> (usize, ViewErrorKind) {
                 DecodeError::BadDigestLength(n) => K::BadDigestLength(*n),
                 DecodeError::BadLength(n) => K::BadLength(*n),
                 DecodeError::OutOfRange(_) => K::OutOfRange,
+                DecodeError::Syntax(_) => K::Syntax,
                 other => panic!("a decode error the view has no kind for: {other:?}"),
             };
             (*offset, k)
@@ -93,6 +95,9 @@ pub fn assert_fields(m: &Manifest, v: &ManifestView<'_>) {
     assert_eq!(v.security_counter(), m.security_counter);
     assert_eq!(v.issued_at(), m.issued_at);
     assert_eq!(v.expires_at(), m.expires_at);
+    assert_eq!(v.support_ends_at(), m.support_ends_at);
+    assert_eq!(v.max_security_deferral(), m.max_security_deferral);
+    assert_eq!(v.update_class(), m.update_class());
     let c = &m.compatibility;
     assert_eq!(v.vendor(), c.vendor.as_bytes());
     let classes: Vec<&[u8]> = v.classes().collect();
@@ -113,6 +118,29 @@ pub fn assert_fields(m: &Manifest, v: &ManifestView<'_>) {
         assert_eq!(vc.size(), sc.size);
         assert_eq!(vc.sha256(), sc.sha256.as_bytes());
         assert_eq!(vc.order(), sc.order);
+        assert_eq!(
+            vc.update_class(),
+            sc.update_class,
+            "update class of {}",
+            sc.id
+        );
+        let cves: Vec<&str> = sc.cves.iter().map(CveId::as_str).collect();
+        assert_eq!(vc.cves().collect::<Vec<_>>(), cves);
+        match (&sc.sbom, vc.sbom()) {
+            (None, None) => {}
+            (Some(s), Some(v)) => {
+                let format = match v.format() {
+                    SbomFormatView::CycloneDx => SbomFormat::CycloneDx,
+                    SbomFormatView::Spdx => SbomFormat::Spdx,
+                    SbomFormatView::Named(n) => SbomFormat::Named(SbomFormatName::new(n).unwrap()),
+                    other => panic!("{other:?}"),
+                };
+                assert_eq!(format, s.format);
+                assert_eq!(v.sha256(), s.sha256.as_bytes());
+                assert_eq!(v.uri(), s.uri);
+            }
+            (s, v) => panic!("SBOM of {}: std {s:?}, view {v:?}", sc.id),
+        }
         match &sc.chunks {
             None => {
                 assert_eq!(vc.chunk_size(), None);
@@ -175,6 +203,15 @@ fn expected_rule(r: &Rule) -> ViewRule {
             Problem::DuplicateDeltaSource => P::DuplicateDeltaSource,
             Problem::EmptyPatch => P::EmptyPatch,
             Problem::DeltaOutsideUpgradePath { .. } => P::DeltaOutsideUpgradePath,
+            Problem::SupportEndsBeforeIssued {
+                issued_at,
+                support_ends_at,
+            } => P::SupportEndsBeforeIssued {
+                issued_at: *issued_at,
+                support_ends_at: *support_ends_at,
+            },
+            Problem::CvesWithoutSecurityClass => P::CvesWithoutSecurityClass,
+            Problem::DuplicateCve(_) => P::DuplicateCve,
             other => panic!("a problem the decoder makes impossible: {other:?}"),
         }),
         Rule::DuplicateInstalled => ViewRule::DuplicateInstalled { index: 0 },
@@ -269,6 +306,7 @@ pub fn decide_both(m: &Manifest, v: &ManifestView<'_>, device: &DeviceState) -> 
                     plan.steps.iter().map(|s| s.component.as_str()).collect();
                 assert_eq!(order, std_order);
             }
+            schedule_both(m, v, device, &dv);
         }
         (s, vw) => panic!("std {s:?}, view {vw:?}"),
     }
@@ -410,4 +448,65 @@ pub fn devices(m: &Manifest) -> Vec<DeviceState> {
 /// Every device of [`devices`] through both decisions; returns how many were compared.
 pub fn decide_all(m: &Manifest, v: &ManifestView<'_>) -> usize {
     devices(m).iter().filter(|d| decide_both(m, v, d)).count()
+}
+
+/// Deferral policies to schedule under: none, a window, feature and security deferrals either
+/// way round, a never-opening window.
+pub fn policies() -> Vec<DeferralPolicy> {
+    const DAY: u64 = 86_400;
+    vec![
+        DeferralPolicy::default(),
+        DeferralPolicy {
+            feature_deferral: 14 * DAY,
+            security_deferral: 3 * DAY,
+            window: Some(Window {
+                start: 2 * 3600,
+                length: 3600,
+            }),
+        },
+        DeferralPolicy {
+            feature_deferral: DAY,
+            security_deferral: 30 * DAY,
+            window: None,
+        },
+        DeferralPolicy {
+            feature_deferral: u64::MAX,
+            security_deferral: u64::MAX,
+            window: Some(Window {
+                start: 0,
+                length: 0,
+            }),
+        },
+    ]
+}
+
+/// `Manifest::schedule` and `ManifestView::schedule` for `device` under every policy of
+/// [`policies`], now and a day, a week and a year later: the same urgency, deadline, timing and
+/// support.
+pub fn schedule_both(
+    m: &Manifest,
+    v: &ManifestView<'_>,
+    device: &DeviceState,
+    dv: &DeviceView<'_>,
+) {
+    for policy in policies() {
+        for later in [0, 86_400, 7 * 86_400, 365 * 86_400] {
+            let now = device.now.saturating_add(later);
+            if m.expires_at.is_some_and(|e| now >= e) {
+                continue;
+            }
+            let d = DeviceState {
+                now,
+                ..device.clone()
+            };
+            let dvl = DeviceView { now, ..*dv };
+            let s = m.schedule(&d, &policy).expect("the plan accepted it");
+            let w = v.schedule(&dvl, &policy).expect("the view accepted it");
+            assert_eq!(
+                (s.urgency, s.deadline, s.timing, s.support),
+                (w.urgency, w.deadline, w.timing, w.support),
+                "{policy:?} at {now}"
+            );
+        }
+    }
 }
