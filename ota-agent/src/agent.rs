@@ -150,6 +150,23 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         self.rec.new_slot
     }
 
+    /// While Downloading: where the download of the current component resumes, in bytes of the
+    /// resource being fetched: the patch offset of the saved delta cursor (the patch header is
+    /// fetched again too), or the bytes of a full image durable in staging (it resumes at the
+    /// chunk boundary at or below). `None` in other states.
+    #[must_use]
+    pub fn download_offset(&self) -> Option<u64> {
+        if self.rec.state != State::Downloading {
+            return None;
+        }
+        match self.rec.cursor {
+            Some(raw) => ota_delta::Cursor::from_bytes(&raw)
+                .ok()
+                .map(|c| c.patch_offset()),
+            None => Some(self.rec.offset),
+        }
+    }
+
     /// The boot control.
     pub fn boot_mut(&mut self) -> &mut B {
         &mut self.boot

@@ -1,6 +1,6 @@
 //! A release that passed signature verification and the install decision.
 
-use ota_manifest::{DeviceState, Manifest, Plan};
+use ota_manifest::{DeviceState, Manifest, Plan, Refusal, Rule};
 use ota_verify::{Policy, TrustRoot};
 
 use crate::outcome::{Reason, Stage};
@@ -25,6 +25,11 @@ pub struct Rejected {
     pub reason: Reason,
     /// The underlying error's text.
     pub detail: String,
+    /// The install-decision rule that refused the release, when one did: every rejection at
+    /// [`Stage::Decide`], and at [`Stage::Verify`] the envelope's own anti-rollback and expiry
+    /// checks (a validly signed release that is older than the device's or expired is a
+    /// refusal, not a forgery). `None` for an envelope that does not verify or decode.
+    pub refusal: Option<Box<Refusal>>,
 }
 
 impl Release {
@@ -43,23 +48,27 @@ impl Release {
             stage: Stage::Verify,
             reason: Reason::IntegrityCheckFailure,
             detail: e.to_string(),
+            refusal: envelope_refusal(&e),
         })?;
         let manifest = Manifest::from_cbor(v.payload).map_err(|e| Rejected {
             stage: Stage::Verify,
             reason: Reason::UnsupportedPackage,
             detail: e.to_string(),
+            refusal: None,
         })?;
         if manifest.sequence != v.sequence {
             return Err(Rejected {
                 stage: Stage::Verify,
                 reason: Reason::IntegrityCheckFailure,
                 detail: "manifest sequence differs from the signed one".into(),
+                refusal: None,
             });
         }
         let plan = manifest.plan(device).map_err(|e| Rejected {
             stage: Stage::Decide,
             reason: Reason::Refused,
             detail: e.to_string(),
+            refusal: Some(Box::new(e)),
         })?;
         Ok(Release {
             manifest,
@@ -85,4 +94,28 @@ impl Release {
     pub fn digest(&self) -> &[u8; 32] {
         &self.digest
     }
+}
+
+/// The envelope checks of ota-verify that are install-decision rules: a replayed (not newer)
+/// sequence and an expired release.
+fn envelope_refusal(e: &ota_verify::Error) -> Option<Box<Refusal>> {
+    let rule = match *e {
+        ota_verify::Error::Rollback { got, need_above } => Rule::SequenceNotNewer {
+            sequence: got,
+            accepted: need_above,
+        },
+        ota_verify::Error::Expired {
+            what: "release",
+            expires,
+            now,
+        } => Rule::Expired {
+            expires_at: expires,
+            now,
+        },
+        _ => return None,
+    };
+    Some(Box::new(Refusal {
+        component: None,
+        rule,
+    }))
 }

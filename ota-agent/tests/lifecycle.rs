@@ -192,13 +192,29 @@ fn rejected_releases_name_their_stage() {
         (e.stage, e.reason),
         (Stage::Verify, Reason::IntegrityCheckFailure)
     );
+    assert_eq!(e.refusal, None, "a bad signature is no rule's refusal");
     // The device has accepted sequence 2 already: replay refused by the envelope's policy.
     let e = Release::verify(&fx.root, &fx.signed, &fx.device_state(Some(2), 0)).unwrap_err();
     assert_eq!(e.stage, Stage::Verify);
+    // ... and named as the anti-rollback rule (a refusal, not a forgery).
+    assert_eq!(
+        e.refusal.map(|r| r.rule),
+        Some(ota_manifest::Rule::SequenceNotNewer {
+            sequence: 2,
+            accepted: 2
+        })
+    );
     // Security counter below the device floor: refused by the manifest's rules.
     let low = fx.sign(3, 0);
     let e = Release::verify(&fx.root, &low, &fx.device_state(Some(2), 1)).unwrap_err();
     assert_eq!((e.stage, e.reason), (Stage::Decide, Reason::Refused));
+    assert!(matches!(
+        e.refusal.as_ref().map(|r| &r.rule),
+        Some(ota_manifest::Rule::SecurityCounterBelowFloor {
+            counter: 0,
+            floor: 1
+        })
+    ));
     // And the agent records a rejection as Failed, for the LwM2M report.
     let dev = Device::new(&fx, 1, 0xFF);
     let mut agent = dev.open(dev.power_on().unwrap()).unwrap();

@@ -1,5 +1,16 @@
 //! The device side of a job: verify the signed release, install, report progress and outcome.
-//! `ota-agent` will implement [`Installer`]; tests implement it with a simulated device.
+//! [`AgentInstaller`] (feature `agent`) implements [`Installer`] with `ota-agent`'s lifecycle;
+//! tests also implement it with a bare simulated device.
+
+#[cfg(feature = "agent")]
+mod codes;
+#[cfg(feature = "agent")]
+mod lifecycle;
+
+#[cfg(feature = "agent")]
+pub use codes::{wire_outcome, wire_reason, wire_refusal, wire_stage};
+#[cfg(feature = "agent")]
+pub use lifecycle::{AgentInstaller, Download};
 
 use ota_protocol::{JobDocument, JobExecution, Progress, Refusal, RefusalRule, Stage, Status};
 
@@ -17,9 +28,27 @@ pub trait Installer {
     /// install decision).
     fn verify(&mut self, job: &JobDocument) -> std::result::Result<(), Refusal>;
 
-    /// Installs the verified release, calling `progress` as it goes, and returns the outcome:
-    /// SUCCEEDED, FAILED (stage and reason) or REJECTED.
-    fn install(&mut self, job: &JobDocument, progress: &mut dyn FnMut(Stage, Progress)) -> Status;
+    /// Installs the verified release, calling `progress` as it goes, and returns how far it
+    /// got: the outcome (SUCCEEDED, FAILED with stage and reason, or REJECTED), or a stop that
+    /// the job survives (a dropped download, a reboot) after which the job is run again.
+    fn install(&mut self, job: &JobDocument, progress: &mut dyn FnMut(Stage, Progress)) -> Attempt;
+}
+
+/// How far [`Installer::install`] got.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    /// The outcome: SUCCEEDED, FAILED or REJECTED.
+    Finished(Status),
+    /// The download stopped (connection lost): run the job again once connected, the install
+    /// resumes where its persisted state says (the agent's offset or delta cursor).
+    Interrupted {
+        /// What the fetcher said.
+        detail: String,
+    },
+    /// The device must reboot now (the trial boot is armed, or a revert needs the old slot).
+    /// After the reboot, run the job again: the install continues from its persisted state.
+    RebootRequired,
 }
 
 /// A refusal because the envelope does not verify (what a device reports for a forged job).
@@ -36,7 +65,10 @@ impl Device {
     /// Runs one job: verify, then install with progress updates, then the outcome, each as a
     /// job execution update sent until the server answers it (QoS 1 and
     /// [`Device::send_confirmed`]; the server applies each version once). `queued` is the
-    /// execution as the server created it (version 1, QUEUED). Returns the last update sent.
+    /// execution as the server created it (version 1, QUEUED), or, when the job is run again
+    /// after [`Attempt::Interrupted`] or [`Attempt::RebootRequired`], the update this function
+    /// returned then (its version goes on from there). Returns the last update sent: terminal
+    /// when the install finished, IN_PROGRESS when it stopped (run the job again later).
     ///
     /// Progress updates are sent when `install` returns (the installer is synchronous), in the
     /// order they were made.
@@ -55,16 +87,21 @@ impl Device {
             return Ok(update);
         }
         let mut steps = Vec::new();
-        let outcome = installer.install(job, &mut |stage, progress| {
+        let attempt = installer.install(job, &mut |stage, progress| {
             steps.push(Status::InProgress { stage, progress });
         });
         let mut current = queued.clone();
         for status in steps {
+            if current.status == status {
+                continue; // nothing new to say (a resumed run starting where it stopped)
+            }
             current = current.next(status);
             self.send_execution(&current).await?;
         }
-        current = current.next(outcome);
-        self.send_execution(&current).await?;
+        if let Attempt::Finished(outcome) = attempt {
+            current = current.next(outcome);
+            self.send_execution(&current).await?;
+        }
         Ok(current)
     }
 }

@@ -11,7 +11,9 @@ mod tls;
 mod topics;
 mod typed;
 
-pub use agent::{Installer, unverified};
+#[cfg(feature = "agent")]
+pub use agent::{AgentInstaller, Download, wire_outcome, wire_reason, wire_refusal, wire_stage};
+pub use agent::{Attempt, Installer, unverified};
 pub use broker::{
     MOSQUITTO_ACL, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, mosquitto_binary,
     mosquitto_missing_for_tests,

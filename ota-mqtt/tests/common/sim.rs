@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use ota_mqtt::{Installer, unverified};
+use ota_mqtt::{Attempt, Installer, unverified};
 use ota_protocol::{
     DeviceReport, InstallPolicy, InstalledComponent, JobDocument, JobId, Progress, Refusal,
     ReleaseSource, Stage, Status,
@@ -66,7 +66,11 @@ impl Installer for SimInstaller {
             .map_err(|e| unverified(e.to_string()))
     }
 
-    fn install(&mut self, _job: &JobDocument, progress: &mut dyn FnMut(Stage, Progress)) -> Status {
+    fn install(
+        &mut self,
+        _job: &JobDocument,
+        progress: &mut dyn FnMut(Stage, Progress),
+    ) -> Attempt {
         progress(
             Stage::Download,
             Progress {
@@ -82,7 +86,7 @@ impl Installer for SimInstaller {
             },
         );
         self.installed += 1;
-        Status::Succeeded
+        Attempt::Finished(Status::Succeeded)
     }
 }
 
