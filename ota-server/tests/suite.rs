@@ -1,0 +1,636 @@
+//! One test suite, run on both backends: each case on a fresh SQLite file, and all cases on a
+//! throwaway PostgreSQL cluster (one database each).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use ota_protocol::{JobExecution, Message, MessageKind, Status, StatusKind};
+use ota_rollout::{Assignment, Device};
+use ota_server::{DeploymentSpec, Ingested, Outbound, PostgresStore, Server, SqliteStore, Store};
+
+type Open<'a, S> = &'a dyn Fn() -> Server<S>;
+
+fn attrs(hw: &str) -> BTreeMap<String, String> {
+    [("hw".to_owned(), hw.to_owned())].into_iter().collect()
+}
+
+/// `n` devices, a release `r2`, and deployment `d1` over `shares`.
+fn setup<S: Store>(
+    s: &mut Server<S>,
+    n: usize,
+    shares: &[f64],
+    max_percent: f64,
+    min: u64,
+) -> Vec<Outbound> {
+    for i in 0..n {
+        assert!(
+            s.register_device(&device_name(i), attrs("a"), NOW)
+                .unwrap()
+                .is_empty()
+        );
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    s.create_deployment(&spec(shares, max_percent, min), NOW)
+        .unwrap()
+}
+
+fn spec(shares: &[f64], max_percent: f64, min: u64) -> DeploymentSpec {
+    DeploymentSpec {
+        id: "d1".into(),
+        release: "r2".into(),
+        plan: plan(shares, max_percent, min),
+        policy: Default::default(),
+        execution_timeout_secs: None,
+    }
+}
+
+fn jobs(out: &[Outbound]) -> Vec<String> {
+    out.iter()
+        .filter_map(|o| match o {
+            Outbound::Job { device, .. } => Some(device.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn current<S: Store>(s: &mut Server<S>, device: &str) -> JobExecution {
+    s.execution("d1", device).unwrap().unwrap().execution
+}
+
+/// Sends `f(current)` for `device`; returns the outcome.
+fn send<S: Store>(
+    s: &mut Server<S>,
+    device: &str,
+    f: fn(&JobExecution) -> JobExecution,
+) -> Ingested {
+    let e = f(&current(s, device));
+    s.handle_execution(device, &e, NOW + 10).unwrap()
+}
+
+fn report_ids_make_ingestion_idempotent<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let r = report(7, NOW, "1.0.0");
+    assert!(matches!(
+        s.handle_report("dev-a", &r, NOW).unwrap(),
+        Ingested::Report { .. }
+    ));
+    assert_eq!(
+        s.handle_report("dev-a", &r, NOW).unwrap(),
+        Ingested::DuplicateReport
+    );
+    // An older report (earlier clock) is counted but does not overwrite the inventory.
+    let mut old = report(6, NOW - 100, "0.9.0");
+    old.boot_count = 1;
+    assert!(s.handle_report("dev-a", &old, NOW + 1).unwrap().accepted());
+    drop(s);
+    // After a restart the redelivery is still recognised.
+    let mut s = open();
+    assert_eq!(
+        s.handle_report("dev-a", &r, NOW + 2).unwrap(),
+        Ingested::DuplicateReport
+    );
+    let d = s.device("dev-a").unwrap().unwrap();
+    assert_eq!(d.reports, 2);
+    assert_eq!(d.installed[0].version, "1.0.0");
+    assert_eq!(d.boot_count, 7);
+    assert_eq!(d.last_sent_at, NOW);
+    // The same report id from another device is another report.
+    assert!(matches!(
+        s.handle_report("dev-b", &r, NOW).unwrap(),
+        Ingested::Report { .. }
+    ));
+}
+
+fn first_ring_starts_and_promotion_starts_the_next<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let out = setup(&mut s, 100, &[0.1, 0.9], 50.0, 5);
+    let ring0 = jobs(&out);
+    assert_eq!(ring0.len(), 10);
+    // Each job goes with a desired twin naming the release.
+    assert_eq!(out.len(), 20);
+    let Some(Outbound::Job { job, .. }) = out.first() else {
+        panic!("first message is no job: {out:?}")
+    };
+    assert_eq!(job.job_id.as_str(), "d1");
+    assert_eq!(job.ring, 0);
+    assert_eq!(job.images.len(), 1);
+    assert_eq!(job.images[0].deltas.len(), 1);
+    let twin = s.twin(&ring0[0]).unwrap().unwrap();
+    assert_eq!(
+        twin.desired().unwrap()["release"]["version"],
+        ota_twin::serde_json::json!("2.0.0")
+    );
+    let mut last = Vec::new();
+    for d in &ring0 {
+        assert!(send(&mut s, d, in_progress).accepted());
+        match send(&mut s, d, succeeded) {
+            Ingested::Execution { out, .. } => last = out,
+            other => panic!("{other:?}"),
+        }
+    }
+    // The last success of ring 0 promotes: ring 1's 90 jobs come back with it.
+    let ring1 = jobs(&last);
+    assert_eq!(ring1.len(), 90);
+    assert!(ring1.iter().all(|d| !ring0.contains(d)));
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(dep.rollout.active_ring(), 1);
+    assert_eq!(dep.rollout.rings()[0].stats.succeeded, 10);
+    drop(s);
+    // Restarted: the jobs a device asks for are there.
+    let mut s = open();
+    assert_eq!(
+        jobs(&s.pending_jobs(&ring1[0]).unwrap()),
+        vec![ring1[0].clone()]
+    );
+    assert!(s.pending_jobs(&ring0[0]).unwrap().is_empty());
+}
+
+fn rejected_is_counted_apart_never_as_success<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let out = setup(&mut s, 10, &[1.0], 10.0, 1);
+    let devs = jobs(&out);
+    assert_eq!(devs.len(), 10);
+    for d in &devs[..5] {
+        assert!(send(&mut s, d, rejected).accepted());
+    }
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(dep.tally[0].rejected, 5);
+    let stats = dep.rollout.rings()[0].stats;
+    assert_eq!((stats.succeeded, stats.failed), (0, 0));
+    for d in &devs[5..] {
+        assert!(send(&mut s, d, succeeded).accepted());
+    }
+    let dep = s.deployment("d1").unwrap();
+    let stats = dep.rollout.rings()[0].stats;
+    assert_eq!((stats.succeeded, stats.failed), (5, 0));
+    // Five never installed: the rollout is not complete (nor aborted: no failure).
+    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Running);
+    assert_eq!(
+        current(&mut s, &devs[0]).status.kind(),
+        StatusKind::Rejected
+    );
+}
+
+fn failures_abort_and_cancel_the_queued<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let out = setup(&mut s, 50, &[0.2, 0.8], 0.0, 2);
+    let devs = jobs(&out);
+    assert_eq!(devs.len(), 10);
+    assert!(send(&mut s, &devs[0], in_progress).accepted());
+    assert!(send(&mut s, &devs[1], failed).accepted());
+    let Ingested::Execution { out, .. } = send(&mut s, &devs[2], failed) else {
+        panic!("not applied")
+    };
+    let dep = s.deployment("d1").unwrap();
+    assert!(matches!(
+        dep.rollout.status(),
+        ota_rollout::Status::Aborted { ring: 0, .. }
+    ));
+    // The 7 still queued are canceled and told so; the one in progress goes on.
+    let canceled: Vec<&str> = out
+        .iter()
+        .filter_map(|o| match o {
+            Outbound::Execution { device, execution } => {
+                assert_eq!(execution.status, Status::Canceled);
+                Some(device.as_str())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(canceled.len(), 7);
+    assert_eq!(dep.tally[0].canceled, 7);
+    assert_eq!(current(&mut s, &devs[3]).status, Status::Canceled);
+    assert_eq!(
+        current(&mut s, &devs[0]).status.kind(),
+        StatusKind::InProgress
+    );
+    // A canceled device's late update is refused; the one in progress may still finish.
+    assert!(matches!(
+        send(&mut s, &devs[3], in_progress),
+        Ingested::Refused(_)
+    ));
+    assert!(send(&mut s, &devs[0], succeeded).accepted());
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(dep.rollout.rings()[0].stats.failed, 2);
+    assert_eq!(
+        dep.rollout.rings()[0].stats.succeeded,
+        0,
+        "not fed after the abort"
+    );
+}
+
+fn executions_are_idempotent_with_history<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let devs = jobs(&setup(&mut s, 10, &[1.0], 50.0, 5));
+    let d = &devs[0];
+    let q = current(&mut s, d);
+    let v2 = in_progress(&q);
+    let v3 = succeeded(&v2);
+    assert!(matches!(
+        s.handle_execution(d, &v2, NOW).unwrap(),
+        Ingested::Execution { .. }
+    ));
+    assert_eq!(
+        s.handle_execution(d, &v2, NOW).unwrap(),
+        Ingested::DuplicateExecution
+    );
+    assert!(matches!(
+        s.handle_execution(d, &v3, NOW).unwrap(),
+        Ingested::Execution { .. }
+    ));
+    drop(s);
+    let mut s = open();
+    // Redeliveries after a restart, of the last and of an older version: no change.
+    assert_eq!(
+        s.handle_execution(d, &v3, NOW).unwrap(),
+        Ingested::DuplicateExecution
+    );
+    assert_eq!(
+        s.handle_execution(d, &v2, NOW).unwrap(),
+        Ingested::DuplicateExecution
+    );
+    // A different update claiming an applied version is refused.
+    assert!(matches!(
+        s.handle_execution(d, &failed(&q), NOW).unwrap(),
+        Ingested::Refused(_)
+    ));
+    let versions: Vec<u64> = s
+        .history("d1", d)
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(
+        s.deployment("d1").unwrap().rollout.rings()[0]
+            .stats
+            .succeeded,
+        1
+    );
+}
+
+fn timeouts_and_expiry_time_executions_out<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    for i in 0..10 {
+        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    let mut sp = spec(&[1.0], 50.0, 4);
+    sp.execution_timeout_secs = Some(3600);
+    sp.policy.expires_at = Some(NOW + 600);
+    let devs = jobs(&s.create_deployment(&sp, NOW).unwrap());
+    assert_eq!(devs.len(), 10);
+    // devs[0] starts, devs[1] finishes; the rest stay queued.
+    assert!(send(&mut s, &devs[0], in_progress).accepted());
+    assert!(send(&mut s, &devs[1], succeeded).accepted());
+    assert!(s.tick(NOW + 599).unwrap().is_empty());
+    // At the job's expiry the 8 still queued time out (a device would refuse to start them),
+    // in device order; timeouts are failures for the gate: after the third, 3 of 4 reports
+    // failed (over 50%, with 4 reports), the rollout aborts and the other 5 are canceled.
+    let out = s.tick(NOW + 600).unwrap();
+    let count = |st: Status| {
+        out.iter()
+            .filter(
+                |o| matches!(o, Outbound::Execution { execution, .. } if execution.status == st),
+            )
+            .count()
+    };
+    assert_eq!((count(Status::TimedOut), count(Status::Canceled)), (3, 5));
+    assert_eq!(
+        current(&mut s, &devs[0]).status.kind(),
+        StatusKind::InProgress
+    );
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!((dep.tally[0].timed_out, dep.tally[0].canceled), (3, 5));
+    assert!(matches!(
+        dep.rollout.status(),
+        ota_rollout::Status::Aborted { .. }
+    ));
+    assert_eq!(dep.rollout.rings()[0].stats.failed, 3);
+    // The one in progress is past its own timeout an hour after it was queued.
+    let out = s.tick(NOW + 3600).unwrap();
+    assert!(out.is_empty(), "the deployment is closed: {out:?}");
+}
+
+fn timeout_without_expiry<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    for i in 0..4 {
+        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    let mut sp = spec(&[1.0], 50.0, 4);
+    sp.execution_timeout_secs = Some(3600);
+    let devs = jobs(&s.create_deployment(&sp, NOW).unwrap());
+    for d in &devs[..3] {
+        assert!(send(&mut s, d, succeeded).accepted());
+    }
+    assert!(send(&mut s, &devs[3], in_progress).accepted());
+    assert!(s.tick(NOW + 3599).unwrap().is_empty());
+    let out = s.tick(NOW + 3600).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(current(&mut s, &devs[3]).status, Status::TimedOut);
+    let dep = s.deployment("d1").unwrap();
+    // Three successes and one timeout: every device reported, 25% is under 50%: complete.
+    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Completed);
+    assert_eq!(dep.rollout.rings()[0].stats.failed, 1);
+    let kinds: Vec<StatusKind> = s
+        .history("d1", &devs[3])
+        .unwrap()
+        .iter()
+        .map(|e| e.status.kind())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            StatusKind::Queued,
+            StatusKind::InProgress,
+            StatusKind::TimedOut
+        ]
+    );
+}
+
+fn late_joiners_get_their_hash_ring<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let out = setup(&mut s, 40, &[0.5, 0.5], 50.0, 100);
+    let ring0 = jobs(&out);
+    let plan = plan(&[0.5, 0.5], 50.0, 100);
+    // Two newcomers: the first whose hash puts it in ring 0, the first in ring 1.
+    let mut by_ring: [Option<String>; 2] = [None, None];
+    for i in 1000..1200 {
+        let id = device_name(i);
+        let dev = Device {
+            id: id.clone(),
+            attributes: attrs("a"),
+        };
+        if let Assignment::Ring(r) = plan.assign(&dev)
+            && by_ring[r].is_none()
+        {
+            by_ring[r] = Some(id);
+        }
+    }
+    let [Some(early), Some(late)] = by_ring else {
+        panic!("no newcomer in each ring")
+    };
+    assert_eq!(
+        jobs(&s.register_device(&early, attrs("a"), NOW).unwrap()),
+        vec![early.clone()]
+    );
+    assert!(
+        s.register_device(&late, attrs("a"), NOW)
+            .unwrap()
+            .is_empty()
+    );
+    let e = s.execution("d1", &early).unwrap().unwrap();
+    assert_eq!((e.member.ring, e.member.index), (0, None));
+    // A newcomer first seen through a report joins the same way.
+    assert!(s.execution("d1", &late).unwrap().is_none());
+    let mut last = Vec::new();
+    for d in &ring0 {
+        if let Ingested::Execution { out, .. } = send(&mut s, d, succeeded) {
+            last = out;
+        }
+    }
+    let started = jobs(&last);
+    assert!(
+        started.contains(&late),
+        "promotion starts the waiting late joiner"
+    );
+    assert_eq!(s.execution("d1", &late).unwrap().unwrap().member.ring, 1);
+    // The late joiners' outcomes are counted beside the gate, not in it.
+    assert!(send(&mut s, &early, succeeded).accepted());
+    assert!(send(&mut s, &late, failed).accepted());
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(
+        (dep.tally[0].late_queued, dep.tally[0].late_succeeded),
+        (1, 1)
+    );
+    assert_eq!((dep.tally[1].late_queued, dep.tally[1].late_failed), (1, 1));
+    assert_eq!(dep.rollout.rings()[0].stats.succeeded, ring0.len() as u64);
+    assert_eq!(dep.rollout.rings()[1].stats.failed, 0);
+}
+
+fn newcomer_by_report_joins<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    setup(&mut s, 4, &[1.0], 50.0, 100);
+    let Ingested::Report { out } = s
+        .handle_report("newcomer", &report(1, NOW, "1.0.0"), NOW)
+        .unwrap()
+    else {
+        panic!("not a new report")
+    };
+    assert_eq!(jobs(&out), vec!["newcomer".to_owned()]);
+    // Its redelivered first report queues nothing again.
+    assert_eq!(
+        s.handle_report("newcomer", &report(1, NOW, "1.0.0"), NOW)
+            .unwrap(),
+        Ingested::DuplicateReport
+    );
+}
+
+fn cancellation_of_a_deployment<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let devs = jobs(&setup(&mut s, 6, &[1.0], 50.0, 100));
+    assert!(send(&mut s, &devs[0], in_progress).accepted());
+    assert!(send(&mut s, &devs[1], in_progress).accepted());
+    assert!(send(&mut s, &devs[2], succeeded).accepted());
+    let out = s
+        .cancel_deployment("d1", "bad build", false, NOW + 5)
+        .unwrap();
+    assert_eq!(out.len(), 3, "only the queued ones: {out:?}");
+    assert_eq!(current(&mut s, &devs[3]).status, Status::Canceled);
+    assert_eq!(
+        current(&mut s, &devs[0]).status.kind(),
+        StatusKind::InProgress
+    );
+    assert!(
+        s.cancel_deployment("d1", "again", true, NOW + 6).is_err(),
+        "over already"
+    );
+    // A forced cancel of another deployment also stops those in progress.
+    let v = Vendor::new();
+    s.add_release("r3", &v.release("3.0.0", 3), vec![], &v.trust, NOW)
+        .unwrap();
+    let mut sp = spec(&[1.0], 50.0, 100);
+    sp.id = "d2".into();
+    sp.release = "r3".into();
+    let devs2 = jobs(&s.create_deployment(&sp, NOW + 7).unwrap());
+    let e = in_progress(&s.execution("d2", &devs2[0]).unwrap().unwrap().execution);
+    assert!(
+        s.handle_execution(&devs2[0], &e, NOW + 8)
+            .unwrap()
+            .accepted()
+    );
+    let out = s.cancel_deployment("d2", "stop", true, NOW + 9).unwrap();
+    assert_eq!(out.len(), 6);
+    let e = s.execution("d2", &devs2[0]).unwrap().unwrap().execution;
+    assert_eq!(e.status, Status::Canceled);
+    let dep = s.deployment("d2").unwrap();
+    assert_eq!(dep.tally[0].canceled, 6);
+    assert!(!dep.is_open());
+}
+
+fn unknown_and_unexpected_messages<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let devs = jobs(&setup(&mut s, 3, &[1.0], 50.0, 100));
+    let stray = JobExecution::queued(job("nope"), 1).next(Status::Succeeded);
+    assert_eq!(
+        s.handle_execution(&devs[0], &stray, NOW).unwrap(),
+        Ingested::UnknownJob("nope".into())
+    );
+    // A device with no execution of d1.
+    let e = succeeded(&current(&mut s, &devs[0]));
+    assert_eq!(
+        s.handle_execution("stranger", &e, NOW).unwrap(),
+        Ingested::UnknownJob("d1".into())
+    );
+    let m = Message::Job(ota_server_job(&mut s));
+    assert_eq!(
+        s.handle_message(&devs[0], &m, NOW).unwrap(),
+        Ingested::Unexpected(MessageKind::Job)
+    );
+    assert!(s.handle_cbor(&devs[0], &[0xff, 0x00], NOW).is_err());
+    // The CBOR entry point applies a real update.
+    let bytes = Message::Execution(e.clone()).to_cbor().unwrap();
+    assert!(matches!(
+        s.handle_cbor(&devs[0], &bytes, NOW).unwrap(),
+        Ingested::Execution { .. }
+    ));
+    let text = Message::Execution(e).to_json().unwrap();
+    assert_eq!(
+        s.handle_json(&devs[0], &text, NOW).unwrap(),
+        Ingested::DuplicateExecution
+    );
+}
+
+fn ota_server_job<S: Store>(s: &mut Server<S>) -> ota_protocol::JobDocument {
+    match s.pending_jobs(&device_name(0)).unwrap().into_iter().next() {
+        Some(Outbound::Job { job, .. }) => job,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn reported_twins<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let devs = jobs(&setup(&mut s, 2, &[1.0], 50.0, 100));
+    let before = s.twin(&devs[0]).unwrap().unwrap().version();
+    let ok = s
+        .handle_twin_reported(&devs[0], br#"{"state":{"reported":{"fw":"2.0.0"}}}"#, NOW)
+        .unwrap();
+    assert_eq!(
+        ok,
+        Ingested::Twin {
+            version: before + 1
+        }
+    );
+    let refused = s
+        .handle_twin_reported(&devs[0], br#"{"state":{"desired":{"fw":"9"}}}"#, NOW)
+        .unwrap();
+    assert_eq!(refused, Ingested::TwinRefused);
+    let t = s.twin(&devs[0]).unwrap().unwrap();
+    assert_eq!(
+        t.reported().unwrap()["fw"],
+        ota_twin::serde_json::json!("2.0.0")
+    );
+    assert_eq!(
+        t.desired().unwrap()["release"]["version"],
+        ota_twin::serde_json::json!("2.0.0")
+    );
+    assert!(s.handle_twin_reported(&devs[0], b"not json", NOW).is_err());
+}
+
+fn releases_are_verified<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let v = Vendor::new();
+    let mut env = v.release("2.0.0", 2);
+    let last = env.len() - 1;
+    env[last] ^= 1;
+    assert!(matches!(
+        s.add_release("bad", &env, vec![], &v.trust, NOW),
+        Err(ota_server::Error::Unverified { .. })
+    ));
+    let mut arts = artifacts();
+    arts[1].component = "nope".into();
+    assert!(matches!(
+        s.add_release("r", &v.release("2.0.0", 2), arts, &v.trust, NOW),
+        Err(ota_server::Error::UnknownComponent { index: 1, .. })
+    ));
+    let r = s
+        .add_release("r", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    assert_eq!((r.version.as_str(), r.sequence), ("2.0.0", 2));
+    assert!(r.delta_for("fw", &ota_protocol::Sha256([1; 32])).is_some());
+    assert!(matches!(
+        s.add_release("r", &v.release("2.0.0", 2), vec![], &v.trust, NOW),
+        Err(ota_server::Error::Exists { .. })
+    ));
+    assert!(matches!(
+        s.create_deployment(
+            &DeploymentSpec {
+                release: "missing".into(),
+                ..spec(&[1.0], 1.0, 1)
+            },
+            NOW
+        ),
+        Err(ota_server::Error::UnknownRelease(_))
+    ));
+}
+
+macro_rules! suite {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[test]
+                fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let path = dir.path().join("ota.db");
+                    super::$case(&|| Server::new(SqliteStore::open(&path).unwrap()));
+                }
+            )*
+        }
+
+        /// Every case on PostgreSQL, each in its own database of one throwaway cluster.
+        #[test]
+        fn postgres_suite() {
+            let Some(cluster) = common::pg::Cluster::start() else {
+                return;
+            };
+            let mut failed = Vec::new();
+            $(
+                let params = cluster.create_db();
+                let run = std::panic::catch_unwind(|| {
+                    $case(&|| Server::new(PostgresStore::connect(&params).unwrap()))
+                });
+                if run.is_err() {
+                    failed.push(stringify!($case));
+                }
+            )*
+            assert!(failed.is_empty(), "failed on PostgreSQL: {failed:?}");
+        }
+    };
+}
+
+suite!(
+    report_ids_make_ingestion_idempotent,
+    first_ring_starts_and_promotion_starts_the_next,
+    rejected_is_counted_apart_never_as_success,
+    failures_abort_and_cancel_the_queued,
+    executions_are_idempotent_with_history,
+    timeouts_and_expiry_time_executions_out,
+    timeout_without_expiry,
+    late_joiners_get_their_hash_ring,
+    newcomer_by_report_joins,
+    cancellation_of_a_deployment,
+    unknown_and_unexpected_messages,
+    reported_twins,
+    releases_are_verified,
+);
