@@ -1,7 +1,10 @@
 //! Figures for benches/RESULTS.md: bytes on the wire per device per update, messages per second
 //! through mosquitto, memory per connected device. Loopback only, bounded.
 //!
-//! `cargo run -p ota-mqtt --example figures [devices]`
+//! `cargo run -p ota-mqtt --example figures [devices]` starts mosquitto (the harness);
+//! `cargo run -p ota-mqtt --example figures -- [devices] --broker PORT PID` measures a broker
+//! already listening on 127.0.0.1:PORT as process PID (how rumqttd was compared: README).
+//! The broker's memory is the growth of its resident set (VmRSS) while the devices connect.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/sim.rs"]
@@ -18,6 +21,18 @@ use sim::{SimInstaller, job, release, report};
 use tokio::net::{TcpListener, TcpStream};
 
 const T: Duration = Duration::from_secs(10);
+
+/// The broker measured: its loopback port and its process (for its memory).
+struct Broker {
+    port: u16,
+    pid: u32,
+}
+
+impl Broker {
+    fn port(&self) -> u16 {
+        self.port
+    }
+}
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -72,7 +87,7 @@ async fn pipe(
     let _ = to.shutdown().await;
 }
 
-async fn wire_bytes(broker: &Mosquitto) {
+async fn wire_bytes(broker: &Broker) {
     let mut server = Server::connect(
         &ConnectOptions::new("127.0.0.1", broker.port(), "srv-w"),
         "workers",
@@ -135,7 +150,7 @@ async fn wire_bytes(broker: &Mosquitto) {
     device.disconnect().await;
 }
 
-async fn throughput(broker: &Mosquitto, n: usize) {
+async fn throughput(broker: &Broker, n: usize) {
     let mut worker = Server::connect(
         &ConnectOptions::new("127.0.0.1", broker.port(), "srv-t"),
         "tput",
@@ -164,16 +179,16 @@ async fn throughput(broker: &Mosquitto, n: usize) {
     tokio::join!(send, recv);
     let secs = start.elapsed().as_secs_f64();
     println!(
-        "throughput: {n} QoS 1 reports ({} B payload) device -> mosquitto -> worker in {secs:.2} s \
+        "throughput: {n} QoS 1 reports ({} B payload) device -> broker -> worker in {secs:.2} s \
          = {:.0} messages/s (one publisher, one subscriber, manual acks)",
         payload.len(),
         n as f64 / secs
     );
 }
 
-async fn memory(broker: &Mosquitto, n: usize) {
+async fn memory(broker: &Broker, n: usize) {
     let me = std::process::id();
-    let broker_pid = broker.pid().unwrap();
+    let broker_pid = broker.pid;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (c0, b0) = (rss_kib(me), rss_kib(broker_pid));
     let mut devices = Vec::new();
@@ -192,7 +207,7 @@ async fn memory(broker: &Mosquitto, n: usize) {
     let (c1, b1) = (rss_kib(me), rss_kib(broker_pid));
     println!(
         "memory: {n} connected devices (9 subscriptions each): client process +{} KiB = {:.1} KiB \
-         per device; mosquitto +{} KiB = {:.1} KiB per device",
+         per device; broker +{} KiB = {:.1} KiB per device",
         c1 - c0,
         (c1 - c0) as f64 / n as f64,
         b1 - b0,
@@ -205,11 +220,30 @@ async fn memory(broker: &Mosquitto, n: usize) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1000);
-    let broker = Mosquitto::start().unwrap();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let external = args.iter().position(|a| a == "--broker").map(|i| {
+        let arg = |j: usize| args.get(i + j).map(String::as_str);
+        let (Some(port), Some(pid)) = (
+            arg(1).and_then(|a| a.parse::<u16>().ok()),
+            arg(2).and_then(|a| a.parse::<u32>().ok()),
+        ) else {
+            panic!("--broker PORT PID");
+        };
+        (port, pid)
+    });
+    // The harness's broker lives until the end of main.
+    let mosquitto;
+    let broker = match external {
+        Some((port, pid)) => Broker { port, pid },
+        None => {
+            mosquitto = Mosquitto::start().unwrap();
+            Broker {
+                port: mosquitto.port(),
+                pid: mosquitto.pid().unwrap(),
+            }
+        }
+    };
     wire_bytes(&broker).await;
     throughput(&broker, 20_000).await;
     memory(&broker, n).await;

@@ -94,6 +94,10 @@ impl Fixture {
 
     /// Release 2 of the firmware for `hardware`, with a delta from release 1, signed by `key`.
     fn envelope(&self, hardware: &str, key: &SecretKey) -> Vec<u8> {
+        self.envelope_named("release 2", hardware, key)
+    }
+
+    fn envelope_named(&self, name: &str, hardware: &str, key: &SecretKey) -> Vec<u8> {
         let v = |n| Version::new(n, 0, 0);
         let mut fw = Component::from_image(
             "firmware",
@@ -111,7 +115,7 @@ impl Fixture {
             DeltaAlgorithm::OtaDelta,
         ));
         let m = Manifest {
-            name: "release 2".into(),
+            name: name.into(),
             version: v(2),
             sequence: 2,
             security_counter: 1,
@@ -605,4 +609,59 @@ async fn a_connection_dropped_mid_download_resumes_from_the_delta_cursor() {
     assert_eq!(net.server_view("job-resume").await, last);
     let done = net.finish().await;
     assert_eq!(succeeded(&done), 1, "{done:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_for_another_release_supersedes_an_interrupted_download() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let fx = Fixture::new();
+    let first = fx.job("job-first", fx.envelope("rev1", &fx.key));
+    let second = fx.job(
+        "job-second",
+        fx.envelope_named("release 2, rebuilt", "rev1", &fx.key),
+    );
+    let (mut net, queued) = connect(broker.port(), &first, "dev-super").await;
+    let sim = SimDevice::new(&fx);
+    let log = Log::default();
+    let mut download = mem(&fx, &log);
+    download.drop_at = Some(fx.patch.len() as u64 / 2);
+    let mut inst = sim.boot(&fx, download, true);
+    let last = net
+        .device
+        .run_job(&mut inst, &first, &queued)
+        .await
+        .unwrap();
+    assert_eq!(inst.agent().state(), State::Downloading);
+    assert_eq!(last.status.kind(), StatusKind::InProgress);
+
+    // The second job (another envelope) comes before the first finished its download: the
+    // agent cancels the first and installs the second; the second's outcome is its own.
+    let queued2 = JobExecution::queued(second.job_id.clone(), 1);
+    net.ingest.lock().await.queue(&net.id, queued2.clone());
+    let last2 = net
+        .device
+        .run_job(&mut inst, &second, &queued2)
+        .await
+        .unwrap();
+    assert_eq!(inst.agent().state(), State::Pending);
+    assert_eq!(last2.status.kind(), StatusKind::InProgress);
+    drop(inst);
+    let mut inst = sim.boot(&fx, mem(&fx, &log), true);
+    let last2 = net
+        .device
+        .run_job(&mut inst, &second, &last2)
+        .await
+        .unwrap();
+    assert_eq!(last2.status, Status::Succeeded);
+    let second_digest = ota_verify::Sha256::digest(match &second.release {
+        ReleaseSource::Inline(e) => e,
+        ReleaseSource::Remote(_) => unreachable!(),
+    })
+    .0;
+    assert_eq!(inst.agent().release_digest(), &second_digest);
+    assert_eq!(sim.slots.snapshot(Slot::B, fx.new.len()), fx.new);
+    net.finish().await;
 }

@@ -243,3 +243,56 @@ async fn steal_reports_with_group(device_group: &str) {
     assert!(matches!(a.recv(QUIET).await, Err(Error::Timeout(_))));
     assert_eq!(got, n, "reports lost to the device in the share group");
 }
+
+/// The same device in the servers' share group, but the reports are sent as the crate sends
+/// them, each re-sent until a server answers it (`send_report`): the broker still hands the
+/// device its share and drops it, and every report reaches the server all the same, applied
+/// once. The device reads none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_in_the_share_group_delays_confirmed_reports_but_none_is_lost() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let f = fleet();
+    let o = opts(&f.broker, "ota-server-1", f.pki.client("ota-server", false));
+    let mut server = Server::connect(&o, SECRET_GROUP).await.unwrap();
+    let mut a = f.device("dev-a").await;
+    let mut b = f.device("dev-b").await;
+    b.set_confirmation(Duration::from_millis(300), 40);
+    let filter = format!("$share/{SECRET_GROUP}/ota/v1/+/reports");
+    let _ = a.subscribe_raw(&[filter], T).await;
+    let n = 10u64;
+    let worker = tokio::spawn(async move {
+        let mut ingest = ota_mqtt::Ingest::new(64);
+        let (mut applied, mut repeats) = (Vec::new(), 0);
+        // Bounded: stops once every report was applied, or after 60 quiet seconds in all.
+        for _ in 0..200 {
+            let Ok(m) = server.recv(Duration::from_millis(300)).await else {
+                if applied.len() as u64 == n {
+                    break;
+                }
+                continue;
+            };
+            let r = ingest.apply(&m).unwrap();
+            match &r {
+                ota_mqtt::Ingested::Report(r) => applied.push(r.report_id),
+                ota_mqtt::Ingested::DuplicateReport => repeats += 1,
+                other => panic!("{other:?}"),
+            }
+            server.answer(&m, &r).await.unwrap();
+            server.ack(&m).await.unwrap();
+        }
+        (applied, repeats)
+    });
+    for id in 1..=n {
+        let r = common::sim::report(id, "2.0.0");
+        assert!(b.send_report(&r).await.unwrap(), "report {id} refused");
+    }
+    let (applied, _repeats) = worker.await.unwrap();
+    assert_eq!(
+        applied,
+        (1..=n).collect::<Vec<_>>(),
+        "each report applied once, in order"
+    );
+    assert!(matches!(a.recv(QUIET).await, Err(Error::Timeout(_))));
+}

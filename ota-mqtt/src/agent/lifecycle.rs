@@ -49,6 +49,162 @@ const MAX_ENVELOPE: u64 = 64 << 10;
 ///
 /// A refusal is not recorded by the agent (its last outcome stays what it was); the device's
 /// report of it is the REJECTED status.
+///
+/// A job for another release while the agent is still downloading or staged supersedes that
+/// update ([`Agent::cancel`], then the new release); past that (armed, in trial, reverting) it
+/// waits: [`Attempt::Interrupted`], run it again once the agent is at rest.
+///
+/// # Example
+///
+/// A device on mosquitto (skipped where it is not installed) takes a job from a server
+/// worker, downloads the image from the job's URI into slot B, reboots into it, passes its
+/// health check and reports SUCCEEDED. The "device" is `ota-agent`'s simulation (flash for the
+/// agent's record and the boot metadata, two firmware slots); a real one passes its own
+/// [`ota_agent::Store`], [`BootControl`], [`ota_agent::Installer`], [`Download`] and
+/// [`HealthCheck`].
+///
+/// ```
+/// use std::time::Duration;
+/// use ota_agent::sim::{PowerRail, SimBoot, SimFlash, SimSlots};
+/// use ota_agent::{Agent, Config, FetchError, FlashStore, Geometry, Health, HealthCheck};
+/// use ota_agent::SlotInstaller;
+/// use ota_manifest::{DeviceState, Slot};
+/// use ota_mqtt::{AgentInstaller, ConnectOptions, Device, DeviceId, Download, Ingest, Mosquitto, Server};
+/// use ota_protocol::{ComponentSources, InstallPolicy, JobDocument, JobExecution, JobId};
+/// use ota_protocol::{ReleaseSource, Status};
+/// # use ota_manifest::semver::{Version, VersionReq};
+/// # use ota_manifest::{Compatibility, Component, Extensions, Installed, Layer, Manifest};
+/// # use ota_verify::{Role, SecretKey, SignOptions, TrustRoot};
+/// # type E = Box<dyn std::error::Error>;
+/// # const NOW: u64 = 1_800_000_000;
+/// # let (old, new) = (vec![1u8; 4096], vec![2u8; 5000]);
+/// # let did = |s: &str| ota_manifest::DeviceId::new(s.as_bytes()).unwrap();
+/// # let key = SecretKey::from_seed(&[7; 32]);
+/// # let root = TrustRoot::builder(1, NOW + 86_400)
+/// #     .role(Role::ROOT, 1, &[key.public_key()])
+/// #     .role(Role::RELEASE, 1, &[key.public_key()])
+/// #     .build()?;
+/// # let v = |n| Version::new(n, 0, 0);
+/// # let manifest = Manifest {
+/// #     name: "release 2".into(), version: v(2), sequence: 2, security_counter: 1,
+/// #     issued_at: NOW - 10, expires_at: Some(NOW + 86_400), notes_uri: None,
+/// #     compatibility: Compatibility { vendor: did("acme"), classes: vec![did("sensor")],
+/// #         hardware: vec!["rev1".into()], hardware_ranges: vec![] },
+/// #     components: vec![Component::from_image("firmware", Layer::Firmware, v(2),
+/// #         VersionReq::STAR, &new, Some(1024))?],
+/// #     extensions: Extensions::new(),
+/// # };
+/// # let opts = SignOptions { sequence: Some(2), expires: Some(NOW + 86_400), ..Default::default() };
+/// // The signed release (ota-verify's COSE envelope of an ota-manifest), made by the fleet.
+/// let envelope: Vec<u8> = ota_verify::sign(&manifest.to_cbor()?, &[&key], &opts)?;
+/// # let device_state = DeviceState {
+/// #     vendor: did("acme"), class: did("sensor"), hardware: "rev1".into(),
+/// #     installed: vec![Installed { id: "firmware".into(), version: v(1),
+/// #         sha256: ota_manifest::Sha256::of(&old) }],
+/// #     security_counter: 0, last_sequence: None, now: NOW, active_slot: Slot::A,
+/// # };
+///
+/// /// The device's downloader: here one file in memory; on a device, HTTP range requests.
+/// struct Files(Vec<u8>);
+/// impl Download for Files {
+///     fn fetch(&mut self, uri: &str, offset: u64, buf: &mut [u8]) -> Result<usize, FetchError> {
+///         if uri != "https://updates.example/fw-2.bin" {
+///             return Err(FetchError::NotFound(uri.into()));
+///         }
+///         let rest = self.0.get(offset as usize..).unwrap_or_default();
+///         let n = rest.len().min(buf.len());
+///         buf[..n].copy_from_slice(&rest[..n]);
+///         Ok(n)
+///     }
+/// }
+///
+/// /// The device's health check after the trial boot (its services answer, it reaches the server).
+/// struct Healthy;
+/// impl HealthCheck for Healthy {
+///     fn check(&mut self, _deadline_ms: u64) -> Health {
+///         Health::Pass
+///     }
+/// }
+///
+/// // The simulated device: the agent's record and the boot metadata on flash, slots A and B.
+/// let rail = PowerRail::new();
+/// let geometry = |sector_size| Geometry { sector_size, sector_count: 2, write_align: 8, erased: 0xFF };
+/// let (record, bootmeta) = (SimFlash::new(rail.clone(), geometry(2048)), SimFlash::new(rail.clone(), geometry(256)));
+/// let slots = SimSlots::new(rail, 32 << 10, 0xFF);
+/// slots.factory(Slot::A, &old);
+/// // What runs at every boot: open the agent over its store, wrap it for the job.
+/// let boot = || -> Result<_, E> {
+///     let agent = Agent::open(
+///         FlashStore::new(record.clone(), 0)?,
+///         SimBoot::power_on(bootmeta.clone(), 0)?,
+///         Config::default(),
+///     )?;
+///     Ok(AgentInstaller::new(agent, root.clone(), device_state.clone(), Files(new.clone()), Healthy)
+///         .with_installer(SlotInstaller::firmware(slots.clone())))
+/// };
+///
+/// # if ota_mqtt::mosquitto_missing_for_tests() { return Ok(()); }
+/// let broker = Mosquitto::start()?; // the tests' broker; a fleet has its own
+/// let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+/// rt.block_on(async {
+///     let opts = |id: &str| ConnectOptions::new("127.0.0.1", broker.port(), id);
+///     let id = DeviceId::new("dev-1")?;
+///     let job = JobDocument {
+///         job_id: JobId::new("fw-2")?,
+///         rollout: "rollout-1".into(),
+///         ring: 0,
+///         release: ReleaseSource::Inline(envelope),
+///         images: vec![ComponentSources {
+///             component: "firmware".into(),
+///             full: Some("https://updates.example/fw-2.bin".into()),
+///             deltas: vec![],
+///         }],
+///         policy: InstallPolicy::default(),
+///     };
+///     // The device connects (a persistent session: a job sent while it is away waits for it).
+///     let mut device = Device::connect(&opts("dev-1"), id.clone()).await?;
+///
+///     // The fleet side: queue the execution, send the job, apply and answer every update.
+///     let mut ingest = Ingest::new(64);
+///     let queued = JobExecution::queued(job.job_id.clone(), 1);
+///     ingest.queue(&id, queued.clone());
+///     let mut server = Server::connect(&opts("worker-1"), "workers").await?;
+///     server.send_job(&id, &job, NOW).await?;
+///     let worker = tokio::spawn(async move {
+///         loop {
+///             let m = server.recv(Duration::from_secs(10)).await?;
+///             let applied = ingest.apply(&m)?;
+///             server.answer(&m, &applied).await?;
+///             server.ack(&m).await?;
+///             if let Some(e) = ingest.execution(&m.device, "fw-2") && e.status.kind().is_terminal() {
+///                 server.disconnect().await;
+///                 return Ok::<_, ota_mqtt::Error>(e.clone());
+///             }
+///         }
+///     });
+///
+///     // The device: receive the job, run it; after a reboot, run it again with the last update.
+///     let m = device.recv(Duration::from_secs(10)).await?;
+///     let received = Device::decode_job(&m)?;
+///     device.ack(&m).await?;
+///     let mut last = queued;
+///     for _boot in 0..3 {
+///         let mut installer = boot()?;
+///         last = device.run_job(&mut installer, &received, &last).await?;
+///         if last.status.kind().is_terminal() {
+///             break;
+///         }
+///         // IN_PROGRESS: the agent armed slot B (`Attempt::RebootRequired`); reboot.
+///         drop(installer);
+///     }
+///     assert_eq!(last.status, Status::Succeeded);
+///     assert_eq!(slots.snapshot(Slot::B, new.len()), new);
+///     assert_eq!(worker.await??, last); // the server applied the same outcome, once
+///     device.disconnect().await;
+///     Ok::<(), E>(())
+/// })?;
+/// # Ok::<(), E>(())
+/// ```
 pub struct AgentInstaller<S, B> {
     agent: Agent<S, B>,
     root: TrustRoot,
@@ -58,6 +214,8 @@ pub struct AgentInstaller<S, B> {
     health: Box<dyn HealthCheck + Send>,
     clock: Box<dyn Clock + Send>,
     release: Option<Release>,
+    /// SHA-256 of the envelope of the job being run.
+    job_digest: Option<[u8; 32]>,
     /// The outcome to report without installing (the job was finished before, or the envelope
     /// could not be fetched).
     settled: Option<Status>,
@@ -93,6 +251,7 @@ impl<S: Store, B: BootControl> AgentInstaller<S, B> {
             health: Box::new(health),
             clock: Box::new(SystemClock::default()),
             release: None,
+            job_digest: None,
             settled: None,
         }
     }
@@ -223,6 +382,7 @@ impl<S: Store, B: BootControl> AgentInstaller<S, B> {
 impl<S: Store, B: BootControl> Installer for AgentInstaller<S, B> {
     fn verify(&mut self, job: &JobDocument) -> Result<(), Refusal> {
         self.release = None;
+        self.job_digest = None;
         self.settled = None;
         if let Some(expires_at) = job.policy.expires_at
             && self.device.now >= expires_at
@@ -244,6 +404,7 @@ impl<S: Store, B: BootControl> Installer for AgentInstaller<S, B> {
             }
         };
         let digest = ota_verify::Sha256::digest(&envelope).0;
+        self.job_digest = Some(digest);
         let state = self.agent.state();
         if digest == *self.agent.release_digest() && state != State::Idle {
             match state {
@@ -275,6 +436,23 @@ impl<S: Store, B: BootControl> Installer for AgentInstaller<S, B> {
     fn install(&mut self, job: &JobDocument, progress: &mut dyn FnMut(Stage, Progress)) -> Attempt {
         if let Some(status) = self.settled.take() {
             return Attempt::Finished(status);
+        }
+        let state = self.agent.state();
+        if !state.is_at_rest() && self.job_digest.as_ref() != Some(self.agent.release_digest()) {
+            // The agent is busy with another release. Before anything is switched the new job
+            // supersedes it (cancelled: Failed, download); later, that update finishes first.
+            if !matches!(state, State::Downloading | State::Staged) {
+                return Attempt::Interrupted {
+                    detail: "the agent is finishing another release: run the job again once \
+                             it is at rest"
+                        .into(),
+                };
+            }
+            if let Err(e) = self.agent.cancel() {
+                return Attempt::Interrupted {
+                    detail: format!("agent: {e}"),
+                };
+            }
         }
         let mut installers: Vec<&mut dyn ota_agent::Installer> = self
             .installers
