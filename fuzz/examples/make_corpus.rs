@@ -529,6 +529,85 @@ fn main() {
         }
     }
 
+    // ota-server's entry points: [entry point, device, payload]. Updates of job `d1` (the
+    // target's deployment) from each of its devices, reports, twin updates.
+    {
+        use ota_protocol::{
+            DeviceReport, JobExecution, JobId, Message, Progress, Reason, Refusal, RefusalRule,
+            Stage, Status,
+        };
+        let q = JobExecution::queued(JobId::new("d1").unwrap(), 1);
+        let v2 = q.next(Status::InProgress {
+            stage: Stage::Download,
+            progress: Progress { done: 1, total: 2 },
+        });
+        let finals = [
+            ("succeeded", v2.next(Status::Succeeded)),
+            (
+                "failed",
+                v2.next(Status::Failed {
+                    stage: Stage::Trial,
+                    reason: Reason::BootLoop,
+                    reverted: true,
+                    detail: Some("loop".into()),
+                }),
+            ),
+            (
+                "rejected",
+                q.next(Status::Rejected {
+                    refusal: Refusal {
+                        component: None,
+                        rule: RefusalRule::WrongClass,
+                    },
+                }),
+            ),
+        ];
+        let report = DeviceReport {
+            report_id: 9,
+            sent_at: 1_800_000_000,
+            installed: vec![],
+            active_slot: None,
+            boot_count: 3,
+            reboot_loops: 0,
+            uptime_since_install: None,
+            health: [("temp".to_owned(), 41.5)].into_iter().collect(),
+        };
+        let with = |sel: u8, dev: u8, payload: &[u8]| {
+            let mut v = vec![sel, dev];
+            v.extend_from_slice(payload);
+            v
+        };
+        for dev in 0..4u8 {
+            let mut msgs = vec![
+                ("progress", Message::Execution(v2.clone())),
+                ("report", Message::Report(report.clone())),
+            ];
+            msgs.extend(finals.iter().map(|(n, e)| (*n, Message::Execution(e.clone()))));
+            for (name, m) in msgs {
+                c.put(
+                    "server_messages",
+                    &format!("{name}_{dev}.cbor"),
+                    &with(0, dev, &m.to_cbor().unwrap()),
+                );
+                c.put(
+                    "server_messages",
+                    &format!("{name}_{dev}.json"),
+                    &with(1, dev, m.to_json().unwrap().as_bytes()),
+                );
+            }
+            c.put(
+                "server_messages",
+                &format!("twin_{dev}.json"),
+                &with(2, dev, br#"{"state":{"reported":{"fw":"2.0.0"}},"version":1}"#),
+            );
+        }
+        c.put(
+            "server_messages",
+            "twin_desired.json",
+            &with(2, 0, br#"{"state":{"desired":{"fw":"9"}}}"#),
+        );
+    }
+
     // SUIT envelopes: the seven published examples (the only inputs that may verify).
     c.copy("suit_envelope", "ota-suit/tests/data", ".suit", b"");
 }
