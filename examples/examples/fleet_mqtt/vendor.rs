@@ -18,6 +18,9 @@ use ota_verify::{Role, SecretKey, SignOptions, TrustRoot};
 
 use crate::{EPOCH, FIRMWARE_SIZE, Res, SLOT_SIZE};
 
+/// A file for the CDN: its URI and bytes.
+pub type CdnFile = (String, Vec<u8>);
+
 /// A firmware build the vendor shipped.
 pub struct Build {
     pub version: Version,
@@ -91,7 +94,7 @@ impl Vendor {
         from: &str,
         hardware: &[&str],
         sequence: u64,
-    ) -> Res<(Vec<u8>, Vec<Artifact>, Vec<(String, Vec<u8>)>)> {
+    ) -> Res<(Vec<u8>, Vec<Artifact>, Vec<CdnFile>)> {
         let new = self.build(version)?;
         let old = self.build(from)?;
         let patch = ota_delta::diff_with(
