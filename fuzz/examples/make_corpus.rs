@@ -360,6 +360,38 @@ fn main() {
     raw.extend((0..200u32).map(|i| (i * 37) as u8));
     c.put("delta_native", "raw_header", &raw);
 
+    // MCU patches: round trips (odd selectors: cut, step sizes, then the two images) and a real
+    // MCU patch over the fixture source as it is (selector 0).
+    let old = fs::read(repo().join("ota-delta/tests/data/old.bin")).unwrap();
+    let new = fs::read(repo().join("ota-delta/tests/data/new.bin")).unwrap();
+    for (name, mode) in [("auto", 1u8), ("bsdiff", 3), ("full", 5), ("xor", 7)] {
+        let (o, n) = (&old[..old.len().min(3000)], &new[..new.len().min(3000)]);
+        let mut b = vec![mode | 0x80];
+        b.extend_from_slice(&(o.len() as u16).to_le_bytes());
+        b.extend_from_slice(&[3, 200]);
+        b.extend_from_slice(o);
+        b.extend_from_slice(n);
+        c.put("delta_mcu", &format!("round_trip_{name}"), &b);
+    }
+    for (name, mode) in [
+        ("bsdiff", ota_delta::ModeChoice::Bsdiff),
+        ("full", ota_delta::ModeChoice::Full),
+    ] {
+        let o = ota_delta::DiffOptions {
+            mode,
+            frame_size: 4096,
+            profile: ota_delta::Profile::Mcu,
+            ..ota_delta::DiffOptions::default()
+        };
+        let p = ota_delta::diff_with(&old, &new, &o).unwrap();
+        if p.len() as u64 <= MAX_SEED {
+            c.put("delta_mcu", &format!("mcu_{name}.otd"), &with_sel(0, p));
+        }
+    }
+    let mut raw = vec![2u8, 1, 0, 0x10, 0x20, 0, 0, 3, 0x00, 0x10, 0, 8];
+    raw.extend((0..300u32).map(|i| (i * 37) as u8));
+    c.put("delta_mcu", "raw_header", &raw);
+
     // Classic patches: built ones (selectors 1-3), the hostile fixtures and a real bsdiff
     // patch over the raw path's source (selector 8: 328 bytes).
     let limits = Limits::default();
@@ -582,7 +614,11 @@ fn main() {
                 ("progress", Message::Execution(v2.clone())),
                 ("report", Message::Report(report.clone())),
             ];
-            msgs.extend(finals.iter().map(|(n, e)| (*n, Message::Execution(e.clone()))));
+            msgs.extend(
+                finals
+                    .iter()
+                    .map(|(n, e)| (*n, Message::Execution(e.clone()))),
+            );
             for (name, m) in msgs {
                 c.put(
                     "server_messages",
@@ -598,7 +634,11 @@ fn main() {
             c.put(
                 "server_messages",
                 &format!("twin_{dev}.json"),
-                &with(2, dev, br#"{"state":{"reported":{"fw":"2.0.0"}},"version":1}"#),
+                &with(
+                    2,
+                    dev,
+                    br#"{"state":{"reported":{"fw":"2.0.0"}},"version":1}"#,
+                ),
             );
         }
         c.put(

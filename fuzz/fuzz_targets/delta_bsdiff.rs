@@ -61,6 +61,7 @@ fn check(old: &[u8], patch: &[u8], expect: &Expect, sel: u8) {
         frame_size: 4096,
         preset: 0,
         extreme: false,
+        ..DiffOptions::default()
     };
     // The import compresses with LZMA2: do it on half the inputs only, to keep the rate up.
     if sel & 0x80 != 0 {

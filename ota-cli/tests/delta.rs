@@ -88,6 +88,78 @@ fn make_info_apply() {
     assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
 }
 
+/// `--profile mcu`: a DEFLATE patch with small frames, which `ota delta apply` also applies.
+#[test]
+fn mcu_profile_make_info_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (_, new) = setup(d);
+    let (code, v) = run_json(ota().current_dir(d).args([
+        "--json",
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "m.patch",
+        "--profile",
+        "mcu",
+    ]));
+    assert_eq!(code, 0, "{v}");
+    let (code, info) = run_json(
+        ota()
+            .current_dir(d)
+            .args(["--json", "delta", "info", "m.patch"]),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(info["codec"].as_str(), Some("Deflate"), "{info}");
+    assert!(info["frame_size"].as_u64().unwrap() <= 12 * 1024, "{info}");
+    let (code, _) = run_json(
+        ota()
+            .current_dir(d)
+            .args(["delta", "apply", "old.bin", "m.patch", "--out", "got.bin"]),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
+    // Smaller frames for a device with less RAM (a 10,496-byte frame buffer).
+    let (code, v) = run_json(ota().current_dir(d).args([
+        "--json",
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "m10.patch",
+        "--profile",
+        "mcu",
+        "--frame-size",
+        "10240",
+    ]));
+    assert_eq!(code, 0, "{v}");
+    let (code, info) =
+        run_json(
+            ota()
+                .current_dir(d)
+                .args(["--json", "delta", "info", "m10.patch"]),
+        );
+    assert_eq!(code, 0);
+    assert_eq!(info["frame_size"].as_u64(), Some(10240), "{info}");
+    // Not for the classic format.
+    let (code, _) = run_json(ota().current_dir(d).args([
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "b.patch",
+        "--profile",
+        "mcu",
+        "--format",
+        "bsdiff",
+    ]));
+    assert_ne!(code, 0);
+}
+
 #[test]
 fn interrupted_download_resumes_from_cursor() {
     let dir = tempfile::tempdir().unwrap();

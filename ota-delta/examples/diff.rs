@@ -1,4 +1,4 @@
-//! Makes a native patch: `diff OLD NEW PATCH [auto|full|bsdiff|xor4|xor2] [FRAME_SIZE] [PRESET, e.g. 9e or 6]`.
+//! Makes a native patch: `diff OLD NEW PATCH [auto|full|bsdiff|xor4|xor2] [FRAME_SIZE] [PRESET, e.g. 9e or 6] [std|mcu]`.
 //! Prints the chosen mode, the patch size and the time taken.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -7,7 +7,9 @@ use ota_delta::{DiffOptions, ModeChoice};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: diff OLD NEW PATCH [auto|full|bsdiff|xor4|xor2] [FRAME_SIZE] [PRESET]");
+        eprintln!(
+            "usage: diff OLD NEW PATCH [auto|full|bsdiff|xor4|xor2] [FRAME_SIZE] [PRESET] [std|mcu]"
+        );
         std::process::exit(2);
     }
     let old = std::fs::read(&args[1])?;
@@ -30,6 +32,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(p) = args.get(6) {
         opts.extreme = p.ends_with('e');
         opts.preset = p.trim_end_matches('e').parse()?;
+    }
+    if args.get(7).map(String::as_str) == Some("mcu") {
+        opts.profile = ota_delta::Profile::Mcu;
     }
     let t = std::time::Instant::now();
     let patch = ota_delta::diff_with(&old, &new, &opts)?;

@@ -4,25 +4,15 @@ use std::io::{Read, Write};
 
 use crate::codec::{self, DecodeError};
 use crate::error::{Error, Result};
-use crate::format::{Codec, Cursor, FRAME_HEADER_LEN, FrameHeader, HEADER_LEN, Header, Mode};
-use crate::frame::{ReconstructError, reconstruct};
+use crate::format::{
+    Codec, Cursor, FRAME_HEADER_LEN, FrameHeader, HEADER_LEN, Header, Mode, frame_check,
+};
 use crate::limits::Limits;
+use crate::mcu::SourceCheck;
+use crate::recon::{ReconstructError, SourceRead, reconstruct};
 use crate::sha::RunningSha256;
 use crate::source::Source;
 use sha2::Digest;
-
-/// Whether apply checks the source's SHA-256 before writing anything.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum SourceCheck {
-    /// Hash the whole source first (reads it once). The default.
-    #[default]
-    Verify,
-    /// The caller has already verified the source against the header's `source_sha256`
-    /// (e.g. it is a verified, read-only partition). Its size is still checked, and the target
-    /// digest is still checked at the end.
-    TrustCaller,
-}
 
 /// Settings for [`Apply`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -259,6 +249,14 @@ impl<R: Read, S: Source> Apply<R, S> {
                 })?;
                 &self.raw
             }
+            Codec::Deflate => {
+                self.raw.resize(raw_len as usize, 0);
+                codec::inflate(&self.payload, &mut self.raw).map_err(|e| match e {
+                    DecodeError::Malformed(r) => malformed(r),
+                    DecodeError::Internal(s) => Error::Codec(s),
+                })?;
+                &self.raw
+            }
         };
         // A frame longer than `frame_size` (bsdiff mode) is reconstructed twice through a
         // window of `frame_size` bytes: once to check it, once to release it (FORMAT.md §4).
@@ -266,17 +264,17 @@ impl<R: Read, S: Source> Apply<R, S> {
         let window = tl.min(u64::from(h.frame_size)) as usize;
         self.target.resize(window, 0);
         let whole = window as u64 == tl;
-        let mut check = crate::diff::frame_check(&self.digest, index, start, &fh);
+        let mut check = frame_check(&self.digest, index, start, &fh);
         check.update(&self.payload);
         let mut running = self.hasher.clone();
         let failed = |e| match e {
             ReconstructError::Malformed(r) => malformed(r),
-            ReconstructError::Io(e) => Error::Io(e),
+            ReconstructError::Failed(e) => e,
         };
         reconstruct(
             mode,
             raw,
-            &self.source,
+            &mut StdSource(&self.source),
             start,
             tl,
             &mut self.target,
@@ -310,23 +308,24 @@ impl<R: Read, S: Source> Apply<R, S> {
         } else {
             // Second pass: the same bytes again, checked again as they go out (a source that
             // changed in between is reported, though part of the frame is then written).
-            let mut again = crate::diff::frame_check(&self.digest, index, start, &fh);
+            let mut again = frame_check(&self.digest, index, start, &fh);
             again.update(&self.payload);
             let raw: &[u8] = match codec {
                 Codec::Stored => &self.payload,
-                Codec::Lzma2 { .. } => &self.raw,
+                Codec::Lzma2 { .. } | Codec::Deflate => &self.raw,
             };
             reconstruct(
                 mode,
                 raw,
-                &self.source,
+                &mut StdSource(&self.source),
                 start,
                 tl,
                 &mut self.target,
                 &mut |_, _, _, _| {},
                 &mut |b| {
                     again.update(b);
-                    sink.write_all(b).map_err(ReconstructError::Io)
+                    sink.write_all(b)
+                        .map_err(|e| ReconstructError::Failed(Error::Io(e)))
                 },
             )
             .map_err(failed)?;
@@ -388,6 +387,18 @@ impl<R: Read, S: Source> Apply<R, S> {
             n = self.hasher.len() - before;
         }
         Ok(n)
+    }
+}
+
+/// A std [`Source`] as reconstruction reads it.
+struct StdSource<'a, S: ?Sized>(&'a S);
+
+impl<S: Source + ?Sized> SourceRead for StdSource<'_, S> {
+    fn size(&self) -> u64 {
+        self.0.size()
+    }
+    fn read_at(&mut self, offset: u64, buf: &mut [u8]) -> Result<()> {
+        Ok(self.0.read_exact_at(offset, buf)?)
     }
 }
 

@@ -96,3 +96,49 @@ pub(crate) fn decompress(
         }
     }
 }
+
+/// Compresses one MCU-profile frame as raw DEFLATE that decodes in place (FORMAT.md §10.2): the
+/// payload placed to end `MCU_INPLACE_MARGIN` bytes past the raw content must decode without the
+/// output overtaking the unread input. When the compressed stream does not (or is no smaller),
+/// the frame is one stored block, which always does.
+pub(crate) fn deflate_frame(raw: &[u8]) -> Vec<u8> {
+    use crate::inflate::inflate_in_place;
+    use crate::mcu::MCU_INPLACE_MARGIN;
+    let c = miniz_oxide::deflate::compress_to_vec(raw, 10);
+    let fits = c.len() < raw.len() + 5 && c.len() <= raw.len() + MCU_INPLACE_MARGIN && {
+        let mut buf = vec![0u8; raw.len() + MCU_INPLACE_MARGIN];
+        let at = buf.len() - c.len();
+        buf[at..].copy_from_slice(&c);
+        let end = buf.len();
+        inflate_in_place(&mut buf, (at, end), raw.len()).is_ok() && buf[..raw.len()] == *raw
+    };
+    if fits {
+        return c;
+    }
+    // One stored block per 65,535 bytes (MCU frames are far smaller); BFINAL on the last.
+    let mut out = Vec::with_capacity(raw.len() + 5 * raw.len().div_ceil(65_535).max(1));
+    let mut chunks = raw.chunks(65_535).peekable();
+    if raw.is_empty() {
+        out.extend_from_slice(&[1, 0, 0, 0xFF, 0xFF]);
+    }
+    while let Some(chunk) = chunks.next() {
+        let n = chunk.len() as u16;
+        out.push(u8::from(chunks.peek().is_none()));
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(!n).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+/// Decodes one DEFLATE frame payload into `out` (exactly filled). The std apply gives the
+/// decoder room, so it accepts any valid stream, in-place decodable or not.
+pub(crate) fn inflate(payload: &[u8], out: &mut [u8]) -> Result<(), DecodeError> {
+    let n = out.len();
+    let mut buf = vec![0u8; n + payload.len()];
+    buf[n..].copy_from_slice(payload);
+    let end = buf.len();
+    crate::inflate::inflate_in_place(&mut buf, (n, end), n).map_err(DecodeError::Malformed)?;
+    out.copy_from_slice(&buf[..n]);
+    Ok(())
+}

@@ -3,7 +3,7 @@
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::format::{
-    Codec, FRAME_HEADER_LEN, FrameHeader, Header, MIN_DICT_SIZE, MIN_FRAME_SIZE, Mode,
+    Codec, FRAME_HEADER_LEN, FrameHeader, Header, MIN_DICT_SIZE, MIN_FRAME_SIZE, Mode, frame_check,
 };
 use crate::frame::{Op, xor_frame};
 use crate::sha::sha256;
@@ -29,6 +29,23 @@ pub enum ModeChoice {
     },
 }
 
+/// Which profile of the native format [`diff_with`] writes (FORMAT.md §10).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Profile {
+    /// LZMA2 frames of up to `frame_size` (default 256 KiB): the smallest patches; about 1 MiB
+    /// of RAM to apply.
+    #[default]
+    Std,
+    /// DEFLATE frames of at most [`MCU_MAX_RAW`](crate::MCU_MAX_RAW) raw bytes, decodable in
+    /// place: applies with [`McuApply`](crate::McuApply) without an allocator, in a frame
+    /// buffer of `frame_size + 256` bytes, a work buffer, ~0.7 KiB of state and the stack
+    /// (benches/RESULTS.md: 17.9 KB in all on a Cortex-M4 with 12 KiB frames, 15.8 KB with
+    /// `frame_size` 10 KiB). `frame_size` is capped at `MCU_MAX_RAW`; the std apply takes these
+    /// patches too.
+    Mcu,
+}
+
 /// Settings for [`diff_with`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DiffOptions {
@@ -47,6 +64,8 @@ pub struct DiffOptions {
     pub preset: u32,
     /// liblzma's "extreme" variant of the preset (`xz -6e`). Default false.
     pub extreme: bool,
+    /// Std (LZMA2) or MCU (DEFLATE, small frames) profile. Default [`Profile::Std`].
+    pub profile: Profile,
 }
 
 impl Default for DiffOptions {
@@ -56,6 +75,7 @@ impl Default for DiffOptions {
             frame_size: 256 << 10,
             preset: 6,
             extreme: false,
+            profile: Profile::Std,
         }
     }
 }
@@ -124,7 +144,10 @@ pub(crate) fn encode_ops(
         offset: 0,
         reason,
     };
-    let fs = opts.frame_size as usize;
+    let fs = match opts.profile {
+        Profile::Std => opts.frame_size,
+        Profile::Mcu => opts.frame_size.min(crate::mcu::MCU_MAX_RAW),
+    } as usize;
     let hashes = (sha256(old), sha256(new));
     let enc = |mode: Mode, frames: Vec<(Vec<u8>, usize)>, props: u8| {
         encode(
@@ -136,6 +159,7 @@ pub(crate) fn encode_ops(
             frames,
             props,
             opts.preset | if opts.extreme { EXTREME } else { 0 },
+            opts.profile,
         )
     };
     let xor = |widths: &[usize]| -> Result<Vec<u8>> {
@@ -273,6 +297,7 @@ fn encode(
     frames: Vec<(Vec<u8>, usize)>,
     props: u8,
     preset: u32,
+    profile: Profile,
 ) -> Result<Vec<u8>> {
     let too_big = |field| Error::InvalidField {
         field,
@@ -281,12 +306,24 @@ fn encode(
     };
     let max_raw = frames.iter().map(|f| f.0.len()).max().unwrap_or(0);
     let dict_size = dict_for(max_raw);
-    let payloads = compress_all(&frames, props, dict_size, preset)?;
+    let (payloads, codec) = match profile {
+        Profile::Std => (
+            compress_all(&frames, props, dict_size, preset)?,
+            Codec::Lzma2 { props, dict_size },
+        ),
+        Profile::Mcu => {
+            if max_raw > crate::mcu::MCU_MAX_RAW as usize {
+                return Err(too_big("max_raw"));
+            }
+            let p = frames.iter().map(|f| codec::deflate_frame(&f.0)).collect();
+            (p, Codec::Deflate)
+        }
+    };
     let max_payload = payloads.iter().map(Vec::len).max().unwrap_or(0);
     let full = mode == Mode::Full;
     let header = Header {
         mode,
-        codec: Codec::Lzma2 { props, dict_size },
+        codec,
         frame_size: u32::try_from(fs).map_err(|_| too_big("frame_size"))?,
         frame_count: u32::try_from(frames.len()).map_err(|_| too_big("frame_count"))?,
         max_payload: u32::try_from(max_payload).map_err(|_| too_big("max_payload"))?,
@@ -360,23 +397,4 @@ fn compress_all(
         out.extend(r?);
     }
     Ok(out)
-}
-
-/// The frame check value (FORMAT.md §4) up to the payload: the caller feeds the payload and then
-/// the frame's target bytes, and finalizes.
-pub(crate) fn frame_check(
-    hd: &[u8; 32],
-    index: u32,
-    target_offset: u64,
-    fh: &FrameHeader,
-) -> sha2::Sha256 {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    h.update(hd);
-    h.update(index.to_le_bytes());
-    h.update(target_offset.to_le_bytes());
-    h.update(fh.payload_len.to_le_bytes());
-    h.update(fh.raw_len.to_le_bytes());
-    h.update(fh.target_len.to_le_bytes());
-    h
 }

@@ -101,10 +101,35 @@ pub enum Error {
     /// A classic BSDIFF40 patch is malformed.
     #[error("BSDIFF40 patch malformed: {0}")]
     ClassicMalformed(&'static str),
+    /// The storage callback of the MCU apply failed ([`McuStorage`](crate::McuStorage)).
+    #[error("storage {op} failed at byte {offset} (code {code})")]
+    Storage {
+        /// "source read", "target read" or "target write".
+        op: &'static str,
+        /// Offset in the source or target of the failed access.
+        offset: u64,
+        /// The device's own code, passed through.
+        code: i32,
+    },
+    /// A buffer given to the MCU apply is smaller than the patch needs.
+    #[error("buffer `{what}` is {have} bytes, the patch needs {need}")]
+    BufferTooSmall {
+        /// Which buffer.
+        what: &'static str,
+        /// Its length.
+        have: u64,
+        /// What the patch header asks for.
+        need: u64,
+    },
+    /// The MCU apply failed earlier; resume from the last cursor.
+    #[error("apply already failed; resume from the last cursor")]
+    Aborted,
     /// The compression library failed (an internal error, not bad input).
+    #[cfg(feature = "std")]
     #[error("compressor failure: {0}")]
-    Codec(String),
+    Codec(std::string::String),
     /// Reading the patch or the source, or writing the target failed.
+    #[cfg(feature = "std")]
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -59,6 +59,8 @@ pub enum Codec {
         /// Dictionary size in bytes.
         dict_size: u32,
     },
+    /// Raw DEFLATE (RFC 1951), one stream per frame: the MCU profile's codec (FORMAT.md §10).
+    Deflate,
 }
 
 /// The decoded and validated patch header.
@@ -115,6 +117,7 @@ impl Header {
         b[10] = m;
         match self.codec {
             Codec::Stored => {}
+            Codec::Deflate => b[11] = 2,
             Codec::Lzma2 { props, dict_size } => {
                 b[11] = 1;
                 b[12] = props;
@@ -213,6 +216,12 @@ impl Header {
                 }
                 Codec::Lzma2 { props, dict_size }
             }
+            2 => {
+                if b[12] != 0 || dict_size != 0 {
+                    return Err(bad("codec_props", "must be 0 for DEFLATE frames"));
+                }
+                Codec::Deflate
+            }
             _ => return Err(bad("codec", "unknown codec")),
         };
         if b[15] != 0 || u32_at(36) != 0 {
@@ -309,6 +318,7 @@ pub(crate) struct FrameHeader {
 }
 
 impl FrameHeader {
+    #[cfg(feature = "std")]
     pub(crate) fn to_bytes(self) -> [u8; FRAME_HEADER_LEN] {
         let mut b = [0u8; FRAME_HEADER_LEN];
         b[0..4].copy_from_slice(&self.payload_len.to_le_bytes());
@@ -445,7 +455,27 @@ impl Cursor {
     }
 }
 
+/// The frame check value (FORMAT.md §4) up to the payload: the caller feeds the payload and then
+/// the frame's target bytes, and finalizes.
+pub(crate) fn frame_check(
+    hd: &[u8; 32],
+    index: u32,
+    target_offset: u64,
+    fh: &FrameHeader,
+) -> sha2::Sha256 {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(hd);
+    h.update(index.to_le_bytes());
+    h.update(target_offset.to_le_bytes());
+    h.update(fh.payload_len.to_le_bytes());
+    h.update(fh.raw_len.to_le_bytes());
+    h.update(fh.target_len.to_le_bytes());
+    h
+}
+
 /// Appends `v` as LEB128.
+#[cfg(feature = "std")]
 pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -475,6 +505,7 @@ pub(crate) fn get_varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
     None
 }
 
+#[cfg(feature = "std")]
 pub(crate) fn zigzag(v: i64) -> u64 {
     ((v << 1) ^ (v >> 63)) as u64
 }

@@ -1,9 +1,11 @@
 //! Figures: messages ingested per second on SQLite and on PostgreSQL (one instance, then two),
 //! storage bytes per device, peak memory of a deployment over many devices.
 //!
-//! `cargo run --release -p ota-server --example ingest_rate -- [DEVICES] [BIG_FLEET]`
-//! (defaults 5,000 and 100,000). PostgreSQL runs in a throwaway cluster with fsync and
-//! synchronous commit on (as in production); skipped when PostgreSQL is not installed.
+//! `cargo run --release -p ota-server --example ingest_rate -- [DEVICES] [BIG_FLEET] [PARTS]`
+//! (defaults 5,000, 100,000 and `sqlite,pg,big`). SQLite runs with `synchronous = FULL`.
+//! PostgreSQL runs in a throwaway cluster, without fsync unless `OTA_BENCH_DURABLE=1` (on a
+//! disk shared with other jobs every fsync costs several ms, which then is all one measures);
+//! skipped when PostgreSQL is not installed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 #[path = "../tests/common/mod.rs"]
@@ -16,10 +18,14 @@ use ota_protocol::{JobExecution, StatusKind};
 use ota_server::{DeploymentSpec, PostgresStore, Server, SqliteStore, Store};
 
 fn setup<S: Store>(s: &mut Server<S>, devices: usize) {
-    for i in 0..devices {
-        s.register_device(&device_name(i), Default::default(), NOW)
-            .unwrap();
+    // Registered in batches of 10,000 (one transaction each).
+    let names: Vec<(String, ota_rollout::Attributes)> = (0..devices)
+        .map(|i| (device_name(i), Default::default()))
+        .collect();
+    for batch in names.chunks(10_000) {
+        s.register_devices(batch, NOW).unwrap();
     }
+    drop(names);
     let v = Vendor::new();
     s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
         .unwrap();
@@ -42,8 +48,14 @@ struct Rates {
 }
 
 /// Ingests, for the devices `i % of == part`, a report, an IN_PROGRESS and a SUCCEEDED update
-/// (three passes, one per kind); returns the seconds each pass took.
-fn ingest<S: Store>(s: &mut Server<S>, devices: usize, part: usize, of: usize) -> [f64; 3] {
+/// (three passes, one per kind); returns the seconds each pass took and the time of each
+/// terminal update (from the call to the committed gate decision), in seconds.
+fn ingest<S: Store>(
+    s: &mut Server<S>,
+    devices: usize,
+    part: usize,
+    of: usize,
+) -> ([f64; 3], Vec<f64>) {
     let mine: Vec<usize> = (0..devices).filter(|i| i % of == part).collect();
     let queued: Vec<JobExecution> = mine
         .iter()
@@ -77,19 +89,27 @@ fn ingest<S: Store>(s: &mut Server<S>, devices: usize, part: usize, of: usize) -
     }
     let b = t.elapsed().as_secs_f64();
     let t = Instant::now();
+    let mut lat = Vec::with_capacity(mine.len());
     for (&i, v2) in mine.iter().zip(&v2s) {
         let e = if i % 50 == 7 {
             failed(v2)
         } else {
             succeeded(v2)
         };
+        let t1 = Instant::now();
         assert!(
             s.handle_execution(&device_name(i), &e, NOW + 3)
                 .unwrap()
                 .accepted()
         );
+        lat.push(t1.elapsed().as_secs_f64());
     }
-    [a, b, t.elapsed().as_secs_f64()]
+    ([a, b, t.elapsed().as_secs_f64()], lat)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let k = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(k).copied().unwrap_or(0.0)
 }
 
 fn run<S: Store>(
@@ -100,7 +120,7 @@ fn run<S: Store>(
 ) -> Rates {
     let mut s = open();
     setup(&mut s, devices);
-    let per_kind: Vec<[f64; 3]> = std::thread::scope(|scope| {
+    let results: Vec<([f64; 3], Vec<f64>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..instances)
             .map(|part| {
                 let open = &open;
@@ -112,6 +132,9 @@ fn run<S: Store>(
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    let per_kind: Vec<[f64; 3]> = results.iter().map(|r| r.0).collect();
+    let mut lat: Vec<f64> = results.into_iter().flat_map(|r| r.1).collect();
+    lat.sort_by(f64::total_cmp);
     // The slowest instance bounds each pass (they ran side by side).
     let secs = |k: usize| per_kind.iter().map(|p| p[k]).fold(0.0, f64::max);
     let r = Rates {
@@ -136,6 +159,13 @@ fn run<S: Store>(
         "{name:<24} {instances} instance(s) {devices:>7} devices: reports {:>7.0}/s, in-progress updates {:>7.0}/s, terminal updates {:>7.0}/s",
         r.reports, r.progress, r.terminal
     );
+    println!(
+        "{:<24} terminal update to committed gate decision: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        "",
+        percentile(&lat, 0.5) * 1e3,
+        percentile(&lat, 0.99) * 1e3,
+        lat.last().copied().unwrap_or(0.0) * 1e3
+    );
     r
 }
 
@@ -155,11 +185,27 @@ fn main() {
         .collect();
     let devices = args.first().copied().unwrap_or(5_000);
     let big = args.get(1).copied().unwrap_or(100_000);
+    let parts = std::env::args()
+        .nth(3)
+        .unwrap_or_else(|| "sqlite,pg,big".to_owned());
+    let durable = std::env::var("OTA_BENCH_DURABLE").as_deref() == Ok("1");
     println!(
         "ota-server ingest_rate: {devices} devices, one deployment, one ring; per device a report, an IN_PROGRESS and a terminal update"
     );
 
     let dir = tempfile::tempdir().unwrap();
+    if parts.contains("sqlite") {
+        sqlite(&dir, devices);
+    }
+    if parts.contains("pg") {
+        pg(devices, durable);
+    }
+    if parts.contains("big") {
+        big_fleet(&dir, big);
+    }
+}
+
+fn sqlite(dir: &tempfile::TempDir, devices: usize) {
     let path = dir.path().join("one.db");
     run(
         "sqlite (file, FULL sync)",
@@ -180,13 +226,20 @@ fn main() {
         || Server::new(SqliteStore::open(&path2).unwrap()),
         2,
     );
+}
 
-    match pg::Cluster::start_with(true) {
+fn pg(devices: usize, durable: bool) {
+    let name = if durable {
+        "postgresql (fsync)"
+    } else {
+        "postgresql (no fsync)"
+    };
+    match pg::Cluster::start_with(durable) {
         None => println!("postgresql: not installed, skipped"),
         Some(cluster) => {
             let db = cluster.create_db();
             run(
-                "postgresql (durable)",
+                name,
                 devices,
                 || Server::new(PostgresStore::connect(&db).unwrap()),
                 1,
@@ -209,14 +262,16 @@ fn main() {
             );
             let db2 = cluster.create_db();
             run(
-                "postgresql (durable)",
+                name,
                 devices,
                 || Server::new(PostgresStore::connect(&db2).unwrap()),
                 2,
             );
         }
     }
+}
 
+fn big_fleet(dir: &tempfile::TempDir, big: usize) {
     // Memory: a deployment over `big` devices (SQLite in memory would count the database
     // itself: use a file).
     let path3 = dir.path().join("big.db");
@@ -235,5 +290,32 @@ fn main() {
     println!(
         "sqlite storage at {big} devices, all queued: {} bytes per device",
         bytes / big as u64
+    );
+    // Terminal updates at this fleet size: each rewrites the deployment's rollout state.
+    let n = 1_000.min(big);
+    let queued: Vec<JobExecution> = (0..n)
+        .map(|i| {
+            s.execution("d1", &device_name(i))
+                .unwrap()
+                .unwrap()
+                .execution
+        })
+        .collect();
+    let v2s: Vec<JobExecution> = queued.iter().map(in_progress).collect();
+    for (i, v2) in v2s.iter().enumerate() {
+        s.handle_execution(&device_name(i), v2, NOW + 2).unwrap();
+    }
+    let t = Instant::now();
+    for (i, v2) in v2s.iter().enumerate() {
+        assert!(
+            s.handle_execution(&device_name(i), &succeeded(v2), NOW + 3)
+                .unwrap()
+                .accepted()
+        );
+    }
+    println!(
+        "sqlite at {big} devices: {:.0} terminal updates/s (first {n}), peak RSS now {} MiB",
+        n as f64 / t.elapsed().as_secs_f64(),
+        peak_rss_kib() / 1024
     );
 }

@@ -71,6 +71,26 @@ impl<S: Store> Server<S> {
         self.run(|tx, ctx| ingest::register(tx, ctx, device, attributes.clone(), now))
     }
 
+    /// Registers many devices in one transaction (a bulk import), each as
+    /// [`Server::register_device`] does: all of them or, on an error, none. The returned
+    /// messages are the jobs of the new devices whose ring is open, in input order.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub fn register_devices(
+        &mut self,
+        devices: &[(String, ota_rollout::Attributes)],
+        now: u64,
+    ) -> Result<Vec<Outbound>> {
+        self.run(|tx, ctx| {
+            let mut out = Vec::new();
+            for (device, attributes) in devices {
+                out.extend(ingest::register(tx, ctx, device, attributes.clone(), now)?);
+            }
+            Ok(out)
+        })
+    }
+
     /// Ingests a device's report: once per report id (a redelivery changes nothing), the
     /// inventory kept from the newest. A device seen for the first time joins the open
     /// deployments as [`Server::register_device`] does.

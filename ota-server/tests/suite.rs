@@ -584,6 +584,58 @@ fn releases_are_verified<S: Store>(open: Open<'_, S>) {
     ));
 }
 
+fn bulk_registration_is_one_transaction_like_single_ones<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let batch: Vec<(String, BTreeMap<String, String>)> =
+        (0..30).map(|i| (device_name(i), attrs("a"))).collect();
+    // Nothing deployed yet: no jobs.
+    assert!(s.register_devices(&batch[..20], NOW).unwrap().is_empty());
+    // Again with known devices (attributes replaced) and new ones.
+    let mut again = batch.clone();
+    again[3].1 = attrs("c");
+    assert!(s.register_devices(&again, NOW).unwrap().is_empty());
+    assert_eq!(
+        s.device(&device_name(3)).unwrap().unwrap().attributes,
+        attrs("c")
+    );
+    assert!(s.device(&device_name(29)).unwrap().is_some());
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    let first = jobs(
+        &s.create_deployment(&spec(&[0.5, 0.5], 50.0, 100), NOW)
+            .unwrap(),
+    );
+    assert!(!first.is_empty() && first.len() < 30);
+    // Late joiners in a batch get their jobs where their hash's ring is open (ring 0), in
+    // input order, as single registrations do.
+    let newcomers: Vec<(String, BTreeMap<String, String>)> =
+        (100..140).map(|i| (device_name(i), attrs("a"))).collect();
+    let plan = plan(&[0.5, 0.5], 50.0, 100);
+    let expected: Vec<String> = newcomers
+        .iter()
+        .filter(|(id, a)| {
+            plan.assign(&Device {
+                id: id.clone(),
+                attributes: a.clone(),
+            }) == Assignment::Ring(0)
+        })
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(!expected.is_empty());
+    assert_eq!(
+        jobs(&s.register_devices(&newcomers, NOW).unwrap()),
+        expected
+    );
+    for (id, _) in &newcomers {
+        assert_eq!(
+            s.execution("d1", id).unwrap().is_some(),
+            expected.contains(id),
+            "{id}"
+        );
+    }
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -633,4 +685,5 @@ suite!(
     unknown_and_unexpected_messages,
     reported_twins,
     releases_are_verified,
+    bulk_registration_is_one_transaction_like_single_ones,
 );

@@ -256,6 +256,33 @@ impl<'a> Envelope<'a> {
     /// # Errors
     /// [`Error::Malformed`], [`Error::LimitExceeded`].
     pub fn decode(bytes: &'a [u8]) -> Result<Self> {
+        let mut env = Self::empty();
+        env.decode_in(bytes)?;
+        Ok(env)
+    }
+
+    /// An envelope with no signature, to decode into ([`Envelope::decode_in`]).
+    pub(crate) fn empty() -> Self {
+        Self {
+            kind: Kind::Sign1,
+            body_protected: &[],
+            headers: Headers::default(),
+            payload: None,
+            entries: [SignatureEntry::default(); MAX_SIGNATURES],
+            count: 0,
+        }
+    }
+
+    /// [`Envelope::decode`] into `self` (no copy of the envelope: it is about 1.5 KiB on a
+    /// 32-bit target). On error `self` holds no signature.
+    pub(crate) fn decode_in(&mut self, bytes: &'a [u8]) -> Result<()> {
+        self.count = 0;
+        self.count = self.decode_fields(bytes)?;
+        Ok(())
+    }
+
+    /// Decodes every field but `count` into `self`; returns the number of signatures.
+    fn decode_fields(&mut self, bytes: &'a [u8]) -> Result<usize> {
         let mut r = Reader::new(bytes);
         let tag = r.opt_tag()?;
         let tag_kind = match tag {
@@ -291,22 +318,23 @@ impl<'a> Envelope<'a> {
             (Some(Kind::Sign) | None, Major::Array) => Kind::Sign,
             _ => return Err(r.err("last element does not match the envelope type")),
         };
-        let mut env = Self {
-            kind,
-            body_protected,
-            headers,
-            payload,
-            entries: [SignatureEntry::default(); MAX_SIGNATURES],
-            count: 0,
-        };
-        match kind {
+        self.kind = kind;
+        self.body_protected = body_protected;
+        self.headers = headers;
+        self.payload = payload;
+        self.entries.fill(SignatureEntry::default());
+        let count = match kind {
             Kind::Sign1 => {
-                env.entries[0] = SignatureEntry {
+                let first = self.entries.first_mut().ok_or(Error::LimitExceeded {
+                    what: "signatures in one envelope",
+                    limit: MAX_SIGNATURES,
+                })?;
+                *first = SignatureEntry {
                     protected: None,
                     headers,
                     signature: r.bstr()?,
                 };
-                env.count = 1;
+                1
             }
             Kind::Sign => {
                 let at = r.offset();
@@ -323,7 +351,7 @@ impl<'a> Envelope<'a> {
                         limit: MAX_SIGNATURES,
                     });
                 }
-                for slot in env.entries.iter_mut().take(n) {
+                for slot in self.entries.iter_mut().take(n) {
                     let at = r.offset();
                     if r.array()? != 3 {
                         return Err(Error::Malformed {
@@ -341,11 +369,11 @@ impl<'a> Envelope<'a> {
                         signature: r.bstr()?,
                     };
                 }
-                env.count = n;
+                n
             }
-        }
+        };
         r.finish()?;
-        Ok(env)
+        Ok(count)
     }
 
     /// COSE_Sign1 or COSE_Sign.

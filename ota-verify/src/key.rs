@@ -81,9 +81,14 @@ impl ota_cbor::Sink for StrictStream {
 
 /// An Ed25519 public key that is safe to trust: a valid curve point that is not of small order
 /// (the keys `verify_strict` refuses are refused here, at import).
+///
+/// It holds the 32 checked bytes and the key id (64 bytes), not the decompressed point (160 more
+/// bytes on 32-bit targets): a trust root of 16 keys fits in about 1 KiB of a microcontroller's
+/// RAM. The point is decompressed again for each signature check (one field exponentiation,
+/// cheap next to the check itself).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PublicKey {
-    pub(crate) key: VerifyingKey,
+    pub(crate) bytes: [u8; 32],
     pub(crate) id: KeyId,
 }
 
@@ -108,13 +113,19 @@ impl PublicKey {
         }
         Ok(Self {
             id: KeyId::of(key.as_bytes()),
-            key,
+            bytes: key.to_bytes(),
         })
+    }
+
+    /// The checked point, decompressed again (it was checked at import, so this does not fail;
+    /// if it did, the key would verify nothing).
+    pub(crate) fn dalek(&self) -> Result<VerifyingKey> {
+        VerifyingKey::from_bytes(&self.bytes).map_err(|_| Error::BadSignature)
     }
 
     /// The 32 raw bytes.
     pub fn to_bytes(&self) -> [u8; 32] {
-        self.key.to_bytes()
+        self.bytes
     }
 
     /// The key's id (SHA-256 of the raw bytes).
@@ -147,12 +158,12 @@ impl PublicKey {
         let point = CompressedEdwardsY(r)
             .decompress()
             .ok_or(Error::BadSignature)?;
-        if point.is_small_order() || self.key.is_weak() {
+        let key = self.dalek()?;
+        if point.is_small_order() || key.is_weak() {
             return Err(Error::BadSignature);
         }
         let sig = ed25519_dalek::Signature::from_bytes(signature);
-        self.key
-            .verify_stream(&sig)
+        key.verify_stream(&sig)
             .map(StrictStream)
             .map_err(|_| Error::BadSignature)
     }
@@ -190,7 +201,7 @@ impl PublicKey {
     #[cfg(feature = "pem")]
     pub fn to_spki_pem(&self) -> Result<alloc::string::String> {
         use ed25519_dalek::pkcs8::{EncodePublicKey, spki::der::pem::LineEnding};
-        self.key
+        self.dalek()?
             .to_public_key_pem(LineEnding::LF)
             .map_err(|_| Error::InvalidKey {
                 reason: "PEM encoding failed",
@@ -256,7 +267,7 @@ impl SecretKey {
         // A key derived from a seed is a multiple of the base point: never small order.
         PublicKey {
             id: KeyId::of(key.as_bytes()),
-            key,
+            bytes: key.to_bytes(),
         }
     }
 

@@ -125,6 +125,27 @@ impl fmt::Debug for RoleList {
 }
 
 impl TrustRoot {
+    /// No keys, no roles, version 0: what [`TrustRoot::load_signed`] leaves after an error. It
+    /// verifies nothing (its roles are undefined) and rotates to nothing.
+    pub const EMPTY: TrustRoot = TrustRoot {
+        version: 0,
+        expires: 0,
+        keys: [None; MAX_KEYS],
+        key_count: 0,
+        roles: [None; MAX_ROLES],
+        role_count: 0,
+    };
+
+    /// Resets to [`TrustRoot::EMPTY`] in place.
+    fn clear(&mut self) {
+        self.version = 0;
+        self.expires = 0;
+        self.keys.fill(None);
+        self.key_count = 0;
+        self.roles.fill(None);
+        self.role_count = 0;
+    }
+
     /// The version.
     pub fn version(&self) -> u64 {
         self.version

@@ -217,3 +217,46 @@ fn envelopes_that_decode_but_cannot_count() {
         Err(Error::BadSignature)
     );
 }
+
+/// `load_signed` (decode in place, for a root in a microcontroller's static) gives what
+/// `from_signed` gives, and after any error holds `TrustRoot::EMPTY`, which verifies nothing,
+/// whatever it held before.
+#[test]
+fn load_signed_in_place_matches_from_signed_and_empties_on_error() {
+    let valid = data("root_signed_valid.cose");
+    let expected = TrustRoot::decode(&data("root_valid.cbor")).unwrap();
+    let mut slot = TrustRoot::EMPTY;
+    slot.load_signed(&valid).unwrap();
+    assert_eq!(slot, expected);
+    let env = data("env_valid_sign1.cose");
+    let dir = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let mut refused = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        // Every fixture, and the valid signed root cut at every length.
+        let mut inputs = vec![bytes];
+        inputs.extend((0..valid.len()).map(|n| valid[..n].to_vec()));
+        for input in inputs {
+            let mut slot = expected.clone();
+            let got = slot.load_signed(&input);
+            match TrustRoot::from_signed(&input) {
+                Ok(root) => {
+                    assert_eq!(got, Ok(()));
+                    assert_eq!(slot, root);
+                }
+                Err(e) => {
+                    refused += 1;
+                    assert_eq!(got, Err(e), "{}", path.display());
+                    assert_eq!(slot, TrustRoot::EMPTY, "{}", path.display());
+                    assert!(matches!(
+                        slot.verify(&env, None, &Policy::new(NOW, 4)),
+                        Err(Error::InvalidTrustRoot { .. })
+                    ));
+                    assert!(slot.rotate(&valid).is_err());
+                }
+            }
+        }
+    }
+    assert!(refused > valid.len());
+}

@@ -155,7 +155,19 @@ proptest! {
             }
         }
         let _ = Envelope::decode(&bytes);
-        let _ = TrustRoot::from_signed(&bytes);
+        // In place into a slot that holds another root: the same root, or EMPTY on error.
+        let mut slot = trust.clone();
+        let loaded = slot.load_signed(&bytes);
+        match TrustRoot::from_signed(&bytes) {
+            Ok(root) => {
+                prop_assert_eq!(loaded, Ok(()));
+                prop_assert_eq!(slot, root);
+            }
+            Err(e) => {
+                prop_assert_eq!(loaded, Err(e));
+                prop_assert_eq!(slot, TrustRoot::EMPTY);
+            }
+        }
         let _ = trust.rotate(&bytes);
         let verdict = trust.verify(&bytes, None, &Policy::new(NOW, 2));
         if bytes != original && which < 2 {

@@ -4,7 +4,9 @@ use crate::fail::{CmdResult, Fail};
 use crate::files;
 use crate::out::Out;
 use clap::{Args, Subcommand, ValueEnum};
-use ota_delta::{Apply, ApplyOptions, Cursor, DiffOptions, FileSource, Limits, ModeChoice};
+use ota_delta::{
+    Apply, ApplyOptions, Cursor, DiffOptions, FileSource, Limits, ModeChoice, Profile,
+};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -50,6 +52,16 @@ enum ModeArg {
     Xor,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    /// LZMA2 frames of up to --frame-size: the smallest patches (about 1 MiB of RAM to apply).
+    Std,
+    /// DEFLATE frames of at most 12 KiB (or --frame-size if smaller), decoded in place:
+    /// applies on a microcontroller without an allocator in a frame buffer of frame size + 256
+    /// bytes plus ~5.8 KiB (ota-delta FORMAT.md §10); --frame-size 10240 fits 16 KiB of RAM.
+    Mcu,
+}
+
 #[derive(Debug, Args)]
 pub struct MakeArgs {
     /// The image the device has.
@@ -70,6 +82,9 @@ pub struct MakeArgs {
     /// as much of the target as that content describes (ota-delta FORMAT.md §4).
     #[arg(long, default_value_t = 256 * 1024)]
     frame_size: u32,
+    /// Profile of the native format: `mcu` caps the frames at 12 KiB and uses DEFLATE.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Std)]
+    profile: ProfileArg,
 }
 
 #[derive(Debug, Args)]
@@ -113,12 +128,25 @@ fn make(a: &MakeArgs, out: &Out) -> CmdResult {
         ModeArg::Bsdiff => ModeChoice::Bsdiff,
         ModeArg::Xor => ModeChoice::XorPlanes { width: 4 },
     };
+    let profile = match a.profile {
+        ProfileArg::Std => Profile::Std,
+        ProfileArg::Mcu => Profile::Mcu,
+    };
     let opts = DiffOptions {
         mode,
         frame_size: a.frame_size,
+        profile,
         ..DiffOptions::default()
     };
-    let spinner = out.spinner("diffing (suffix sort, then LZMA2 per frame)");
+    if matches!(a.profile, ProfileArg::Mcu) && matches!(a.format, Format::Bsdiff) {
+        return Err(Fail::input(
+            "--profile mcu applies to the native format only",
+        ));
+    }
+    let spinner = out.spinner(match a.profile {
+        ProfileArg::Std => "diffing (suffix sort, then LZMA2 per frame)",
+        ProfileArg::Mcu => "diffing (suffix sort, then DEFLATE per frame, MCU profile)",
+    });
     let native = ota_delta::diff_with(&old, &new, &opts).map_err(Fail::input)?;
     spinner.finish_and_clear();
     let (patch, format) = match a.format {

@@ -10,6 +10,7 @@ pub fn fast(mode: ModeChoice) -> DiffOptions {
         frame_size: 4096,
         preset: 1,
         extreme: false,
+        ..DiffOptions::default()
     }
 }
 

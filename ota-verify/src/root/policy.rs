@@ -139,16 +139,34 @@ impl TrustRoot {
         }
     }
 
-    fn decode_signed<'a>(signed: &'a [u8]) -> Result<(Envelope<'a>, &'a [u8], TrustRoot)> {
-        let env = Envelope::decode(signed)?;
+    /// Decodes a signed trust root into `env` and `self` (in place: both are large on a
+    /// microcontroller) and returns its payload. On error `self` is [`TrustRoot::EMPTY`].
+    fn decode_signed_in<'a>(
+        &mut self,
+        env: &mut Envelope<'a>,
+        signed: &'a [u8],
+    ) -> Result<&'a [u8]> {
+        let payload = Self::signed_payload(env, signed);
+        match payload {
+            Ok(payload) => {
+                self.decode_in(payload)?;
+                Ok(payload)
+            }
+            Err(e) => {
+                self.clear();
+                Err(e)
+            }
+        }
+    }
+
+    fn signed_payload<'a>(env: &mut Envelope<'a>, signed: &'a [u8]) -> Result<&'a [u8]> {
+        env.decode_in(signed)?;
         if env.headers().content_type != Some(ContentType::Text(CONTENT_TYPE_TRUST_ROOT)) {
             return Err(Error::WrongContentType);
         }
-        let payload = env.payload().ok_or(Error::Payload {
+        env.payload().ok_or(Error::Payload {
             reason: "a signed trust root carries its payload attached",
-        })?;
-        let root = TrustRoot::decode(payload)?;
-        Ok((env, payload, root))
+        })
     }
 
     /// Loads a first trust root (shipped with the device, or pinned out of band), checking that
@@ -159,9 +177,26 @@ impl TrustRoot {
     /// # Errors
     /// Decoding and threshold errors.
     pub fn from_signed(signed: &[u8]) -> Result<TrustRoot> {
-        let (env, payload, root) = Self::decode_signed(signed)?;
-        root.verify_threshold(Role::ROOT, &env, &[], payload)?;
+        let mut root = TrustRoot::EMPTY;
+        root.load_signed(signed)?;
         Ok(root)
+    }
+
+    /// [`TrustRoot::from_signed`] into `self`, replacing what it held, without copying the root
+    /// (for a microcontroller whose root lives in a static: nothing of its size goes on the
+    /// stack). On error `self` is [`TrustRoot::EMPTY`], which verifies nothing.
+    ///
+    /// # Errors
+    /// As [`TrustRoot::from_signed`].
+    pub fn load_signed(&mut self, signed: &[u8]) -> Result<()> {
+        let mut env = Envelope::empty();
+        let payload = self.decode_signed_in(&mut env, signed)?;
+        let result = self.verify_threshold(Role::ROOT, &env, &[], payload);
+        if let Err(e) = result {
+            self.clear();
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// One rotation step: accepts trust root N+1 only if a threshold of this root's `ROOT` keys
@@ -172,7 +207,9 @@ impl TrustRoot {
     /// Threshold errors (checked first), then [`Error::Rollback`] for an older or equal
     /// version, [`Error::NotNextVersion`] for a skipped one.
     pub fn rotate(&self, signed_next: &[u8]) -> Result<TrustRoot> {
-        let (env, payload, next) = Self::decode_signed(signed_next)?;
+        let mut env = Envelope::empty();
+        let mut next = TrustRoot::EMPTY;
+        let payload = next.decode_signed_in(&mut env, signed_next)?;
         self.verify_threshold(Role::ROOT, &env, &[], payload)?;
         next.verify_threshold(Role::ROOT, &env, &[], payload)?;
         if next.version <= self.version {
@@ -221,7 +258,8 @@ impl TrustRoot {
         detached_payload: Option<&'a [u8]>,
         policy: &Policy,
     ) -> Result<Verified<'a>> {
-        let env = Envelope::decode(envelope)?;
+        let mut env = Envelope::empty();
+        env.decode_in(envelope)?;
         let headers = *env.headers();
         if headers.content_type == Some(ContentType::Text(CONTENT_TYPE_TRUST_ROOT)) {
             return Err(Error::WrongContentType);

@@ -75,6 +75,23 @@ impl TrustRoot {
     /// [`Error::Malformed`] with the byte offset, [`Error::LimitExceeded`],
     /// [`Error::InvalidKey`], [`Error::InvalidTrustRoot`].
     pub fn decode(bytes: &[u8]) -> Result<TrustRoot> {
+        let mut root = TrustRoot::EMPTY;
+        root.decode_in(bytes)?;
+        Ok(root)
+    }
+
+    /// [`TrustRoot::decode`] into `self`, without a copy of the root. On error `self` is
+    /// [`TrustRoot::EMPTY`] (it verifies nothing).
+    pub(crate) fn decode_in(&mut self, bytes: &[u8]) -> Result<()> {
+        let result = self.decode_fields(bytes);
+        if result.is_err() {
+            self.clear();
+        }
+        result
+    }
+
+    fn decode_fields(&mut self, bytes: &[u8]) -> Result<()> {
+        self.clear();
         let mut r = Reader::new(bytes);
         let at = r.offset();
         if r.map()? != 5 {
@@ -92,39 +109,29 @@ impl TrustRoot {
             });
         }
         map_key(&mut r, 1)?;
-        let version = r.uint()?;
+        self.version = r.uint()?;
         map_key(&mut r, 2)?;
-        let expires = r.uint()?;
+        self.expires = r.uint()?;
         map_key(&mut r, 3)?;
-        let mut keys = [None; MAX_KEYS];
-        let key_count = read_keys(&mut r, &mut keys)?;
+        self.key_count = read_keys(&mut r, &mut self.keys)?;
         map_key(&mut r, 4)?;
-        let mut roles = [None; MAX_ROLES];
-        let role_count = read_roles(&mut r, key_count, &mut roles)?;
+        self.role_count = read_roles(&mut r, self.key_count, &mut self.roles)?;
         r.finish()?;
-        let root = TrustRoot {
-            version,
-            expires,
-            keys,
-            key_count,
-            roles,
-            role_count,
-        };
-        root.validate()?;
+        self.validate()?;
         // Belt and braces: the rules above make the encoding unique; check it byte for byte.
         let mut cmp = CompareSink {
             expected: bytes,
             pos: 0,
             equal: true,
         };
-        root.encode(&mut cmp);
+        self.encode(&mut cmp);
         if !cmp.equal || cmp.pos != bytes.len() {
             return Err(Error::Malformed {
                 offset: 0,
                 reason: "trust root is not in canonical encoding",
             });
         }
-        Ok(root)
+        Ok(())
     }
 
     /// Signs this trust root into a COSE_Sign with one signature per signer (alloc).
