@@ -2,7 +2,8 @@
 # The comparison runner: every figure of ours beside the tool people use today, measured in the
 # same run, with the ratio.
 #
-#   bash benches/run.sh           full run (about 15-20 minutes): regenerates benches/RESULTS.md
+#   bash benches/run.sh           full run (about 15-20 minutes): regenerates benches/RESULTS.md above its
+#                                 hand-run marker (the sections below it are kept)
 #   bash benches/run.sh --quick   CI smoke run (small inputs, one repetition, under 3 minutes):
 #                                 writes $CARGO_TARGET_DIR/RESULTS.quick.md; the numbers mean
 #                                 nothing, but every comparison runs, so a broken one fails.
@@ -83,5 +84,10 @@ version() { "$@" 2>&1 | head -1 || true; }
         [ -e "$f" ] && echo "- [\`$(basename "$f")\`](results/$(basename "$f"))"
     done
 } > "$work/results.md"
+# Sections measured by hand (their own command, named in each) follow the hand-run marker: keep them.
+if [ $quick = 0 ] && [ -f "$out" ] && grep -q '^<!-- hand-run:' "$out"; then
+    echo >> "$work/results.md"
+    sed -n '/^<!-- hand-run:/,$p' "$out" >> "$work/results.md"
+fi
 mv "$work/results.md" "$out"
 echo "wrote $out" >&2

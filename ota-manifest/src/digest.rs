@@ -64,8 +64,7 @@ impl fmt::Display for Sha256 {
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DeviceId(Vec<u8>);
 
-/// The longest [`DeviceId`] the format allows.
-pub const MAX_ID_BYTES: usize = 64;
+pub use crate::schema::MAX_ID_BYTES;
 
 impl DeviceId {
     /// An id from raw bytes.

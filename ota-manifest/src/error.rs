@@ -1,6 +1,5 @@
 //! The one error type of the crate, and the refusal an install decision returns.
 
-use std::fmt;
 use std::sync::Arc;
 
 /// `Result` with this crate's [`enum@Error`].
@@ -254,46 +253,7 @@ pub enum DecodeError {
     BadHex,
 }
 
-/// Which configured limit was exceeded (see [`crate::Limits`]).
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// Number of components.
-    Components,
-    /// Number of chunks of one component.
-    Chunks,
-    /// Number of delta sources of one component.
-    DeltaSources,
-    /// Number of dependencies of one component.
-    Dependencies,
-    /// Number of accepted hardware revisions (exact or ranges).
-    HardwareRevisions,
-    /// Number of device class ids.
-    Classes,
-    /// Number of download URIs of one component.
-    Uris,
-    /// Number of extensions in one map.
-    Extensions,
-    /// Bytes in one text string.
-    StringBytes,
-}
-
-impl fmt::Display for Limit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            Limit::Components => "number of components",
-            Limit::Chunks => "number of chunks",
-            Limit::DeltaSources => "number of delta sources",
-            Limit::Dependencies => "number of dependencies",
-            Limit::HardwareRevisions => "number of hardware revisions",
-            Limit::Classes => "number of device classes",
-            Limit::Uris => "number of URIs",
-            Limit::Extensions => "number of extensions",
-            Limit::StringBytes => "text length",
-        };
-        f.write_str(s)
-    }
-}
+pub use crate::limits::Limit;
 
 /// An internal inconsistency found by [`crate::Manifest::validate`]: which component, which problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,8 +1,12 @@
-//! Limits on everything a remote party controls.
+//! Limits on everything a remote party controls (no_std: the borrowed view uses them too).
 
-/// Limits applied when decoding (CBOR or JSON) and encoding. Each overrun is its own error
-/// ([`crate::Error::TooLarge`], [`crate::Error::TooDeep`], or [`crate::Error::LimitExceeded`] with
-/// a distinct [`crate::Limit`]). The defaults are safe for a device; raise them for a server.
+use core::fmt;
+
+/// Limits applied when decoding (CBOR or JSON, or in place with [`crate::ManifestView`]) and
+/// encoding. Each overrun is its own error (`Error::TooLarge`, `Error::TooDeep`, or
+/// `Error::LimitExceeded` with a distinct [`crate::Limit`]; the view's
+/// [`crate::ViewErrorKind`] has the same three). The defaults are safe for a device; raise them
+/// for a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Total size of the CBOR encoding.
@@ -47,5 +51,46 @@ impl Default for Limits {
             max_string_bytes: 1024,
             max_depth: 16,
         }
+    }
+}
+
+/// Which configured limit was exceeded (see [`crate::Limits`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Number of components.
+    Components,
+    /// Number of chunks of one component.
+    Chunks,
+    /// Number of delta sources of one component.
+    DeltaSources,
+    /// Number of dependencies of one component.
+    Dependencies,
+    /// Number of accepted hardware revisions (exact or ranges).
+    HardwareRevisions,
+    /// Number of device class ids.
+    Classes,
+    /// Number of download URIs of one component.
+    Uris,
+    /// Number of extensions in one map.
+    Extensions,
+    /// Bytes in one text string.
+    StringBytes,
+}
+
+impl fmt::Display for Limit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Limit::Components => "number of components",
+            Limit::Chunks => "number of chunks",
+            Limit::DeltaSources => "number of delta sources",
+            Limit::Dependencies => "number of dependencies",
+            Limit::HardwareRevisions => "number of hardware revisions",
+            Limit::Classes => "number of device classes",
+            Limit::Uris => "number of URIs",
+            Limit::Extensions => "number of extensions",
+            Limit::StringBytes => "text length",
+        };
+        f.write_str(s)
     }
 }

@@ -136,7 +136,10 @@ impl Layer {
         matches!(self, Layer::Firmware)
     }
 
-    pub(crate) fn code(self) -> u32 {
+    /// The wire code (FORMAT.md): 0 firmware, 1 application, 2 model, 3 configuration, 256 and
+    /// up vendor-defined. `ComponentView::layer` gives the same number.
+    #[must_use]
+    pub fn code(self) -> u32 {
         match self {
             Layer::Firmware => 0,
             Layer::Application => 1,
@@ -198,7 +201,10 @@ pub enum DeltaAlgorithm {
 }
 
 impl DeltaAlgorithm {
-    pub(crate) fn code(self) -> u32 {
+    /// The wire code (FORMAT.md): 0 BSDIFF40, 1 ota-delta native, 256 and up vendor-defined.
+    /// `DeltaView::algorithm` gives the same number.
+    #[must_use]
+    pub fn code(self) -> u32 {
         match self {
             DeltaAlgorithm::Bsdiff40 => 0,
             DeltaAlgorithm::OtaDelta => 1,

@@ -40,3 +40,6 @@ pub(crate) mod ckey {
 pub(crate) const RELEASE_EXT_DEPTH: usize = 2;
 /// Depth of component extension values: release map, components array, component map, value.
 pub(crate) const COMPONENT_EXT_DEPTH: usize = 4;
+
+/// The longest vendor or device class id the format allows (bytes).
+pub const MAX_ID_BYTES: usize = 64;

@@ -127,6 +127,7 @@ fn plan(rule: Rule, rate: RateLimit) -> Plan {
         rule,
         on_fail: ota_rollout::FailAction::Abort,
         on_inconclusive: Inconclusive::Promote,
+        health: Vec::new(),
     };
     let mut p = Plan::new(
         "sim",

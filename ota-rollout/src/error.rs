@@ -107,6 +107,23 @@ pub enum Error {
         /// The current status's name.
         status: &'static str,
     },
+    /// A telemetry observation a health check cannot use (bad hours, counts or values, a
+    /// metric no check watches). Nothing was counted.
+    #[error("telemetry from device {device:?}: {field}: {reason}")]
+    InvalidObservation {
+        /// The reporting device (at most 64 characters of its id).
+        device: String,
+        /// The field refused, e.g. `hours` or `readings/crashes/events`.
+        field: String,
+        /// Why.
+        reason: String,
+    },
+    /// Telemetry for a ring that does not exist or has not opened yet.
+    #[error("ring {ring} is not open")]
+    RingNotOpen {
+        /// The ring given.
+        ring: usize,
+    },
     /// A time computation left the range of `u64` seconds.
     #[error("time {0} is out of range")]
     TimeOutOfRange(u64),

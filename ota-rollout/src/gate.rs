@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::health::{HealthCheck, HealthStatus, validate_checks};
 
 /// The gate of one ring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,6 +23,11 @@ pub struct Gate {
     /// What an SPRT still undecided when the whole ring has reported does.
     #[serde(default)]
     pub on_inconclusive: Inconclusive,
+    /// Telemetry checks against the previous release (crash rate, error proportion, latency):
+    /// a regression stops the rollout as `on_regression` says, and the ring is promoted only
+    /// once every check found no regression (see `GATES.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthCheck>,
 }
 
 /// A decision rule over success/failure reports.
@@ -236,6 +242,14 @@ pub enum Why {
     AwaitingApproval,
     /// The ring has no devices.
     EmptyRing,
+    /// A health check found a regression against its baseline.
+    HealthRegressed {
+        /// The check's statistic when it decided (metric, observed and baseline levels,
+        /// exposure, log-likelihood ratio and bounds).
+        status: HealthStatus,
+        /// The device whose report tipped the test, when known.
+        device: Option<String>,
+    },
     /// A human decided.
     Operator {
         /// What the human said.
@@ -305,6 +319,13 @@ impl core::fmt::Display for Verdict {
             Why::Soaking { needed_secs } => write!(f, "soak time {needed_secs} s not reached"),
             Why::AwaitingApproval => write!(f, "waiting for a human to approve"),
             Why::EmptyRing => write!(f, "ring is empty"),
+            Why::HealthRegressed { status, device } => {
+                write!(f, "health check {status}")?;
+                match device {
+                    Some(d) => write!(f, " (tipped by device {d:?})"),
+                    None => Ok(()),
+                }
+            }
             Why::Operator { note } => write!(f, "operator: {note}"),
         }
     }
@@ -389,6 +410,7 @@ impl Gate {
             rule,
             on_fail: FailAction::Abort,
             on_inconclusive: Inconclusive::Pause,
+            health: Vec::new(),
         }
     }
 
@@ -398,6 +420,7 @@ impl Gate {
     ///
     /// [`Error::InvalidPlan`] naming the parameter.
     pub fn validate(&self, field: &str) -> Result<()> {
+        validate_checks(&self.health, &format!("{field}/health"))?;
         match &self.rule {
             Rule::Sprt(s) => s.validate(&format!("{field}/rule")),
             Rule::Threshold(t) => {
@@ -438,6 +461,8 @@ impl Gate {
     /// `latched` is the ring's SPRT decision so far: once the test has decided it stays decided
     /// (the caller stores the returned value). `soaked_secs` is how long the ring has been open.
     /// Failure is checked first and does not wait for soak time or minimum reports.
+    /// The gate's `health` checks are not looked at here: they need telemetry state, and
+    /// [`crate::Rollout`] combines them with this verdict (see [`crate::gates`]).
     pub fn evaluate(
         &self,
         stats: &RingStats,

@@ -5,6 +5,7 @@ mod assign;
 mod error;
 mod event;
 mod gate;
+mod health;
 mod limits;
 mod plan;
 mod position;
@@ -19,12 +20,27 @@ pub mod sim;
 #[doc = include_str!("../STATES.md")]
 pub mod states {}
 
+#[doc = include_str!("../GATES.md")]
+pub mod gates {
+    // Only for the intra-doc links of GATES.md.
+    #[allow(unused_imports)]
+    use crate::{
+        Baseline, Error, HealthCheck, HealthDecision, HealthMonitor, HealthState, HealthStatus,
+        Observation, Reading, Rollout, Why,
+    };
+}
+
 pub use assign::{Assigner, Assignment, FleetAssignment};
 pub use error::{Error, Result};
 pub use event::{Decision, Event, Report, Status};
 pub use gate::{
     FailAction, Gate, Inconclusive, Outcome, RingStats, Rule, Sprt, SprtDecision, SprtProgress,
     Threshold, Verdict, Why,
+};
+pub use health::{
+    Baseline, HealthCheck, HealthDecision, HealthMonitor, HealthState, HealthStatus,
+    MAX_HEALTH_CHECKS, MAX_NAME, MAX_REPORT_COUNT, MAX_REPORT_HOURS, MAX_VALUE, Observation,
+    Reading,
 };
 pub use limits::Limits;
 pub use plan::{Device, Plan, Ring};

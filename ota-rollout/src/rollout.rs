@@ -4,7 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::event::{Decision, Event, Report, Status};
-use crate::gate::{Outcome, RingStats, SprtDecision, SprtProgress, Verdict, Why};
+use crate::gate::{FailAction, Outcome, RingStats, SprtDecision, SprtProgress, Verdict, Why};
+use crate::health::{
+    HealthDecision, HealthState, HealthStatus, Observation, apply_observation, validate_states,
+};
 use crate::limits::Limits;
 use crate::plan::Plan;
 
@@ -19,12 +22,15 @@ pub struct RingState {
     pub sprt: SprtDecision,
     /// A human resumed after this ring's gate paused: it does not pause again.
     pub pause_acknowledged: bool,
+    /// The state of each of the gate's health checks, in the gate's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub health: Vec<HealthState>,
     /// One bit per device: reported.
     reported: Vec<u64>,
 }
 
 impl RingState {
-    fn new(size: u64) -> Self {
+    fn new(size: u64, health_checks: usize) -> Self {
         RingState {
             stats: RingStats {
                 size,
@@ -33,6 +39,7 @@ impl RingState {
             opened_at: None,
             sprt: SprtDecision::Continue,
             pause_acknowledged: false,
+            health: vec![HealthState::default(); health_checks],
             reported: vec![0; size.div_ceil(64) as usize],
         }
     }
@@ -97,7 +104,9 @@ impl TryFrom<RolloutRecord> for Rollout {
         {
             return bad("status names a ring out of range");
         }
-        for ring in &r.rings {
+        for (k, ring) in r.rings.iter().enumerate() {
+            let checks = r.plan.rings.get(k).map_or(0, |p| p.gate.health.len());
+            validate_states(&ring.health, checks, &format!("/state/rings/{k}/health"))?;
             let s = &ring.stats;
             if s.size > 1 << 32
                 || s.started > s.size
@@ -149,7 +158,11 @@ impl Rollout {
         if ring_sizes.iter().any(|&s| s > 1 << 32) {
             return Err(Error::plan("/rings", "a ring of more than 2^32 devices"));
         }
-        let mut rings: Vec<RingState> = ring_sizes.iter().map(|&s| RingState::new(s)).collect();
+        let mut rings: Vec<RingState> = ring_sizes
+            .iter()
+            .zip(&plan.rings)
+            .map(|(&s, r)| RingState::new(s, r.gate.health.len()))
+            .collect();
         if let Some(first) = rings.first_mut() {
             first.opened_at = Some(now);
         }
@@ -194,6 +207,57 @@ impl Rollout {
             .get(ring)?
             .gate
             .sprt_progress(&state.stats, state.sprt)
+    }
+
+    /// The statistic of each health check of ring `ring` (empty for a ring that does not exist
+    /// or has no health checks).
+    pub fn health(&self, ring: usize) -> Vec<HealthStatus> {
+        match (self.plan.rings.get(ring), self.rings.get(ring)) {
+            (Some(p), Some(r)) => p
+                .gate
+                .health
+                .iter()
+                .zip(&r.health)
+                .map(|(c, s)| c.status(s))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Handles one telemetry report of a device of ring `ring` at time `now`: it feeds the
+    /// ring's health checks, and a regression pauses or aborts the rollout (as the check's
+    /// `on_regression` says) exactly as a failing pass/fail gate does. Then it does what
+    /// [`Rollout::handle`] does after any event (gates, starts, completion).
+    ///
+    /// Duplicate telemetry is not detected (no per-report history is kept): give each report
+    /// once (e.g. by report id).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimeWentBackwards`], [`Error::Finished`], [`Error::RingNotOpen`],
+    /// [`Error::InvalidObservation`]. On error the rollout is unchanged.
+    pub fn handle_telemetry(
+        &mut self,
+        ring: usize,
+        observation: &Observation,
+        now: u64,
+    ) -> Result<Vec<Decision>> {
+        self.check(&Event::Tick, now)?;
+        let (Some(plan_ring), Some(state)) = (self.plan.rings.get(ring), self.rings.get(ring))
+        else {
+            return Err(Error::RingNotOpen { ring });
+        };
+        if state.opened_at.is_none() || ring > self.active {
+            return Err(Error::RingNotOpen { ring });
+        }
+        let next = apply_observation(&plan_ring.gate.health, &state.health, observation)?;
+        self.last_now = now;
+        if let Some(r) = self.rings.get_mut(ring) {
+            r.health = next;
+        }
+        let mut out = Vec::new();
+        self.after_event(now, &mut out, Some(&observation.device));
+        Ok(out)
     }
 
     /// Devices started over all rings.
@@ -278,9 +342,16 @@ impl Rollout {
                 return Ok(out);
             }
         }
-        self.evaluate(now, &mut out);
+        self.after_event(now, &mut out, None);
+        Ok(out)
+    }
+
+    /// Gates, starts and completion after an event has been applied. `device` is the device
+    /// whose telemetry was just counted, named in a regression verdict.
+    fn after_event(&mut self, now: u64, out: &mut Vec<Decision>, device: Option<&str>) {
+        self.evaluate(now, out, device);
         if self.status == Status::Running {
-            self.start_devices(now, &mut out);
+            self.start_devices(now, out);
         }
         let last = self.rings.len().saturating_sub(1);
         if self.status == Status::Running
@@ -290,7 +361,6 @@ impl Rollout {
             self.status = Status::Completed;
             out.push(Decision::Complete);
         }
-        Ok(out)
     }
 
     fn check(&self, event: &Event, now: u64) -> Result<()> {
@@ -387,7 +457,45 @@ impl Rollout {
         });
     }
 
-    fn evaluate(&mut self, now: u64, out: &mut Vec<Decision>) {
+    /// The first health regression of ring `k`, as a verdict, if any.
+    fn health_failure(&self, k: usize, now: u64, device: Option<&str>) -> Option<Verdict> {
+        let checks = &self.plan.rings.get(k)?.gate.health;
+        let r = self.rings.get(k)?;
+        let (check, state) = checks
+            .iter()
+            .zip(&r.health)
+            .find(|(_, s)| s.decision == HealthDecision::Pause)?;
+        Some(Verdict {
+            outcome: match check.on_regression {
+                FailAction::Abort => Outcome::Abort,
+                FailAction::Pause => Outcome::Pause,
+            },
+            why: Why::HealthRegressed {
+                status: check.status(state),
+                device: device.map(str::to_owned),
+            },
+            reports: r.stats.reports(),
+            failures: r.stats.failed,
+            soaked_secs: self.soaked(k, now),
+        })
+    }
+
+    /// Whether a health check of ring `k` holds its promotion: undecided, or a regression that
+    /// a human resumed past (only `Approve` promotes then). An empty ring gets no telemetry and
+    /// waits for none.
+    fn health_holds(&self, k: usize) -> bool {
+        let (Some(p), Some(r)) = (self.plan.rings.get(k), self.rings.get(k)) else {
+            return false;
+        };
+        // One state per check (checked on creation and deserialisation).
+        r.stats.size > 0
+            && !p.gate.health.is_empty()
+            && r.health
+                .iter()
+                .any(|s| s.decision != HealthDecision::Promote)
+    }
+
+    fn evaluate(&mut self, now: u64, out: &mut Vec<Decision>, device: Option<&str>) {
         loop {
             if matches!(self.status, Status::Aborted { .. } | Status::Completed) {
                 return;
@@ -403,9 +511,15 @@ impl Rollout {
                     verdict.why,
                     Why::SprtRejected { .. } | Why::ThresholdExceeded { .. }
                 );
-                if !failed {
-                    continue;
-                }
+                let verdict = if failed {
+                    verdict
+                } else {
+                    match self.health_failure(k, now, device) {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                };
+                let acknowledged = self.rings[k].pause_acknowledged;
                 match verdict.outcome {
                     Outcome::Abort => {
                         out.push(Decision::Abort {
@@ -415,7 +529,7 @@ impl Rollout {
                         self.status = Status::Aborted { ring: k, verdict };
                         return;
                     }
-                    Outcome::Pause if !r.pause_acknowledged => {
+                    Outcome::Pause if !acknowledged => {
                         if self.status == Status::Running {
                             out.push(Decision::Pause {
                                 ring: k,
@@ -433,11 +547,14 @@ impl Rollout {
             }
             let k = self.active;
             let soaked = self.soaked(k, now);
+            let health_holds = self.health_holds(k);
             let gate = &self.plan.rings[k].gate;
             let r = &mut self.rings[k];
             let (verdict, decision) = gate.evaluate(&r.stats, soaked, r.sprt);
             r.sprt = decision;
             match verdict.outcome {
+                // Every health check must have found no regression first.
+                Outcome::Promote if health_holds => return,
                 Outcome::Promote => self.promote(verdict, now, out),
                 Outcome::Pause if !r.pause_acknowledged => {
                     out.push(Decision::Pause {

@@ -10,6 +10,12 @@
 //! platform. The simulator drives the real [`Gate`] and [`Rollout`] code, so what it measures is
 //! what a server gets.
 
+mod telemetry;
+
+pub use telemetry::{
+    TelemetryDesign, TelemetryGateSummary, TelemetryModel, TelemetrySummary, telemetry_summary,
+};
+
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -48,6 +54,27 @@ impl SplitMix64 {
     /// True with probability `p`.
     pub fn bernoulli(&mut self, p: f64) -> bool {
         self.next_f64() < p
+    }
+
+    /// A Poisson draw of mean `mean` (Knuth's product of uniforms, in pieces of mean at most
+    /// 30 so `exp(-mean)` never underflows); 0 for a mean that is not positive and finite.
+    pub fn poisson(&mut self, mean: f64) -> u64 {
+        if !(mean.is_finite() && mean > 0.0) {
+            return 0;
+        }
+        let mut left = mean;
+        let mut k = 0u64;
+        while left > 0.0 {
+            let piece = left.min(30.0);
+            left -= piece;
+            let limit = (-piece).exp();
+            let mut p = self.next_f64();
+            while p > limit {
+                k += 1;
+                p *= self.next_f64();
+            }
+        }
+        k
     }
 
     /// Uniform in `[lo, hi]`.

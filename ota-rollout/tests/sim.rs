@@ -113,3 +113,52 @@ fn public_types_are_send_sync() {
     check::<ota_rollout::FleetAssignment>();
     check::<ota_rollout::InstallPolicy>();
 }
+
+#[test]
+fn telemetry_simulation_catches_regressions_and_is_deterministic() {
+    use ota_rollout::sim::{SplitMix64, TelemetryDesign, TelemetryModel, telemetry_summary};
+    let model = TelemetryModel {
+        base_rate: 0.002,
+        hours_min: 1.0,
+        hours_max: 47.0,
+        loop_share: 0.0,
+        loop_events: 0.0,
+        baseline_hours: 100_000.0,
+    };
+    let design = TelemetryDesign {
+        ratio: 1.5,
+        alpha: 0.01,
+        beta: 0.05,
+        min_exposure: 240.0,
+        threshold_min_reports: 100,
+    };
+    let bad = telemetry_summary(&model, &design, 3.0, 5000, 100, 9).unwrap();
+    assert_eq!(bad.runs, 100);
+    assert!(bad.health.stopped >= 97, "{bad:?}");
+    // Evidence per report at ratio 3: 0.144 ln 1.5 - 0.048 * 0.5 = 0.0344; ln(0.95/0.01) = 4.55
+    // needs about 132 reports.
+    assert!(
+        (100.0..180.0).contains(&bad.health.mean_reports_to_stop),
+        "{bad:?}"
+    );
+    // Wald's bound is alpha / (1 - beta) = 1.05% with a known baseline; the estimated one adds
+    // some (GATES.md). 12 of 200 is 6%.
+    let good = telemetry_summary(&model, &design, 1.0, 5000, 200, 10).unwrap();
+    assert!(good.health.stopped <= 12, "{good:?}");
+    assert_eq!(
+        good,
+        telemetry_summary(&model, &design, 1.0, 5000, 200, 10).unwrap()
+    );
+    // The Poisson sampler's mean and variance, including means split into pieces.
+    let mut rng = SplitMix64::new(4);
+    for mean in [0.05, 3.0, 75.0] {
+        let draws: Vec<f64> = (0..20_000).map(|_| rng.poisson(mean) as f64).collect();
+        let m = draws.iter().sum::<f64>() / 20_000.0;
+        let v = draws.iter().map(|x| (x - m).powi(2)).sum::<f64>() / 19_999.0;
+        assert!(
+            (m - mean).abs() < 4.0 * (mean / 20_000.0).sqrt() + 1e-9,
+            "{mean}: {m}"
+        );
+        assert!((v / mean - 1.0).abs() < 0.1, "{mean}: variance {v}");
+    }
+}
