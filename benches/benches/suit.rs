@@ -94,7 +94,10 @@ fn bench(c: &mut Criterion) {
         .to_manifest(&MapOptions::default())
         .unwrap();
     let from_ota = Manifest::from_cbor(root.verify(&ota, None, &policy).unwrap().payload).unwrap();
-    assert_eq!(from_suit.components[0].sha256, from_ota.components[0].sha256);
+    assert_eq!(
+        from_suit.components[0].sha256,
+        from_ota.components[0].sha256
+    );
     assert_eq!(from_suit.components[0].size, from_ota.components[0].size);
     eprintln!(
         "sizes: SUIT example 1 {} B, SUIT Ed25519 {} B, ota COSE_Sign1 {} B",

@@ -540,9 +540,30 @@ fn main() {
     };
     let reports = [
         ("minimal", "dev-1", 1, None, None, vec![]),
-        ("full", "dev-1", 7, Some(vec![0xa5; 16]), Some(ota_protocol::Slot::B), vec![component("app", 1), component("fw", 2)]),
-        ("replay", "dev-1", 0, None, Some(ota_protocol::Slot::A), vec![component("fw", 3)]),
-        ("other_device", "dev-2", 9, Some(vec![1]), None, vec![component("fw", 4)]),
+        (
+            "full",
+            "dev-1",
+            7,
+            Some(vec![0xa5; 16]),
+            Some(ota_protocol::Slot::B),
+            vec![component("app", 1), component("fw", 2)],
+        ),
+        (
+            "replay",
+            "dev-1",
+            0,
+            None,
+            Some(ota_protocol::Slot::A),
+            vec![component("fw", 3)],
+        ),
+        (
+            "other_device",
+            "dev-2",
+            9,
+            Some(vec![1]),
+            None,
+            vec![component("fw", 4)],
+        ),
     ];
     for (name, device, counter, nonce, active_slot, components) in reports {
         let r = ota_protocol::VersionReport {
@@ -553,8 +574,16 @@ fn main() {
             active_slot,
             components,
         };
-        c.put("version_report", &format!("{name}.cbor"), &r.to_cbor(&l).unwrap());
-        c.put("version_report", &format!("{name}.cose"), &r.sign(&key, &l).unwrap());
+        c.put(
+            "version_report",
+            &format!("{name}.cbor"),
+            &r.to_cbor(&l).unwrap(),
+        );
+        c.put(
+            "version_report",
+            &format!("{name}.cose"),
+            &r.sign(&key, &l).unwrap(),
+        );
     }
 
     // SUIT envelopes: the seven published examples (the only inputs that may verify).
