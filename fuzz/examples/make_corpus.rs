@@ -656,6 +656,63 @@ fn main() {
         );
     }
 
+    // Signed version reports: payloads (the decoder) and signed reports of the target's device
+    // key (the verifier), including a replay (counter 0) and another device.
+    let l = ota_protocol::Limits::default();
+    let key = ota_verify::SecretKey::from_seed(&[5; 32]);
+    let component = |id: &str, d: u8| ota_protocol::ComponentVersion {
+        id: id.into(),
+        version: "1.2.3".into(),
+        sha256: ota_protocol::Sha256([d; 32]),
+    };
+    let reports = [
+        ("minimal", "dev-1", 1, None, None, vec![]),
+        (
+            "full",
+            "dev-1",
+            7,
+            Some(vec![0xa5; 16]),
+            Some(ota_protocol::Slot::B),
+            vec![component("app", 1), component("fw", 2)],
+        ),
+        (
+            "replay",
+            "dev-1",
+            0,
+            None,
+            Some(ota_protocol::Slot::A),
+            vec![component("fw", 3)],
+        ),
+        (
+            "other_device",
+            "dev-2",
+            9,
+            Some(vec![1]),
+            None,
+            vec![component("fw", 4)],
+        ),
+    ];
+    for (name, device, counter, nonce, active_slot, components) in reports {
+        let r = ota_protocol::VersionReport {
+            device: device.into(),
+            counter,
+            nonce,
+            sent_at: 1_800_000_000,
+            active_slot,
+            components,
+        };
+        c.put(
+            "version_report",
+            &format!("{name}.cbor"),
+            &r.to_cbor(&l).unwrap(),
+        );
+        c.put(
+            "version_report",
+            &format!("{name}.cose"),
+            &r.sign(&key, &l).unwrap(),
+        );
+    }
+
     // SUIT envelopes: the seven published examples (the only inputs that may verify).
     c.copy("suit_envelope", "ota-suit/tests/data", ".suit", b"");
 }

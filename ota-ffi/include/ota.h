@@ -569,7 +569,40 @@ enum ota_status
   /**
    * Another agent error (a future error kind).
    */
-  OTA_STATUS_AGENT_OTHER = 699
+  OTA_STATUS_AGENT_OTHER = 699,
+  /**
+   * The SUIT envelope is not well-formed or not deterministic CBOR, or misses a member.
+   */
+  OTA_STATUS_SUIT_MALFORMED = 700,
+  /**
+   * The SUIT envelope uses a command, parameter, member or algorithm this library does not
+   * support (`ota_suit_error_message` names it).
+   */
+  OTA_STATUS_SUIT_UNSUPPORTED = 701,
+  /**
+   * The SUIT envelope is above a decoding limit.
+   */
+  OTA_STATUS_SUIT_LIMIT_EXCEEDED = 702,
+  /**
+   * No valid signature by the trust anchor (bad signature, or none of its algorithm).
+   */
+  OTA_STATUS_SUIT_BAD_SIGNATURE = 703,
+  /**
+   * The manifest or a severed member does not match its digest.
+   */
+  OTA_STATUS_SUIT_DIGEST_MISMATCH = 704,
+  /**
+   * The trust anchor is not a usable P-256 or Ed25519 public key (PEM SPKI).
+   */
+  OTA_STATUS_SUIT_INVALID_ANCHOR = 705,
+  /**
+   * The verified manifest cannot be said as an ota manifest (see ota-suit's README).
+   */
+  OTA_STATUS_SUIT_UNMAPPABLE = 706,
+  /**
+   * Another SUIT error (a future error kind).
+   */
+  OTA_STATUS_SUIT_OTHER = 799
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -1877,6 +1910,57 @@ ota_status ota_sha256(const uint8_t *data, size_t len, uint8_t *out);
  * The returned string lives for the whole program; never free it. Never returns NULL.
  */
 const char *ota_status_message(uint32_t status);
+
+/**
+ * Copies the reason `ota_suit_import` (with the same arguments) fails into `(buf, cap)`,
+ * NUL-terminated, e.g. "unsupported SUIT command 32 (run-sequence) at byte 97". The work is
+ * done again (it is a pure function of its inputs). Returns `OTA_STATUS_INVALID_STATE` when
+ * the import succeeds (there is no error to describe).
+ *
+ * # Safety
+ * As `ota_suit_import` for the inputs; `buf` must be NULL or writable for `cap` bytes;
+ * `out_len` must be writable.
+ */
+ota_status ota_suit_error_message(const uint8_t *envelope,
+                                  size_t envelope_len,
+                                  const char *anchor_pem,
+                                  const uint64_t *slot,
+                                  char *buf,
+                                  size_t cap,
+                                  size_t *out_len);
+
+/**
+ * Verifies a SUIT envelope as `ota_suit_verify` does, then maps it to an ota manifest (its
+ * components, digests, sizes, URIs, vendor and class, sequence number) and writes a new
+ * `ota_manifest` handle to `*out`: `ota_manifest_plan` makes the install decision on it, and
+ * it is freed with `ota_manifest_free`. `slot` is the device's active component slot when the
+ * manifest chooses an image per slot (try-each over component-slot conditions), else NULL.
+ *
+ * # Safety
+ * As `ota_suit_verify`; `slot` must be NULL or point to a `uint64_t`; `out` must be writable.
+ */
+ota_status ota_suit_import(const uint8_t *envelope,
+                           size_t envelope_len,
+                           const char *anchor_pem,
+                           const uint64_t *slot,
+                           struct ota_manifest **out);
+
+/**
+ * Verifies a SUIT envelope (draft-ietf-suit-manifest; the subset ota-suit reads) against a
+ * trust anchor given as a PEM SubjectPublicKeyInfo (P-256 for ES256, or Ed25519), NUL-terminated.
+ * Strict decoding, the manifest digest and the COSE_Sign1 signature are checked; on success the
+ * manifest's sequence number is written to `*sequence_out`. Anti-rollback is the caller's (compare
+ * with the last accepted sequence), or the install decision's after `ota_suit_import`.
+ * On error, `ota_suit_error_message` gives the reason (naming an unsupported command).
+ *
+ * # Safety
+ * `envelope` must point to `envelope_len` readable bytes (or be NULL with 0); `anchor_pem` must
+ * be a NUL-terminated string; `sequence_out` must be writable.
+ */
+ota_status ota_suit_verify(const uint8_t *envelope,
+                           size_t envelope_len,
+                           const char *anchor_pem,
+                           uint64_t *sequence_out);
 
 /**
  * Frees a trust root. NULL does nothing.

@@ -12,6 +12,7 @@ pub mod delta;
 pub mod manifest;
 pub mod plan;
 pub mod rollout;
+pub mod suit;
 pub mod twin;
 pub mod verify;
 

@@ -5,7 +5,7 @@
 //! family has its own range so that a number alone says where it came from, and its own name
 //! prefix: 0-99 general (no prefix), 100-199 manifest (`Manifest*`, and `Refused*` for the install
 //! refusals), 200-299 verify (`Verify*`), 300-399 delta (`Delta*`), 400-499 rollout
-//! (`Rollout*`), 500-599 twin (`Twin*`), 600-699 agent (`Agent*`). A deleted variant's number goes into [`RETIRED`] and is
+//! (`Rollout*`), 500-599 twin (`Twin*`), 600-699 agent (`Agent*`), 700-799 SUIT (`Suit*`). A deleted variant's number goes into [`RETIRED`] and is
 //! never given to another variant: a C program built against an older header may still test for
 //! it.
 
@@ -160,6 +160,23 @@ pub enum Status {
     AgentBusy = 604,
     /// Another agent error (a future error kind).
     AgentOther = 699,
+    /// The SUIT envelope is not well-formed or not deterministic CBOR, or misses a member.
+    SuitMalformed = 700,
+    /// The SUIT envelope uses a command, parameter, member or algorithm this library does not
+    /// support (`ota_suit_error_message` names it).
+    SuitUnsupported = 701,
+    /// The SUIT envelope is above a decoding limit.
+    SuitLimitExceeded = 702,
+    /// No valid signature by the trust anchor (bad signature, or none of its algorithm).
+    SuitBadSignature = 703,
+    /// The manifest or a severed member does not match its digest.
+    SuitDigestMismatch = 704,
+    /// The trust anchor is not a usable P-256 or Ed25519 public key (PEM SPKI).
+    SuitInvalidAnchor = 705,
+    /// The verified manifest cannot be said as an ota manifest (see ota-suit's README).
+    SuitUnmappable = 706,
+    /// Another SUIT error (a future error kind).
+    SuitOther = 799,
 }
 
 /// Numbers of deleted variants, with the name each had: never assign them again (a test fails if a
@@ -239,6 +256,14 @@ pub(crate) const ALL: &[Status] = &[
     Status::AgentNoBootableSlot,
     Status::AgentBusy,
     Status::AgentOther,
+    Status::SuitMalformed,
+    Status::SuitUnsupported,
+    Status::SuitLimitExceeded,
+    Status::SuitBadSignature,
+    Status::SuitDigestMismatch,
+    Status::SuitInvalidAnchor,
+    Status::SuitUnmappable,
+    Status::SuitOther,
 ];
 
 impl Status {
@@ -333,6 +358,14 @@ impl Status {
             Status::AgentNoBootableSlot => c"the boot control has no bootable slot",
             Status::AgentBusy => c"the agent is in use (re-entrant or concurrent call)",
             Status::AgentOther => c"other agent error",
+            Status::SuitMalformed => c"malformed SUIT envelope",
+            Status::SuitUnsupported => c"unsupported SUIT command, parameter or algorithm",
+            Status::SuitLimitExceeded => c"SUIT envelope exceeds a decoding limit",
+            Status::SuitBadSignature => c"no valid SUIT signature by the trust anchor",
+            Status::SuitDigestMismatch => c"SUIT manifest or severed member digest mismatch",
+            Status::SuitInvalidAnchor => c"invalid SUIT trust anchor",
+            Status::SuitUnmappable => c"SUIT manifest cannot be mapped to an ota manifest",
+            Status::SuitOther => c"other SUIT error",
         }
     }
 
@@ -442,6 +475,14 @@ mod tests {
             (Status::AgentNoBootableSlot, 603),
             (Status::AgentBusy, 604),
             (Status::AgentOther, 699),
+            (Status::SuitMalformed, 700),
+            (Status::SuitUnsupported, 701),
+            (Status::SuitLimitExceeded, 702),
+            (Status::SuitBadSignature, 703),
+            (Status::SuitDigestMismatch, 704),
+            (Status::SuitInvalidAnchor, 705),
+            (Status::SuitUnmappable, 706),
+            (Status::SuitOther, 799),
         ];
         assert_eq!(expected.len(), ALL.len());
         for (status, number) in expected {
@@ -461,6 +502,7 @@ mod tests {
             ("Rollout", 400..500),
             ("Twin", 500..600),
             ("Agent", 600..700),
+            ("Suit", 700..800),
         ]
         .into_iter()
         .find(|(prefix, _)| name.starts_with(prefix))

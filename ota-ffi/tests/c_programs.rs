@@ -487,3 +487,27 @@ fn lifecycle_program_upgrades_reverts_resumes_and_refuses() {
     );
     assert_eq!(out.lines().last(), Some("PASS"), "{out}");
 }
+
+#[test]
+fn suit_program_verifies_and_imports_example_1() {
+    if !need_gcc() {
+        return;
+    }
+    let dir = fixture_dir();
+    let out = build_and_run("suit", &[&dir]);
+    let len = std::fs::metadata(Path::new(&dir).join("suit_manifest_exp1.suit"))
+        .unwrap()
+        .len();
+    has_line(&out, "suit verified sequence 1");
+    has_line(
+        &out,
+        "suit manifest sequence 1 components 1 first 00 size 34768",
+    );
+    has_line(&out, &format!("suit tampered {len} of {len} refused"));
+    // The last byte is inside the manifest: its digest no longer matches the signed one.
+    has_line(
+        &out,
+        "suit tampered last byte: 704 the manifest does not match the digest of the authentication wrapper",
+    );
+    assert_eq!(out.lines().last(), Some("PASS"), "{out}");
+}

@@ -19,9 +19,11 @@ use ota_cbor::Major;
 
 mod execution;
 mod report;
+mod version_report;
 
 use execution::read_execution;
 use report::read_report;
+pub(crate) use version_report::read_version_report;
 
 fn at(name: &'static str) -> impl Fn(Error) -> Error {
     move |e| e.in_field(name)

@@ -79,6 +79,10 @@ pub enum Error {
     /// A job execution update that may not be applied (see [`crate::check_transition`]).
     #[error("job execution update refused: {0}")]
     Transition(#[from] TransitionError),
+    /// A signed version report refused by [`crate::verify_version_report`] (signature, key,
+    /// device, replay, nonce).
+    #[error("version report refused: {0}")]
+    Report(crate::version_report::ReportError),
 }
 
 fn at(offset: Option<usize>) -> String {
@@ -294,6 +298,8 @@ pub enum Limit {
     UriBytes,
     /// Bytes of a free-text detail (failure detail, refusal detail).
     DetailBytes,
+    /// Bytes of a version report's nonce.
+    NonceBytes,
 }
 
 impl fmt::Display for Limit {
@@ -307,6 +313,7 @@ impl fmt::Display for Limit {
             Limit::TextBytes => "text length",
             Limit::UriBytes => "URI length",
             Limit::DetailBytes => "detail length",
+            Limit::NonceBytes => "nonce length",
         })
     }
 }

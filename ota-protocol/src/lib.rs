@@ -18,6 +18,7 @@ mod refusal;
 mod report;
 mod schema;
 mod status;
+mod version_report;
 
 pub use dedup::{Delivery, ReportDedup};
 pub use error::{DecodeError, Error, Expected, Limit, Result, TransitionError};
@@ -32,3 +33,9 @@ pub use message::{Message, MessageKind, PROTOCOL_VERSION};
 pub use refusal::{Refusal, RefusalRule};
 pub use report::{DeviceReport, InstalledComponent, Slot};
 pub use status::{Progress, Reason, Stage, Status, StatusKind};
+pub use version_report::{
+    CONTENT_TYPE_VERSION_REPORT, ComponentVersion, MAX_NONCE_BYTES, ReportError,
+    VERSION_REPORT_FORMAT, VersionReport,
+};
+#[cfg(feature = "signed")]
+pub use version_report::{ReportCheck, verify_version_report};

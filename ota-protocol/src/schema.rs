@@ -114,3 +114,21 @@ pub(crate) mod installed {
     pub(crate) const VERSION: u64 = 1;
     pub(crate) const SHA256: u64 = 2;
 }
+
+/// Keys of the signed version report (not a message: it travels inside a COSE_Sign1).
+pub(crate) mod version_report {
+    pub(crate) const FORMAT: u64 = 0;
+    pub(crate) const DEVICE: u64 = 1;
+    pub(crate) const COUNTER: u64 = 2;
+    pub(crate) const NONCE: u64 = 3;
+    pub(crate) const SENT_AT: u64 = 4;
+    pub(crate) const ACTIVE_SLOT: u64 = 5;
+    pub(crate) const COMPONENTS: u64 = 6;
+}
+
+/// Keys of a component of the version report (those of [`installed`], the digest mandatory).
+pub(crate) mod version_component {
+    pub(crate) const ID: u64 = 0;
+    pub(crate) const VERSION: u64 = 1;
+    pub(crate) const SHA256: u64 = 2;
+}

@@ -59,20 +59,22 @@ pub(crate) const PARAM_IMAGE_SIZE: i64 = 14;
 pub(crate) const PARAM_URI: i64 = 21;
 pub(crate) const PARAM_SOURCE_COMPONENT: i64 = 22;
 
-/// The draft's name of a command number (`"unknown"` for numbers it does not assign).
+/// The registered name of a command number (IANA "SUIT Commands": draft-ietf-suit-manifest,
+/// -trust-domains and -update-management), `"unknown"` for numbers none of them assigns.
 #[must_use]
 pub fn command_name(number: i64) -> &'static str {
     match number {
         1 => "condition-vendor-identifier",
         2 => "condition-class-identifier",
         3 => "condition-image-match",
-        4 => "reserved (use-before)",
+        4 => "condition-use-before",
         5 => "condition-component-slot",
         6 => "condition-check-content",
-        7 => "condition-abort",
-        8 => "condition-device-identifier",
+        7 => "condition-dependency-integrity",
+        8 => "condition-is-dependency",
+        11 => "directive-process-dependency",
         12 => "directive-set-component-index",
-        14 => "process-dependency / is-dependency",
+        14 => "condition-abort",
         15 => "directive-try-each",
         18 => "directive-write",
         19 => "directive-set-parameters",
@@ -80,28 +82,42 @@ pub fn command_name(number: i64) -> &'static str {
         21 => "directive-fetch",
         22 => "directive-copy",
         23 => "directive-invoke",
+        24 => "condition-device-identifier",
+        25 => "condition-image-not-match",
+        26 => "condition-minimum-battery",
+        27 => "condition-update-authorized",
+        28 => "condition-version",
+        29 => "directive-wait",
         31 => "directive-swap",
         32 => "directive-run-sequence",
+        33 => "directive-unlink",
         _ => "unknown",
     }
 }
 
-/// The draft's name of a parameter number (`"unknown"` for numbers it does not assign).
+/// The registered name of a parameter number (IANA "SUIT Parameters"), `"unknown"` for numbers
+/// not assigned.
 #[must_use]
 pub fn parameter_name(number: i64) -> &'static str {
     match number {
         1 => "vendor-id",
         2 => "class-id",
         3 => "image-digest",
+        4 => "use-before",
         5 => "component-slot",
         12 => "strict-order",
         13 => "soft-failure",
         14 => "image-size",
         18 => "content",
+        19 => "encryption-info",
         21 => "uri",
         22 => "source-component",
         23 => "invoke-args",
         24 => "device-id",
+        26 => "minimum-battery",
+        27 => "update-priority",
+        28 => "version",
+        29 => "wait-info",
         _ => "unknown",
     }
 }

@@ -58,7 +58,12 @@ fn an_unsupported_command_is_named_with_its_number_and_offset() {
     );
     for (n, name) in [
         (6, "condition-check-content"),
-        (8, "condition-device-identifier"),
+        (7, "condition-dependency-integrity"),
+        (8, "condition-is-dependency"),
+        (11, "directive-process-dependency"),
+        (14, "condition-abort"),
+        (24, "condition-device-identifier"),
+        (28, "condition-version"),
         (31, "directive-swap"),
         (32, "directive-run-sequence"),
         (99, "unknown"),

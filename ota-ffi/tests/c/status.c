@@ -32,6 +32,8 @@ int main(void) {
     CHECK(OTA_STATUS_DELTA_BAD_MAGIC == 300);
     CHECK(OTA_STATUS_ROLLOUT_PLAN_INVALID == 400);
     CHECK(OTA_STATUS_TWIN_JSON == 500);
+    CHECK(OTA_STATUS_SUIT_MALFORMED == 700);
+    CHECK(OTA_STATUS_SUIT_OTHER == 799);
     CHECK(strcmp(ota_status_message(OTA_STATUS_VERIFY_MALFORMED),
                  "malformed envelope or trust root") == 0);
     printf("status messages %zu distinct\n", n);
