@@ -30,6 +30,20 @@ pub struct DeploymentSpec {
     pub execution_timeout_secs: Option<u64>,
 }
 
+impl DeploymentSpec {
+    /// Puts `checks` (telemetry health checks, each with the previous release's baseline) on
+    /// the gate of every ring of the plan, replacing any there. Reports' health metrics then
+    /// feed them, and a regression pauses or aborts the deployment as the check's
+    /// `on_regression` says (see the README). Checked when the deployment is created.
+    #[must_use]
+    pub fn with_health_checks(mut self, checks: &[ota_rollout::HealthCheck]) -> Self {
+        for ring in &mut self.plan.rings {
+            ring.gate.health = checks.to_vec();
+        }
+        self
+    }
+}
+
 /// The settings the transaction code needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
@@ -122,7 +136,7 @@ pub(crate) fn handle(
     apply_decisions(tx, ctx, dep, &decisions, now, out)
 }
 
-fn apply_decisions(
+pub(crate) fn apply_decisions(
     tx: &mut impl Tx,
     ctx: &Ctx,
     dep: &mut DeploymentRecord,
