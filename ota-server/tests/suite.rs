@@ -809,6 +809,67 @@ fn redelivered_report_counts_once<S: Store>(open: Open<'_, S>) {
     assert!(dep.is_open());
 }
 
+fn deployment_jobs_drain_in_pages<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    for i in 0..100 {
+        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    assert_eq!(
+        s.create_deployment_queued(&spec(&[0.3, 0.7], 50.0, 5), NOW)
+            .unwrap(),
+        30
+    );
+    let queued: Vec<String> = s
+        .executions("d1")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.device)
+        .collect();
+    assert_eq!(queued.len(), 30);
+    // Drained 7 devices (14 messages) at a time, in device order, each once.
+    let mut drained = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let (out, next) = s.queued_jobs("d1", after.as_deref(), 7).unwrap();
+        pages += 1;
+        assert!(out.len() <= 14);
+        for o in &out {
+            match o {
+                Outbound::Job { device, job } => {
+                    assert_eq!(job.job_id.as_str(), "d1");
+                    assert_eq!(job.ring, 0);
+                    drained.push(device.clone());
+                }
+                Outbound::Desired {
+                    device, desired, ..
+                } => {
+                    assert_eq!(drained.last(), Some(device));
+                    assert_eq!(desired["release"]["version"], "2.0.0");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(drained, queued);
+    assert_eq!(pages, 5);
+    // A device that started its job is no longer handed out.
+    assert!(send(&mut s, &queued[0], in_progress).accepted());
+    let (out, _) = s.queued_jobs("d1", None, 1).unwrap();
+    assert!(matches!(&out[0], Outbound::Job { device, .. } if *device == queued[1]));
+    assert!(matches!(
+        s.queued_jobs("nope", None, 10),
+        Err(ota_server::Error::UnknownDeployment(_))
+    ));
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -862,4 +923,5 @@ suite!(
     crash_rate_regression_aborts,
     crash_rate_regression_pauses_by_default_and_healthy_release_is_promoted,
     redelivered_report_counts_once,
+    deployment_jobs_drain_in_pages,
 );
