@@ -1,7 +1,9 @@
 #![no_main]
 //! ota-server's message entry points (`handle_cbor`, `handle_json`, `handle_twin_reported`) on
 //! arbitrary input, against a fresh in-memory SQLite server holding four devices and a running
-//! deployment `d1` (their jobs queued). Byte 0 picks the entry point, byte 1 the device, the rest
+//! deployment `d1` (their jobs queued) with telemetry health checks on every ring (a crash rate,
+//! reboot loops, an error proportion, a mean latency); the first device of ring 0 has SUCCEEDED,
+//! so its reports feed the checks. Byte 0 picks the entry point, byte 1 the device, the rest
 //! is the payload. Whatever a device sends, the server never panics and never fails with a
 //! storage, rollout or corrupt-record error: outside data is refused as a protocol or twin
 //! error, or answered (accepted or not); and the state it leaves reads back.
@@ -11,8 +13,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use ota_manifest::semver::{Version, VersionReq};
 use ota_manifest::{Compatibility, Component, DeviceId, Layer, Manifest};
-use ota_rollout::{Gate, Plan, Ring, Rule, Threshold};
-use ota_server::{DeploymentSpec, Error, Server, SqliteStore};
+use ota_protocol::{Progress, Stage, Status};
+use ota_rollout::{Baseline, FailAction, Gate, HealthCheck, Plan, Ring, Rule, Threshold};
+use ota_server::{DeploymentSpec, Error, Outbound, Server, SqliteStore};
 use ota_verify::{Role, SecretKey, SignOptions, TrustRoot};
 
 const NOW: u64 = 1_800_000_000;
@@ -79,10 +82,51 @@ fn server() -> Server<SqliteStore> {
             .unwrap();
     }
     s.add_release("r2", env, vec![], trust, NOW).unwrap();
-    let gate = Gate::new(Rule::Threshold(Threshold {
+    let mut gate = Gate::new(Rule::Threshold(Threshold {
         max_failure_percent: 30.0,
         min_executions: 2,
     }));
+    let check = |metric: &str, baseline| HealthCheck {
+        metric: metric.into(),
+        baseline,
+        ratio: 2.0,
+        alpha: 0.05,
+        beta: 0.1,
+        min_exposure: 0.0,
+        dispersion: 1.0,
+        on_regression: FailAction::Abort,
+    };
+    gate.health = vec![
+        check(
+            "crashes",
+            Baseline::Rate {
+                events: 100,
+                device_hours: 10_000.0,
+            },
+        ),
+        check(
+            "reboot_loops",
+            Baseline::Rate {
+                events: 1,
+                device_hours: 10_000.0,
+            },
+        ),
+        check(
+            "errors",
+            Baseline::Proportion {
+                failures: 10,
+                trials: 10_000,
+            },
+        ),
+        check(
+            "latency_ms",
+            Baseline::Mean {
+                mean: 50.0,
+                std_dev: 10.0,
+                devices: 100,
+            },
+        ),
+    ];
     let rings = [0.5, 0.5]
         .iter()
         .map(|&share| Ring {
@@ -98,7 +142,22 @@ fn server() -> Server<SqliteStore> {
         policy: Default::default(),
         execution_timeout_secs: Some(60),
     };
-    s.create_deployment(&spec, NOW).unwrap();
+    let out = s.create_deployment(&spec, NOW).unwrap();
+    let first = out
+        .iter()
+        .find_map(|o| match o {
+            Outbound::Job { device, .. } => Some(device.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let queued = s.execution("d1", &first).unwrap().unwrap().execution;
+    let started = queued.next(Status::InProgress {
+        stage: Stage::Download,
+        progress: Progress { done: 1, total: 2 },
+    });
+    s.handle_execution(&first, &started, NOW).unwrap();
+    s.handle_execution(&first, &started.next(Status::Succeeded), NOW)
+        .unwrap();
     s
 }
 

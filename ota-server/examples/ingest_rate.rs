@@ -18,26 +18,33 @@ use ota_protocol::{JobExecution, StatusKind};
 use ota_server::{DeploymentSpec, PostgresStore, Server, SqliteStore, Store};
 
 fn setup<S: Store>(s: &mut Server<S>, devices: usize) {
-    // Registered in batches of 10,000 (one transaction each).
-    let names: Vec<(String, ota_rollout::Attributes)> = (0..devices)
-        .map(|i| (device_name(i), Default::default()))
-        .collect();
-    for batch in names.chunks(10_000) {
-        s.register_devices(batch, NOW).unwrap();
+    register(s, devices);
+    s.create_deployment(&deployment_spec(), NOW).unwrap();
+}
+
+/// Registers `devices` devices in batches of 10,000 (one transaction each), each batch made
+/// when it is sent; adds release `r2`.
+fn register<S: Store>(s: &mut Server<S>, devices: usize) {
+    for start in (0..devices).step_by(10_000) {
+        let batch: Vec<(String, ota_rollout::Attributes)> = (start..devices.min(start + 10_000))
+            .map(|i| (device_name(i), Default::default()))
+            .collect();
+        s.register_devices(&batch, NOW).unwrap();
     }
-    drop(names);
     let v = Vendor::new();
     s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
         .unwrap();
-    let spec = DeploymentSpec {
+}
+
+fn deployment_spec() -> DeploymentSpec {
+    DeploymentSpec {
         id: "d1".into(),
         release: "r2".into(),
         // One ring: every device starts at once; the gate never aborts (below 50% failures).
         plan: plan(&[1.0], 50.0, 100),
         policy: Default::default(),
         execution_timeout_secs: None,
-    };
-    s.create_deployment(&spec, NOW).unwrap();
+    }
 }
 
 #[derive(Default, Clone, Copy)]
@@ -278,12 +285,39 @@ fn big_fleet(dir: &tempfile::TempDir, big: usize) {
     let mut s = Server::new(SqliteStore::open(&path3).unwrap());
     let before = peak_rss_kib();
     let t = Instant::now();
-    setup(&mut s, big);
+    register(&mut s, big);
     println!(
-        "{big} devices: registration and deployment in {:.1} s, peak RSS {} MiB (before: {} MiB)",
+        "{big} devices: registration in {:.1} s, peak RSS {} MiB (before: {} MiB)",
         t.elapsed().as_secs_f64(),
         peak_rss_kib() / 1024,
         before / 1024
+    );
+    // The bounded path: create_deployment_queued, then the jobs drained 1,000 devices a page
+    // (as a transport would publish them).
+    let t = Instant::now();
+    let queued = s.create_deployment_queued(&deployment_spec(), NOW).unwrap();
+    let created = t.elapsed().as_secs_f64();
+    let created_rss = peak_rss_kib();
+    let t = Instant::now();
+    let (mut jobs, mut after) = (0u64, None::<String>);
+    loop {
+        let (out, next) = s.queued_jobs("d1", after.as_deref(), 1_000).unwrap();
+        jobs += out
+            .iter()
+            .filter(|o| matches!(o, ota_server::Outbound::Job { .. }))
+            .count() as u64;
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(jobs, queued);
+    println!(
+        "{big} devices: deployment created ({queued} queued) in {created:.1} s, peak RSS {} MiB; \
+         {jobs} jobs drained in pages of 1,000 in {:.1} s, peak RSS {} MiB",
+        created_rss / 1024,
+        t.elapsed().as_secs_f64(),
+        peak_rss_kib() / 1024
     );
     let bytes = std::fs::metadata(&path3).unwrap().len()
         + std::fs::metadata(path3.with_extension("db-wal")).map_or(0, |m| m.len());

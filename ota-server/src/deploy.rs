@@ -30,11 +30,32 @@ pub struct DeploymentSpec {
     pub execution_timeout_secs: Option<u64>,
 }
 
+impl DeploymentSpec {
+    /// Puts `checks` (telemetry health checks, each with the previous release's baseline) on
+    /// the gate of every ring of the plan, replacing any there. Reports' health metrics then
+    /// feed them, and a regression pauses or aborts the deployment as the check's
+    /// `on_regression` says (see the README). Checked when the deployment is created.
+    #[must_use]
+    pub fn with_health_checks(mut self, checks: &[ota_rollout::HealthCheck]) -> Self {
+        for ring in &mut self.plan.rings {
+            ring.gate.health = checks.to_vec();
+        }
+        self
+    }
+}
+
 /// The settings the transaction code needs.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {
     pub(crate) twin_limits: ota_twin::Limits,
+    /// Whether queuing a job returns its messages (false: the transport drains them in pages
+    /// with `Server::queued_jobs`).
+    pub(crate) emit_jobs: bool,
 }
+
+/// Devices read from storage per page during assignment, and members queued per page when a
+/// ring starts.
+pub(crate) const PAGE: usize = 10_000;
 
 pub(crate) fn job_id(id: &str) -> Result<JobId> {
     JobId::new(id).map_err(|source| Error::Protocol {
@@ -57,14 +78,28 @@ pub(crate) fn create(
         deployment: spec.id.clone(),
         source,
     };
-    let devices: Vec<Device> = tx
-        .devices()?
-        .into_iter()
-        .map(|d| Device {
+    // The fleet a page at a time, keeping only what the assignment looks at: the id, and the
+    // attributes only when the plan selects or stratifies on them.
+    let plan = &spec.plan;
+    let keep_attributes = plan.eligibility.is_some() || !plan.strata.is_empty();
+    let mut devices: Vec<Device> = Vec::new();
+    loop {
+        let after = devices.last().map(|d| d.id.clone());
+        let page = tx.devices_after(after.as_deref(), PAGE)?;
+        let full = page.len() == PAGE;
+        devices.extend(page.into_iter().map(|d| Device {
             id: d.id,
-            attributes: d.attributes,
-        })
-        .collect();
+            attributes: if keep_attributes {
+                d.attributes
+            } else {
+                Default::default()
+            },
+        }));
+        if !full {
+            break;
+        }
+    }
+    devices.shrink_to_fit();
     let fleet = spec.plan.assign_fleet(&devices).map_err(rollout_err)?;
     let rollout = Rollout::new(spec.plan.clone(), &fleet.ring_sizes(), now).map_err(rollout_err)?;
     let mut dep = DeploymentRecord {
@@ -94,6 +129,8 @@ pub(crate) fn create(
             }
         }
     }
+    drop(fleet);
+    drop(devices);
     let mut out = Vec::new();
     handle(tx, ctx, &mut dep, Event::Tick, now, &mut out)?;
     tx.update_deployment(&dep)?;
@@ -122,7 +159,7 @@ pub(crate) fn handle(
     apply_decisions(tx, ctx, dep, &decisions, now, out)
 }
 
-fn apply_decisions(
+pub(crate) fn apply_decisions(
     tx: &mut impl Tx,
     ctx: &Ctx,
     dep: &mut DeploymentRecord,
@@ -135,12 +172,19 @@ fn apply_decisions(
         match d {
             Decision::Start { ring, first, count } => {
                 let rel = load_release(tx, dep, &mut release)?;
-                for (device, index) in tx.members_in_range(&dep.id, *ring, *first, *count)? {
-                    let member = Member {
-                        ring: *ring,
-                        index: Some(index),
-                    };
-                    queue(tx, ctx, dep, rel, &device, member, now, out)?;
+                // A page of members at a time: a ring of a million devices is never in memory.
+                let end = first.saturating_add(*count);
+                let mut at = *first;
+                while at < end {
+                    let n = (end - at).min(PAGE as u64);
+                    for (device, index) in tx.members_in_range(&dep.id, *ring, at, n)? {
+                        let member = Member {
+                            ring: *ring,
+                            index: Some(index),
+                        };
+                        queue(tx, ctx, dep, rel, &device, member, now, out)?;
+                    }
+                    at += n;
                 }
             }
             Decision::Promote { to, .. } => {
@@ -249,10 +293,12 @@ pub(crate) fn queue(
         queued_at: now,
         updated_at: now,
     })?;
-    out.push(Outbound::Job {
-        device: device.to_owned(),
-        job: job_document(dep, release, member.ring)?,
-    });
+    if ctx.emit_jobs {
+        out.push(Outbound::Job {
+            device: device.to_owned(),
+            job: job_document(dep, release, member.ring)?,
+        });
+    }
     let desired = json!({
         "release": {
             "id": release.id,
@@ -263,11 +309,13 @@ pub(crate) fn queue(
         }
     });
     let version = update_twin(tx, ctx, device, &Update::desired(desired.clone()), now)?;
-    out.push(Outbound::Desired {
-        device: device.to_owned(),
-        desired,
-        version,
-    });
+    if ctx.emit_jobs {
+        out.push(Outbound::Desired {
+            device: device.to_owned(),
+            desired,
+            version,
+        });
+    }
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::model::{DeviceRecord, Member};
 use crate::outbound::{Ingested, Outbound};
 use crate::store::Tx;
+use crate::telemetry::{self, Previous};
 
 pub(crate) fn report(
     tx: &mut impl Tx,
@@ -27,21 +28,34 @@ pub(crate) fn report(
         id: device.to_owned(),
         ..DeviceRecord::default()
     });
+    let prev = Previous {
+        reported: d.reports > 0,
+        uptime_since_install: d.uptime_since_install,
+        reboot_loops: d.reboot_loops,
+        health: d.health.clone(),
+    };
+    // Only a report newer than the latest one carries telemetry: an older one's increases
+    // were counted by the newer one already.
+    let newer = report.sent_at >= d.last_sent_at;
     d.reports += 1;
     d.last_seen = now;
     // Reports may arrive out of order (redelivery, several instances): an older one does not
     // overwrite what a newer one said.
-    if report.sent_at >= d.last_sent_at {
+    if newer {
         d.last_sent_at = report.sent_at;
         d.installed.clone_from(&report.installed);
         d.boot_count = report.boot_count;
         d.reboot_loops = report.reboot_loops;
         d.health.clone_from(&report.health);
+        d.uptime_since_install = report.uptime_since_install;
     }
     tx.put_device(&d)?;
     let mut out = Vec::new();
     if is_new {
         join_late(tx, ctx, &d, now, &mut out)?;
+    }
+    if newer {
+        telemetry::feed(tx, ctx, device, &prev, report, now, &mut out)?;
     }
     Ok(Ingested::Report { out })
 }

@@ -12,6 +12,7 @@ mod record;
 mod server;
 mod sqlite;
 mod store;
+mod telemetry;
 
 pub use deploy::DeploymentSpec;
 pub use error::{Error, Result};
@@ -25,3 +26,4 @@ pub use record::SCHEMA_VERSION;
 pub use server::Server;
 pub use sqlite::{SqliteStore, SqliteTx};
 pub use store::{Store, Tx};
+pub use telemetry::REBOOT_LOOPS;

@@ -22,6 +22,10 @@ pub struct DeviceRecord {
     pub reboot_loops: u64,
     /// Health metrics, from the latest report.
     pub health: BTreeMap<String, f64>,
+    /// Seconds since the last install, from the latest report (the exposure of the next
+    /// report's telemetry is the difference).
+    #[serde(default)]
+    pub uptime_since_install: Option<u64>,
     /// Distinct reports received (redeliveries are not counted).
     pub reports: u64,
     /// When the latest report was received (server time), 0 when none was.
@@ -92,6 +96,13 @@ pub struct RingTally {
     pub late_succeeded: u64,
     /// Late joiners that failed or timed out.
     pub late_failed: u64,
+    /// Reports whose health metrics were fed to this ring's health checks.
+    #[serde(default)]
+    pub telemetry: u64,
+    /// Reports whose health metrics were refused (a malformed counter, an absurd uptime):
+    /// their inventory was recorded, their telemetry counted nowhere.
+    #[serde(default)]
+    pub telemetry_refused: u64,
 }
 
 /// A deployment: a release rolled out over a plan's rings, as one job (its id is the job id)

@@ -229,6 +229,18 @@ impl Tx for PostgresTx<'_> {
         )
     }
 
+    fn devices_after(&mut self, after: Option<&str>, limit: usize) -> Result<Vec<DeviceRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let after = after.unwrap_or("");
+        self.many(
+            "devices page",
+            "devices",
+            after,
+            "SELECT record FROM devices WHERE id > $1 ORDER BY id LIMIT $2",
+            &[&after, &limit],
+        )
+    }
+
     fn put_device(&mut self, d: &DeviceRecord) -> Result<()> {
         let text = encode("devices", &d.id, d)?;
         self.exec(
@@ -420,6 +432,23 @@ impl Tx for PostgresTx<'_> {
             deployment,
             "SELECT record FROM executions WHERE deployment = $1 AND status IN (0, 1) ORDER BY device",
             &[&deployment],
+        )
+    }
+
+    fn queued_after(
+        &mut self,
+        deployment: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let after = after.unwrap_or("");
+        self.many(
+            "queued executions page",
+            "executions",
+            deployment,
+            "SELECT record FROM executions WHERE deployment = $1 AND status = 0 AND device > $2 ORDER BY device LIMIT $3",
+            &[&deployment, &after, &limit],
         )
     }
 

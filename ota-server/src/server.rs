@@ -30,6 +30,7 @@ impl<S: Store> Server<S> {
             store,
             ctx: Ctx {
                 twin_limits: ota_twin::Limits::aws(),
+                emit_jobs: true,
             },
         }
     }
@@ -279,6 +280,71 @@ impl<S: Store> Server<S> {
     /// [`Error::Rollout`] for a plan it refuses, [`Error::Exists`], storage errors.
     pub fn create_deployment(&mut self, spec: &DeploymentSpec, now: u64) -> Result<Vec<Outbound>> {
         self.run(|tx, ctx| deploy::create(tx, ctx, spec, now))
+    }
+
+    /// Creates a deployment as [`Server::create_deployment`] does, in memory bounded for any
+    /// fleet size: the jobs of the rings it opens are queued (executions and desired twins
+    /// written) but not returned; the transport drains them with [`Server::queued_jobs`].
+    /// Returns how many executions it queued.
+    ///
+    /// # Errors
+    /// As [`Server::create_deployment`].
+    pub fn create_deployment_queued(&mut self, spec: &DeploymentSpec, now: u64) -> Result<u64> {
+        let ctx = Ctx {
+            emit_jobs: false,
+            ..self.ctx.clone()
+        };
+        self.run(|tx, _| {
+            deploy::create(tx, &ctx, spec, now)?;
+            Ok(tx.deployment(&spec.id)?.map_or(0, |d| d.rollout.started()))
+        })
+    }
+
+    /// A page of at most `limit` QUEUED executions of `deployment` after device `after` (from
+    /// the start with `None`), as the messages to send: each device's job and its twin's
+    /// desired section. The second value is the cursor of the next page (`None`: this was the
+    /// last). Memory is bounded by `limit`, whatever the ring sizes.
+    ///
+    /// # Errors
+    /// [`Error::UnknownDeployment`], storage errors.
+    pub fn queued_jobs(
+        &mut self,
+        deployment: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Outbound>, Option<String>)> {
+        let limit = limit.max(1);
+        self.run(|tx, ctx| {
+            let dep = tx
+                .deployment(deployment)?
+                .ok_or_else(|| Error::UnknownDeployment(deployment.to_owned()))?;
+            let release = deploy::load_release_for(tx, &dep)?;
+            let page = tx.queued_after(deployment, after, limit)?;
+            let next = if page.len() == limit {
+                page.last().map(|e| e.device.clone())
+            } else {
+                None
+            };
+            let mut out = Vec::with_capacity(page.len() * 2);
+            for e in page {
+                out.push(Outbound::Job {
+                    device: e.device.clone(),
+                    job: job_document(&dep, &release, e.member.ring)?,
+                });
+                if let Some(text) = tx.twin(&e.device)? {
+                    let twin = ota_twin::Twin::from_json(text.as_bytes(), ctx.twin_limits.clone())
+                        .map_err(|err| Error::corrupt("twins", &e.device, err))?;
+                    if let Some(desired) = twin.desired() {
+                        out.push(Outbound::Desired {
+                            device: e.device.clone(),
+                            desired: serde_json::Value::Object(desired.clone()),
+                            version: twin.version(),
+                        });
+                    }
+                }
+            }
+            Ok((out, next))
+        })
     }
 
     /// Lets time pass: executions past their timeout or the job's expiry become TIMED_OUT

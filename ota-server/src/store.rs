@@ -37,6 +37,9 @@ pub trait Tx {
     fn device(&mut self, id: &str) -> Result<Option<DeviceRecord>>;
     /// Every device, in id order.
     fn devices(&mut self) -> Result<Vec<DeviceRecord>>;
+    /// At most `limit` devices with an id after `after` (all with `None`), in id order: the
+    /// fleet a page at a time.
+    fn devices_after(&mut self, after: Option<&str>, limit: usize) -> Result<Vec<DeviceRecord>>;
     /// Inserts or replaces a device.
     fn put_device(&mut self, device: &DeviceRecord) -> Result<()>;
 
@@ -83,6 +86,14 @@ pub trait Tx {
     fn put_execution(&mut self, e: &ExecutionRecord) -> Result<()>;
     /// The deployment's executions not in a terminal status, in device order.
     fn open_executions(&mut self, deployment: &str) -> Result<Vec<ExecutionRecord>>;
+    /// At most `limit` QUEUED executions of a deployment with a device id after `after` (all
+    /// with `None`), in device order.
+    fn queued_after(
+        &mut self,
+        deployment: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRecord>>;
     /// Every execution of a deployment, in device order.
     fn executions(&mut self, deployment: &str) -> Result<Vec<ExecutionRecord>>;
     /// Appends a state to an execution's history; false when that version is there already.

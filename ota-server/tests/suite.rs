@@ -636,6 +636,240 @@ fn bulk_registration_is_one_transaction_like_single_ones<S: Store>(open: Open<'_
     }
 }
 
+/// A crash-rate check against the previous release: 100 crashes over 10,000 device-hours
+/// (0.01/h), detecting a doubling.
+fn crash_check(on_regression: ota_rollout::FailAction) -> ota_rollout::HealthCheck {
+    ota_rollout::HealthCheck {
+        metric: "crashes".into(),
+        baseline: ota_rollout::Baseline::Rate {
+            events: 100,
+            device_hours: 10_000.0,
+        },
+        ratio: 2.0,
+        alpha: 0.05,
+        beta: 0.1,
+        min_exposure: 0.0,
+        dispersion: 1.0,
+        on_regression,
+    }
+}
+
+/// A report `hours` of uptime after the install with a cumulative crash counter.
+fn health_report(id: u64, hours: u64, crashes: f64) -> ota_protocol::DeviceReport {
+    let mut r = report(id, NOW + id, "2.0.0");
+    r.uptime_since_install = Some(hours * 3600);
+    r.health.insert("crashes".into(), crashes);
+    r
+}
+
+/// 100 devices over 10% / 90% with a crash-rate check on every ring; ring 0 installs the
+/// release (all SUCCEEDED). Returns ring 0's devices.
+fn health_setup<S: Store>(
+    s: &mut Server<S>,
+    on_regression: ota_rollout::FailAction,
+) -> Vec<String> {
+    for i in 0..100 {
+        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    let spec = spec(&[0.1, 0.9], 50.0, 5).with_health_checks(&[crash_check(on_regression)]);
+    let ring0 = jobs(&s.create_deployment(&spec, NOW).unwrap());
+    assert_eq!(ring0.len(), 10);
+    for d in &ring0 {
+        assert!(send(s, d, in_progress).accepted());
+        assert!(send(s, d, succeeded).accepted());
+    }
+    // Every device succeeded, but the health check holds the promotion until it decides.
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(dep.rollout.active_ring(), 0);
+    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Running);
+    ring0
+}
+
+fn crash_rate_regression_aborts<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let ring0 = health_setup(&mut s, ota_rollout::FailAction::Abort);
+    // 3 crashes in 48 hours per device: 0.0625/h against the baseline's 0.01/h.
+    let out = match s.handle_report(&ring0[0], &health_report(1, 48, 3.0), NOW + 100) {
+        Ok(Ingested::Report { out }) => out,
+        other => panic!("{other:?}"),
+    };
+    assert!(out.is_empty(), "{out:?}");
+    let dep = s.deployment("d1").unwrap();
+    assert!(dep.is_open(), "one report is not enough evidence");
+    assert_eq!(dep.tally[0].telemetry, 1);
+    s.handle_report(&ring0[1], &health_report(1, 48, 3.0), NOW + 101)
+        .unwrap();
+    let dep = s.deployment("d1").unwrap();
+    let ota_rollout::Status::Aborted { ring, verdict } = dep.rollout.status() else {
+        panic!("not aborted: {:?}", dep.rollout.status())
+    };
+    assert_eq!(*ring, 0);
+    let ota_rollout::Why::HealthRegressed { status, device } = &verdict.why else {
+        panic!("{verdict:?}")
+    };
+    assert_eq!(status.metric, "crashes");
+    assert_eq!(status.reports, 2);
+    assert!((status.exposure - 96.0).abs() < 1e-9, "{status:?}");
+    assert_eq!(device.as_deref(), Some(ring0[1].as_str()));
+    // Ring 1 never started.
+    assert_eq!(s.executions("d1").unwrap().len(), 10);
+}
+
+fn crash_rate_regression_pauses_by_default_and_healthy_release_is_promoted<S: Store>(
+    open: Open<'_, S>,
+) {
+    let mut s = open();
+    let ring0 = health_setup(&mut s, ota_rollout::FailAction::Pause);
+    // No crash in 48 hours per device: after 5 devices (240 device-hours) the check finds no
+    // regression (Wald's lower bound), and ring 1 starts.
+    let mut started = Vec::new();
+    for (k, d) in ring0.iter().enumerate() {
+        let Ingested::Report { out } = s
+            .handle_report(d, &health_report(1, 48, 0.0), NOW + 100)
+            .unwrap()
+        else {
+            panic!()
+        };
+        if !out.is_empty() {
+            assert_eq!(k, 4, "promoted after {} reports", k + 1);
+            started = jobs(&out);
+            break;
+        }
+    }
+    assert_eq!(started.len(), 90);
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(dep.rollout.active_ring(), 1);
+    assert_eq!(
+        dep.rollout.health(0)[0].decision,
+        ota_rollout::HealthDecision::Promote
+    );
+    // Ring 1's regression pauses (the check's `on_regression`).
+    for d in &started[..5] {
+        assert!(send(&mut s, d, in_progress).accepted());
+        assert!(send(&mut s, d, succeeded).accepted());
+    }
+    for d in &started[..5] {
+        s.handle_report(d, &health_report(1, 48, 10.0), NOW + 200)
+            .unwrap();
+    }
+    let dep = s.deployment("d1").unwrap();
+    assert!(
+        matches!(
+            dep.rollout.status(),
+            ota_rollout::Status::Paused { ring: 1, .. }
+        ),
+        "{:?}",
+        dep.rollout.status()
+    );
+}
+
+fn redelivered_report_counts_once<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let ring0 = health_setup(&mut s, ota_rollout::FailAction::Abort);
+    let dev = &ring0[0];
+    // A report of a device that did not install the release is no telemetry of it.
+    let outsider = (0..100)
+        .map(device_name)
+        .find(|d| !ring0.contains(d))
+        .unwrap();
+    s.handle_report(&outsider, &health_report(1, 48, 100.0), NOW + 50)
+        .unwrap();
+    let first = health_report(1, 24, 1.0);
+    s.handle_report(dev, &first, NOW + 100).unwrap();
+    assert_eq!(
+        s.handle_report(dev, &first, NOW + 101).unwrap(),
+        Ingested::DuplicateReport
+    );
+    drop(s);
+    // After a restart the redelivery is still recognised.
+    let mut s = open();
+    assert_eq!(
+        s.handle_report(dev, &first, NOW + 102).unwrap(),
+        Ingested::DuplicateReport
+    );
+    // The next report counts the increase since the first: 24 more hours, 1 more crash.
+    s.handle_report(dev, &health_report(2, 48, 2.0), NOW + 103)
+        .unwrap();
+    // A malformed counter is refused and counted apart; the report itself is recorded.
+    assert!(
+        s.handle_report(dev, &health_report(3, 72, 2.5), NOW + 104)
+            .unwrap()
+            .accepted()
+    );
+    let dep = s.deployment("d1").unwrap();
+    let h = &dep.rollout.health(0)[0];
+    assert_eq!(h.reports, 2);
+    assert!((h.exposure - 48.0).abs() < 1e-9, "{h:?}");
+    assert!((h.observed - 2.0 / 48.0).abs() < 1e-12, "{h:?}");
+    assert_eq!(dep.tally[0].telemetry, 2);
+    assert_eq!(dep.tally[0].telemetry_refused, 1);
+    assert!(dep.is_open());
+}
+
+fn deployment_jobs_drain_in_pages<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    for i in 0..100 {
+        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    assert_eq!(
+        s.create_deployment_queued(&spec(&[0.3, 0.7], 50.0, 5), NOW)
+            .unwrap(),
+        30
+    );
+    let queued: Vec<String> = s
+        .executions("d1")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.device)
+        .collect();
+    assert_eq!(queued.len(), 30);
+    // Drained 7 devices (14 messages) at a time, in device order, each once.
+    let mut drained = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let (out, next) = s.queued_jobs("d1", after.as_deref(), 7).unwrap();
+        pages += 1;
+        assert!(out.len() <= 14);
+        for o in &out {
+            match o {
+                Outbound::Job { device, job } => {
+                    assert_eq!(job.job_id.as_str(), "d1");
+                    assert_eq!(job.ring, 0);
+                    drained.push(device.clone());
+                }
+                Outbound::Desired {
+                    device, desired, ..
+                } => {
+                    assert_eq!(drained.last(), Some(device));
+                    assert_eq!(desired["release"]["version"], "2.0.0");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    assert_eq!(drained, queued);
+    assert_eq!(pages, 5);
+    // A device that started its job is no longer handed out.
+    assert!(send(&mut s, &queued[0], in_progress).accepted());
+    let (out, _) = s.queued_jobs("d1", None, 1).unwrap();
+    assert!(matches!(&out[0], Outbound::Job { device, .. } if *device == queued[1]));
+    assert!(matches!(
+        s.queued_jobs("nope", None, 10),
+        Err(ota_server::Error::UnknownDeployment(_))
+    ));
+}
+
 macro_rules! suite {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -686,4 +920,8 @@ suite!(
     reported_twins,
     releases_are_verified,
     bulk_registration_is_one_transaction_like_single_ones,
+    crash_rate_regression_aborts,
+    crash_rate_regression_pauses_by_default_and_healthy_release_is_promoted,
+    redelivered_report_counts_once,
+    deployment_jobs_drain_in_pages,
 );

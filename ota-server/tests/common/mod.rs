@@ -114,6 +114,7 @@ pub fn plan(shares: &[f64], max_percent: f64, min: u64) -> Plan {
                 }),
                 on_fail: FailAction::Abort,
                 on_inconclusive: Inconclusive::Pause,
+                health: Vec::new(),
             },
         })
         .collect();
