@@ -47,6 +47,8 @@ fn ota_release(key: &SecretKey) -> Vec<u8> {
         issued_at: NOW,
         expires_at: None,
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::from_uuid(common::VENDOR),
             classes: vec![DeviceId::from_uuid(common::CLASS)],

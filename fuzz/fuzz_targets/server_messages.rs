@@ -40,6 +40,8 @@ fn release() -> &'static (TrustRoot, Vec<u8>) {
             issued_at: NOW,
             expires_at: Some(NOW + 86_400),
             notes_uri: None,
+            support_ends_at: None,
+            max_security_deferral: None,
             compatibility: Compatibility {
                 vendor: DeviceId::new(b"acme").unwrap(),
                 classes: vec![DeviceId::new(b"sensor").unwrap()],
@@ -60,6 +62,8 @@ fn release() -> &'static (TrustRoot, Vec<u8>) {
                 sbom: None,
                 uris: vec![],
                 image: None,
+                update_class: None,
+                cves: Vec::new(),
                 extensions: Default::default(),
             }],
             extensions: Default::default(),

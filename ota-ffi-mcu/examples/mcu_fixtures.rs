@@ -152,6 +152,8 @@ fn main() -> Result<(), String> {
         issued_at: NOW - 3600,
         expires_at: Some(NOW + 30 * 86_400),
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::new(b"acme").map_err(|e| err(&e))?,
             classes: vec![DeviceId::new(b"th-sensor").map_err(|e| err(&e))?],

@@ -54,6 +54,8 @@ fn fixture() -> Fixture {
         issued_at: NOW - 3600,
         expires_at: Some(NOW + 86_400),
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::new(b"acme").unwrap(),
             classes: vec![DeviceId::new(b"th-sensor").unwrap()],

@@ -122,6 +122,8 @@ impl Fixture {
             issued_at: NOW - 10,
             expires_at: Some(NOW + 86_400),
             notes_uri: None,
+            support_ends_at: None,
+            max_security_deferral: None,
             compatibility: Compatibility {
                 vendor: did("acme"),
                 classes: vec![did("sensor")],

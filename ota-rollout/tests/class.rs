@@ -46,7 +46,9 @@ fn without_a_security_plan_security_releases_use_the_regular_one() {
 fn an_invalid_security_plan_is_refused_with_its_path() {
     let bad = SET.replace(r#""share": 0.95"#, r#""share": 1.5"#);
     match PlanSet::from_json(bad.as_bytes(), &Limits::default()) {
-        Err(Error::InvalidPlan { field, .. }) => assert!(field.starts_with("/security/rings/1"), "{field}"),
+        Err(Error::InvalidPlan { field, .. }) => {
+            assert!(field.starts_with("/security/rings/1"), "{field}")
+        }
         other => panic!("{other:?}"),
     }
     let unknown = SET.replacen(r#""regular""#, r#""feature""#, 1);

@@ -47,6 +47,8 @@ impl Vendor {
             issued_at: NOW - 60,
             expires_at: Some(NOW + 30 * 86_400),
             notes_uri: None,
+            support_ends_at: None,
+            max_security_deferral: None,
             compatibility: Compatibility {
                 vendor: DeviceId::new(b"acme").unwrap(),
                 classes: vec![DeviceId::new(b"sensor").unwrap()],
@@ -67,6 +69,8 @@ impl Vendor {
                 sbom: None,
                 uris: vec![],
                 image: None,
+                update_class: None,
+                cves: Vec::new(),
                 extensions: Default::default(),
             }],
             extensions: Default::default(),

@@ -257,6 +257,8 @@ pub fn release_files(name: &str, sequence: u64, key: &SecretKey) -> Vec<(String,
         issued_at: NOW - 10,
         expires_at: Some(NOW + 86_400),
         notes_uri: None,
+        support_ends_at: None,
+        max_security_deferral: None,
         compatibility: Compatibility {
             vendor: DeviceId::new(b"acme").unwrap(),
             classes: vec![DeviceId::new(b"sensor").unwrap()],
