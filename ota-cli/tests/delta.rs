@@ -113,7 +113,8 @@ fn mcu_profile_make_info_apply() {
     );
     assert_eq!(code, 0);
     assert_eq!(info["codec"].as_str(), Some("Deflate"), "{info}");
-    assert!(info["frame_size"].as_u64().unwrap() <= 12 * 1024, "{info}");
+    // The default MCU frames: 10 KiB (a 10,496-byte frame buffer, within 16 KiB of RAM).
+    assert_eq!(info["frame_size"].as_u64(), Some(10 * 1024), "{info}");
     let (code, _) = run_json(
         ota()
             .current_dir(d)
@@ -121,7 +122,7 @@ fn mcu_profile_make_info_apply() {
     );
     assert_eq!(code, 0);
     assert_eq!(std::fs::read(d.join("got.bin")).unwrap(), new);
-    // Smaller frames for a device with less RAM (a 10,496-byte frame buffer).
+    // Larger frames for a device with more RAM (a 12,544-byte frame buffer), up to 12 KiB.
     let (code, v) = run_json(ota().current_dir(d).args([
         "--json",
         "delta",
@@ -129,21 +130,46 @@ fn mcu_profile_make_info_apply() {
         "old.bin",
         "new.bin",
         "--out",
-        "m10.patch",
+        "m12.patch",
         "--profile",
         "mcu",
         "--frame-size",
-        "10240",
+        "12288",
     ]));
     assert_eq!(code, 0, "{v}");
     let (code, info) =
         run_json(
             ota()
                 .current_dir(d)
-                .args(["--json", "delta", "info", "m10.patch"]),
+                .args(["--json", "delta", "info", "m12.patch"]),
         );
     assert_eq!(code, 0);
-    assert_eq!(info["frame_size"].as_u64(), Some(10240), "{info}");
+    assert_eq!(info["frame_size"].as_u64(), Some(12288), "{info}");
+    let (code, _) = run_json(ota().current_dir(d).args([
+        "delta",
+        "apply",
+        "old.bin",
+        "m12.patch",
+        "--out",
+        "got12.bin",
+    ]));
+    assert_eq!(code, 0);
+    assert_eq!(std::fs::read(d.join("got12.bin")).unwrap(), new);
+    // Over the profile's maximum: refused, nothing written.
+    let (code, _) = run_json(ota().current_dir(d).args([
+        "delta",
+        "make",
+        "old.bin",
+        "new.bin",
+        "--out",
+        "m16.patch",
+        "--profile",
+        "mcu",
+        "--frame-size",
+        "16384",
+    ]));
+    assert_ne!(code, 0);
+    assert!(!d.join("m16.patch").exists());
     // Not for the classic format.
     let (code, _) = run_json(ota().current_dir(d).args([
         "delta",

@@ -37,12 +37,13 @@ pub enum Profile {
     /// of RAM to apply.
     #[default]
     Std,
-    /// DEFLATE frames of at most [`MCU_MAX_RAW`](crate::MCU_MAX_RAW) raw bytes, decodable in
+    /// DEFLATE frames of [`MCU_DEFAULT_RAW`](crate::MCU_DEFAULT_RAW) (10 KiB) raw bytes, or
+    /// `frame_size` if it is at most [`MCU_MAX_RAW`](crate::MCU_MAX_RAW) (12 KiB), decodable in
     /// place: applies with [`McuApply`](crate::McuApply) without an allocator, in a frame
-    /// buffer of `frame_size + 256` bytes, a work buffer, ~0.7 KiB of state and the stack
-    /// (benches/RESULTS.md: 17.9 KB in all on a Cortex-M4 with 12 KiB frames, 15.8 KB with
-    /// `frame_size` 10 KiB). `frame_size` is capped at `MCU_MAX_RAW`; the std apply takes these
-    /// patches too.
+    /// buffer of frame size + 256 bytes, a work buffer, ~0.7 KiB of state and the stack
+    /// (benches/RESULTS.md: under 16 KiB in all on a Cortex-M4 with the default 10 KiB frames,
+    /// about 2 KiB more with 12 KiB frames). A `frame_size` above `MCU_MAX_RAW` (such as the
+    /// std default of 256 KiB) gives `MCU_DEFAULT_RAW`; the std apply takes these patches too.
     Mcu,
 }
 
@@ -146,7 +147,8 @@ pub(crate) fn encode_ops(
     };
     let fs = match opts.profile {
         Profile::Std => opts.frame_size,
-        Profile::Mcu => opts.frame_size.min(crate::mcu::MCU_MAX_RAW),
+        Profile::Mcu if opts.frame_size > crate::mcu::MCU_MAX_RAW => crate::mcu::MCU_DEFAULT_RAW,
+        Profile::Mcu => opts.frame_size,
     } as usize;
     let hashes = (sha256(old), sha256(new));
     let enc = |mode: Mode, frames: Vec<(Vec<u8>, usize)>, props: u8| {

@@ -42,8 +42,8 @@ pub use format::{
 };
 pub use limits::Limits;
 pub use mcu::{
-    Fed, MCU_INPLACE_MARGIN, MCU_MAX_RAW, McuApply, McuOptions, McuStorage, SourceCheck,
-    mcu_frame_buf_len,
+    Fed, MCU_DEFAULT_RAW, MCU_INPLACE_MARGIN, MCU_MAX_RAW, McuApply, McuOptions, McuStorage,
+    SourceCheck, mcu_frame_buf_len,
 };
 #[cfg(feature = "std")]
 pub use source::{FileSource, Source};

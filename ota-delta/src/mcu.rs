@@ -15,16 +15,24 @@ use crate::limits::Limits;
 use crate::recon::{ReconstructError, SourceRead, reconstruct};
 use crate::sha::RunningSha256;
 
-/// Largest `max_raw` (raw content of one frame) of an MCU-profile patch: the encoder's frame
-/// budget, and with [`MCU_INPLACE_MARGIN`] the frame buffer a device needs for any MCU patch.
+/// Largest `max_raw` (raw content of one frame) of an MCU-profile patch: the largest frame size
+/// the encoder accepts, and with [`MCU_INPLACE_MARGIN`] the frame buffer a device needs for any
+/// MCU patch.
 pub const MCU_MAX_RAW: u32 = 12 * 1024;
+
+/// Frame size of MCU-profile patches unless the caller asks for another: 10 KiB, so that the
+/// whole apply fits 16 KiB of RAM on a Cortex-M4 (frame buffer of
+/// `mcu_frame_buf_len(MCU_DEFAULT_RAW)` = 10,496 B; benches/RESULTS.md). 12 KiB frames made
+/// patches 1-3% smaller on the corpus but need 2 KiB more RAM.
+pub const MCU_DEFAULT_RAW: u32 = 10 * 1024;
 
 /// Bytes past a frame's raw content that the frame buffer must also hold: the DEFLATE payload
 /// is placed so that it ends there and is decoded in place (FORMAT.md §10.2).
 pub const MCU_INPLACE_MARGIN: usize = 256;
 
 /// Frame buffer length needed for frames of at most `max_raw` raw bytes
-/// (`max_raw + MCU_INPLACE_MARGIN`); `mcu_frame_buf_len(MCU_MAX_RAW)` takes every MCU patch.
+/// (`max_raw + MCU_INPLACE_MARGIN`); `mcu_frame_buf_len(MCU_DEFAULT_RAW)` takes the patches
+/// made with the default frame size, `mcu_frame_buf_len(MCU_MAX_RAW)` every MCU patch.
 pub const fn mcu_frame_buf_len(max_raw: u32) -> usize {
     max_raw as usize + MCU_INPLACE_MARGIN
 }
@@ -121,7 +129,9 @@ enum Phase {
 /// A native patch in the MCU profile being applied with fixed memory (FORMAT.md §10).
 ///
 /// Memory: this struct (about 800 bytes, `core::mem::size_of::<McuApply>()`), a frame buffer
-/// of at least [`mcu_frame_buf_len`]`(max_raw)` bytes (12.25 KiB takes every MCU patch) and a
+/// of at least [`mcu_frame_buf_len`]`(max_raw)` bytes (10.25 KiB for patches made with the
+/// default frame size, 12.25 KiB for every MCU patch; a patch whose frames need more than the
+/// buffer lent is refused at its header with [`Error::BufferTooSmall`]) and a
 /// work buffer for source reads and target writes (64 bytes or more; 512 is a good size), both
 /// lent by the caller; nothing is allocated.
 ///

@@ -9,8 +9,8 @@ mod common;
 
 use common::{bytes, mutate};
 use ota_delta::{
-    Codec, Cursor, DiffOptions, Error, Fed, HEADER_LEN, MCU_MAX_RAW, McuApply, McuOptions,
-    McuStorage, ModeChoice, Profile, SourceCheck, diff_with, mcu_frame_buf_len,
+    Codec, Cursor, DiffOptions, Error, Fed, HEADER_LEN, MCU_DEFAULT_RAW, MCU_MAX_RAW, McuApply,
+    McuOptions, McuStorage, ModeChoice, Profile, SourceCheck, diff_with, mcu_frame_buf_len,
 };
 use std::path::PathBuf;
 
@@ -120,7 +120,10 @@ fn corpus_mcu_patches_apply_like_std() {
         let patch = diff_with(&old, &new, &mcu_opts(ModeChoice::Auto)).unwrap();
         let h = ota_delta::read_header(&patch[..], &ota_delta::Limits::default()).unwrap();
         assert!(matches!(h.codec, Codec::Deflate), "{name}");
-        assert!(h.max_raw <= MCU_MAX_RAW, "{name}");
+        assert!(
+            h.max_raw <= MCU_DEFAULT_RAW,
+            "{name}: the default frame size"
+        );
         let std_out = common::apply_vec(&patch, &old).unwrap();
         assert_eq!(std_out, new, "{name}: std apply");
         let (mcu_out, cursors) = mcu_apply(&patch, &old, 1500).unwrap();
@@ -327,6 +330,69 @@ fn wrong_source_bad_patches_and_small_buffers_are_errors() {
     longer.push(0);
     let e = mcu_apply(&longer, &old, 4096).unwrap_err();
     assert!(matches!(e, Error::TrailingData { .. }), "{e}");
+}
+
+/// The default MCU frame size is `MCU_DEFAULT_RAW` (10 KiB); 12 KiB frames are still made on
+/// request and applied with a frame buffer large enough, and refused at the header, before any
+/// source read or target write, with a buffer for the default frames only.
+#[test]
+fn default_frames_are_10k_and_12k_frames_need_a_larger_buffer() {
+    let old = bytes(23, 120_000);
+    let new = mutate(&old, 23);
+    let full = |frame_size| DiffOptions {
+        frame_size,
+        preset: 0,
+        ..mcu_opts(ModeChoice::Full)
+    };
+    let dflt = diff_with(&old, &new, &mcu_opts(ModeChoice::Full)).unwrap();
+    let h = ota_delta::read_header(&dflt[..], &ota_delta::Limits::default()).unwrap();
+    assert_eq!(MCU_DEFAULT_RAW, 10 * 1024);
+    assert_eq!(h.frame_size, MCU_DEFAULT_RAW);
+    assert_eq!(h.max_raw, MCU_DEFAULT_RAW);
+    // Any frame size over the profile's maximum (the std default included) gives the default.
+    let over = diff_with(&old, &new, &full(MCU_MAX_RAW + 64)).unwrap();
+    assert_eq!(over, dflt);
+    let big = diff_with(&old, &new, &full(MCU_MAX_RAW)).unwrap();
+    let hb = ota_delta::read_header(&big[..], &ota_delta::Limits::default()).unwrap();
+    assert_eq!(hb.max_raw, MCU_MAX_RAW);
+    // A buffer for the default frames applies the default patch...
+    let apply_with = |patch: &[u8], len: usize| {
+        let mut frame = vec![0u8; len];
+        let mut work = [0u8; 128];
+        let mut flash = Flash {
+            source: old.clone(),
+            target: Vec::new(),
+        };
+        let mut job = McuApply::new(&mut frame, &mut work, McuOptions::default()).unwrap();
+        let r = feed_all(&mut job, patch, 0, 777, &mut flash).map(|_| ());
+        (r, flash.target)
+    };
+    let (r, target) = apply_with(&dflt, mcu_frame_buf_len(MCU_DEFAULT_RAW));
+    r.unwrap();
+    assert_eq!(target, new);
+    // ...and refuses the 12 KiB one with what it needs, having written nothing.
+    let (r, target) = apply_with(&big, mcu_frame_buf_len(MCU_DEFAULT_RAW));
+    match r {
+        Err(Error::BufferTooSmall {
+            what: "frame",
+            have,
+            need,
+        }) => {
+            assert_eq!(have, 10 * 1024 + 256);
+            assert_eq!(need, 12 * 1024 + 256);
+        }
+        other => panic!("expected BufferTooSmall, got {other:?}"),
+    }
+    assert!(target.is_empty());
+    // One byte short of the 12 KiB frames is refused too; the full buffer applies them.
+    let (r, _) = apply_with(&big, mcu_frame_buf_len(MCU_MAX_RAW) - 1);
+    assert!(matches!(
+        r,
+        Err(Error::BufferTooSmall { what: "frame", .. })
+    ));
+    let (r, target) = apply_with(&big, mcu_frame_buf_len(MCU_MAX_RAW));
+    r.unwrap();
+    assert_eq!(target, new);
 }
 
 /// Every single-bit flip of a small patch is an error (never a panic, never a wrong target).

@@ -119,7 +119,8 @@ fn main() -> Result<(), String> {
         .map_err(|e| err(&e))?;
 
     let v = |s: &str| Version::parse(s).map_err(|e| err(&e));
-    // The patch in the MCU profile (DEFLATE frames of at most 12 KiB, FORMAT.md §10 of ota-delta).
+    // The patch in the MCU profile with its default frames (DEFLATE, 10 KiB: the program's frame
+    // buffer is OTA_MCU_FRAME_BUF_LEN = 10,496 B; FORMAT.md §10 of ota-delta).
     let patch = ota_delta::diff_with(
         &old,
         &new,

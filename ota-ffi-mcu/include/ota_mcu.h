@@ -30,10 +30,19 @@
 #define OTA_MCU_PATCH_HEADER_LEN 152
 
 /**
- * Frame buffer length that takes every MCU-profile patch: 12 KiB of raw frame content and 256
- * bytes of in-place margin (`ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW)`).
+ * Frame buffer length that takes MCU-profile patches made with the default frame size
+ * (`ota delta make --profile mcu`): 10 KiB of raw frame content and 256 bytes of in-place margin
+ * (`ota_delta::mcu_frame_buf_len(ota_delta::MCU_DEFAULT_RAW)`); the whole apply then fits 16 KiB
+ * of RAM on a Cortex-M4. A patch with larger frames is refused with
+ * `OTA_MCU_STATUS_BUFFER_TOO_SMALL` before anything is written.
  */
-#define OTA_MCU_FRAME_BUF_LEN ((12 * 1024) + 256)
+#define OTA_MCU_FRAME_BUF_LEN ((10 * 1024) + 256)
+
+/**
+ * Frame buffer length that takes every MCU-profile patch, also those made with the largest
+ * frames (`--frame-size 12288`): `ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW)`.
+ */
+#define OTA_MCU_FRAME_BUF_MAX_LEN ((12 * 1024) + 256)
 
 /**
  * The most installed components an [`ota_mcu_device_state`] may report (the view of each lives
@@ -273,8 +282,9 @@ typedef uint32_t ota_mcu_status;
  */
 typedef struct ota_mcu_delta_buffers {
   /**
-   * The frame buffer: `OTA_MCU_FRAME_BUF_LEN` bytes take every MCU patch (less works for
-   * patches with smaller frames: the header says, `OTA_MCU_STATUS_BUFFER_TOO_SMALL` otherwise).
+   * The frame buffer: `OTA_MCU_FRAME_BUF_LEN` bytes take patches made with the default
+   * frames, `OTA_MCU_FRAME_BUF_MAX_LEN` every MCU patch (the patch header's `max_raw` + 256 is
+   * what a patch needs; less: `OTA_MCU_STATUS_BUFFER_TOO_SMALL`, nothing written).
    */
   uint8_t *frame;
   /**

@@ -21,15 +21,23 @@ use crate::status::Status;
 pub const OTA_MCU_CURSOR_LEN: usize = 64;
 /// Length of the patch header (the first bytes of a patch).
 pub const OTA_MCU_PATCH_HEADER_LEN: usize = 152;
-/// Frame buffer length that takes every MCU-profile patch: 12 KiB of raw frame content and 256
-/// bytes of in-place margin (`ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW)`).
-pub const OTA_MCU_FRAME_BUF_LEN: usize = 12 * 1024 + 256;
+/// Frame buffer length that takes MCU-profile patches made with the default frame size
+/// (`ota delta make --profile mcu`): 10 KiB of raw frame content and 256 bytes of in-place margin
+/// (`ota_delta::mcu_frame_buf_len(ota_delta::MCU_DEFAULT_RAW)`); the whole apply then fits 16 KiB
+/// of RAM on a Cortex-M4. A patch with larger frames is refused with
+/// `OTA_MCU_STATUS_BUFFER_TOO_SMALL` before anything is written.
+pub const OTA_MCU_FRAME_BUF_LEN: usize = 10 * 1024 + 256;
+/// Frame buffer length that takes every MCU-profile patch, also those made with the largest
+/// frames (`--frame-size 12288`): `ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW)`.
+pub const OTA_MCU_FRAME_BUF_MAX_LEN: usize = 12 * 1024 + 256;
 
 // The header needs literal numbers; they must be ota-delta's.
 const _: () = assert!(OTA_MCU_CURSOR_LEN == CURSOR_LEN);
 const _: () = assert!(OTA_MCU_PATCH_HEADER_LEN == HEADER_LEN);
 const _: () =
-    assert!(OTA_MCU_FRAME_BUF_LEN == ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW));
+    assert!(OTA_MCU_FRAME_BUF_LEN == ota_delta::mcu_frame_buf_len(ota_delta::MCU_DEFAULT_RAW));
+const _: () =
+    assert!(OTA_MCU_FRAME_BUF_MAX_LEN == ota_delta::mcu_frame_buf_len(ota_delta::MCU_MAX_RAW));
 
 /// The device's storage and download, as callbacks sharing `ctx`. Each returns 0 on success and
 /// any other value on failure (the apply stops with `OTA_MCU_STATUS_CALLBACK_FAILED`; resume from
@@ -71,8 +79,9 @@ pub struct ota_mcu_delta_io {
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct ota_mcu_delta_buffers {
-    /// The frame buffer: `OTA_MCU_FRAME_BUF_LEN` bytes take every MCU patch (less works for
-    /// patches with smaller frames: the header says, `OTA_MCU_STATUS_BUFFER_TOO_SMALL` otherwise).
+    /// The frame buffer: `OTA_MCU_FRAME_BUF_LEN` bytes take patches made with the default
+    /// frames, `OTA_MCU_FRAME_BUF_MAX_LEN` every MCU patch (the patch header's `max_raw` + 256 is
+    /// what a patch needs; less: `OTA_MCU_STATUS_BUFFER_TOO_SMALL`, nothing written).
     pub frame: *mut u8,
     /// Length of `frame`.
     pub frame_len: usize,

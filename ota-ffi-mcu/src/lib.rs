@@ -13,8 +13,8 @@ mod status;
 mod verify;
 
 pub use delta::{
-    OTA_MCU_CURSOR_LEN, OTA_MCU_FRAME_BUF_LEN, OTA_MCU_PATCH_HEADER_LEN, ota_mcu_delta_apply,
-    ota_mcu_delta_buffers, ota_mcu_delta_io,
+    OTA_MCU_CURSOR_LEN, OTA_MCU_FRAME_BUF_LEN, OTA_MCU_FRAME_BUF_MAX_LEN, OTA_MCU_PATCH_HEADER_LEN,
+    ota_mcu_delta_apply, ota_mcu_delta_buffers, ota_mcu_delta_io,
 };
 pub use manifest::{
     OTA_MCU_ACTION_DELTA, OTA_MCU_ACTION_FULL, OTA_MCU_ACTION_SKIP, OTA_MCU_MAX_INSTALLED,

@@ -208,6 +208,40 @@ fn a_cut_after_every_frame_resumes_to_the_new_image() {
     }
 }
 
+/// The library's default frame buffer takes the default (10 KiB) frames; a patch made with
+/// 12 KiB frames is refused with `BUFFER_TOO_SMALL` before anything is written, and applied with
+/// `OTA_MCU_FRAME_BUF_MAX_LEN`.
+#[test]
+fn twelve_k_frames_need_the_max_buffer() {
+    assert_eq!(OTA_MCU_FRAME_BUF_LEN, 10 * 1024 + 256);
+    assert_eq!(OTA_MCU_FRAME_BUF_MAX_LEN, 12 * 1024 + 256);
+    let d = device(usize::MAX);
+    let h = ota_delta::read_header(&d.patch[..], &ota_delta::Limits::default()).unwrap();
+    assert_eq!(h.max_raw + 256, OTA_MCU_FRAME_BUF_LEN as u32);
+    let (old, new) = images();
+    let big = |d: &mut Device| {
+        d.patch = ota_delta::diff_with(
+            &old,
+            &new,
+            &DiffOptions {
+                profile: Profile::Mcu,
+                frame_size: 12 * 1024,
+                ..DiffOptions::default()
+            },
+        )
+        .unwrap();
+    };
+    let mut d = device(usize::MAX);
+    big(&mut d);
+    let mut bufs = Bufs::new();
+    assert_eq!(apply(&mut d, &mut bufs, None), Status::BufferTooSmall);
+    assert!(d.slot.is_empty(), "nothing written");
+    assert_eq!(d.persisted, 0);
+    bufs.frame = vec![0; OTA_MCU_FRAME_BUF_MAX_LEN];
+    assert_eq!(apply(&mut d, &mut bufs, None), Status::Ok);
+    assert_eq!(d.slot, new);
+}
+
 #[test]
 fn failures_have_their_own_status() {
     let mut bufs = Bufs::new();

@@ -56,9 +56,9 @@ enum ModeArg {
 enum ProfileArg {
     /// LZMA2 frames of up to --frame-size: the smallest patches (about 1 MiB of RAM to apply).
     Std,
-    /// DEFLATE frames of at most 12 KiB (or --frame-size if smaller), decoded in place:
-    /// applies on a microcontroller without an allocator in a frame buffer of frame size + 256
-    /// bytes plus ~5.8 KiB (ota-delta FORMAT.md §10); --frame-size 10240 fits 16 KiB of RAM.
+    /// DEFLATE frames of 10 KiB (or --frame-size, at most 12288), decoded in place: applies on
+    /// a microcontroller without an allocator in a frame buffer of frame size + 256 bytes plus
+    /// ~5 KiB (ota-delta FORMAT.md §10); the default 10 KiB frames fit 16 KiB of RAM.
     Mcu,
 }
 
@@ -79,10 +79,11 @@ pub struct MakeArgs {
     mode: ModeArg,
     /// Frame size (native format): a multiple of 64, at least 4096. Target bytes per frame in
     /// the full and XOR modes; in bsdiff mode the patch content per frame, each frame covering
-    /// as much of the target as that content describes (ota-delta FORMAT.md §4).
-    #[arg(long, default_value_t = 256 * 1024)]
-    frame_size: u32,
-    /// Profile of the native format: `mcu` caps the frames at 12 KiB and uses DEFLATE.
+    /// as much of the target as that content describes (ota-delta FORMAT.md §4). Default
+    /// 262144 (256 KiB) for the std profile, 10240 for mcu (at most 12288 there).
+    #[arg(long)]
+    frame_size: Option<u32>,
+    /// Profile of the native format: `mcu` uses DEFLATE and 10 KiB frames (at most 12 KiB).
     #[arg(long, value_enum, default_value_t = ProfileArg::Std)]
     profile: ProfileArg,
 }
@@ -132,9 +133,20 @@ fn make(a: &MakeArgs, out: &Out) -> CmdResult {
         ProfileArg::Std => Profile::Std,
         ProfileArg::Mcu => Profile::Mcu,
     };
+    let frame_size = match (a.profile, a.frame_size) {
+        (ProfileArg::Std, None) => DiffOptions::default().frame_size,
+        (ProfileArg::Mcu, None) => ota_delta::MCU_DEFAULT_RAW,
+        (ProfileArg::Mcu, Some(n)) if n > ota_delta::MCU_MAX_RAW => {
+            return Err(Fail::input(format!(
+                "--frame-size {n} is over the mcu profile's maximum of {}",
+                ota_delta::MCU_MAX_RAW
+            )));
+        }
+        (_, Some(n)) => n,
+    };
     let opts = DiffOptions {
         mode,
-        frame_size: a.frame_size,
+        frame_size,
         profile,
         ..DiffOptions::default()
     };
