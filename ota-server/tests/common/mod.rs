@@ -47,6 +47,8 @@ impl Vendor {
             issued_at: NOW - 60,
             expires_at: Some(NOW + 30 * 86_400),
             notes_uri: None,
+            support_ends_at: None,
+            max_security_deferral: None,
             compatibility: Compatibility {
                 vendor: DeviceId::new(b"acme").unwrap(),
                 classes: vec![DeviceId::new(b"sensor").unwrap()],
@@ -65,6 +67,8 @@ impl Vendor {
                 dependencies: vec![],
                 order: 0,
                 sbom: None,
+                update_class: None,
+                cves: vec![],
                 uris: vec![],
                 image: None,
                 extensions: Default::default(),
@@ -114,6 +118,7 @@ pub fn plan(shares: &[f64], max_percent: f64, min: u64) -> Plan {
                 }),
                 on_fail: FailAction::Abort,
                 on_inconclusive: Inconclusive::Pause,
+                health: vec![],
             },
         })
         .collect();
