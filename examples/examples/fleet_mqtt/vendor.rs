@@ -127,6 +127,8 @@ impl Vendor {
             issued_at: EPOCH - 60,
             expires_at: Some(EPOCH + 30 * 86_400),
             notes_uri: None,
+            support_ends_at: None,
+            max_security_deferral: None,
             compatibility: Compatibility {
                 vendor: ota_manifest::DeviceId::new(b"acme")?,
                 classes: vec![ota_manifest::DeviceId::new(b"sensor")?],
