@@ -88,6 +88,7 @@ const MAX_ENVELOPE: u64 = 64 << 10;
 /// # let manifest = Manifest {
 /// #     name: "release 2".into(), version: v(2), sequence: 2, security_counter: 1,
 /// #     issued_at: NOW - 10, expires_at: Some(NOW + 86_400), notes_uri: None,
+/// #     support_ends_at: None, max_security_deferral: None,
 /// #     compatibility: Compatibility { vendor: did("acme"), classes: vec![did("sensor")],
 /// #         hardware: vec!["rev1".into()], hardware_ranges: vec![] },
 /// #     components: vec![Component::from_image("firmware", Layer::Firmware, v(2),
