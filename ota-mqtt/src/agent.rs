@@ -71,10 +71,15 @@ impl Device {
     /// when the install finished, IN_PROGRESS when it stopped (run the job again later).
     ///
     /// Progress updates are sent when `install` returns (the installer is synchronous), in the
-    /// order they were made.
+    /// order they were made. A job still QUEUED is first claimed: an IN_PROGRESS update
+    /// (`Download`, nothing done yet) that the server must accept before anything is installed,
+    /// so a job canceled since it was queued is never installed.
     ///
     /// # Errors
-    /// [`crate::Error::Protocol`], [`crate::Error::Closed`].
+    /// [`crate::Error::JobRejected`] when the server answers an update on
+    /// `jobs/update/rejected` (job unknown, canceled or already terminal): the device stops
+    /// there, sends nothing more for the job and, if it was the claim, installs nothing.
+    /// [`crate::Error::Protocol`], [`crate::Error::Closed`], [`crate::Error::Timeout`].
     pub async fn run_job(
         &mut self,
         installer: &mut impl Installer,
@@ -83,25 +88,44 @@ impl Device {
     ) -> Result<JobExecution> {
         if let Err(refusal) = installer.verify(job) {
             let update = queued.next(Status::Rejected { refusal });
-            self.send_execution(&update).await?;
+            self.send_execution_or_stop(&update).await?;
             return Ok(update);
+        }
+        let mut current = queued.clone();
+        if current.status == Status::Queued {
+            current = current.next(Status::InProgress {
+                stage: Stage::Download,
+                progress: Progress { done: 0, total: 0 },
+            });
+            self.send_execution_or_stop(&current).await?;
         }
         let mut steps = Vec::new();
         let attempt = installer.install(job, &mut |stage, progress| {
             steps.push(Status::InProgress { stage, progress });
         });
-        let mut current = queued.clone();
         for status in steps {
             if current.status == status {
                 continue; // nothing new to say (a resumed run starting where it stopped)
             }
             current = current.next(status);
-            self.send_execution(&current).await?;
+            self.send_execution_or_stop(&current).await?;
         }
         if let Attempt::Finished(outcome) = attempt {
             current = current.next(outcome);
-            self.send_execution(&current).await?;
+            self.send_execution_or_stop(&current).await?;
         }
         Ok(current)
+    }
+
+    /// Sends `update` until answered; a `rejected` answer is [`crate::Error::JobRejected`].
+    async fn send_execution_or_stop(&mut self, update: &JobExecution) -> Result<()> {
+        if self.send_execution(update).await? {
+            Ok(())
+        } else {
+            Err(crate::Error::JobRejected {
+                job_id: update.job_id.to_string(),
+                version: update.version,
+            })
+        }
     }
 }

@@ -39,6 +39,16 @@ pub enum Error {
     /// The client's request queue is closed (its event loop ended).
     #[error("client closed")]
     Closed,
+    /// The server answered a job execution update on `jobs/update/rejected` (the job is
+    /// unknown, canceled or already terminal): the device stops the job and installs nothing
+    /// more for it.
+    #[error("job {job_id}: update version {version} rejected by the server")]
+    JobRejected {
+        /// The job.
+        job_id: String,
+        /// The version of the rejected update.
+        version: u64,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

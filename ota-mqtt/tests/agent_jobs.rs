@@ -428,10 +428,16 @@ async fn a_job_over_mqtt_is_installed_by_the_agent_and_committed() {
     assert_eq!(sim.slots.snapshot(Slot::A, fx.old.len()), fx.old);
 
     // The job delivered again (a redelivery, or jobs/get after a reboot) is recognised by its
-    // envelope: SUCCEEDED again, nothing installed or sent twice.
+    // envelope: nothing installed or applied twice. Its claim repeats the first run's (a
+    // duplicate, answered `accepted`); the outcome after it is a version the server's execution,
+    // already SUCCEEDED, does not take: answered `rejected`, and the device stops there.
     let writes = sim.slots.writes();
     let again = net.device.run_job(&mut inst, &doc, &queued).await;
-    assert!(again.is_ok());
+    assert!(
+        matches!(again, Err(ota_mqtt::Error::JobRejected { .. })),
+        "{again:?}"
+    );
+    assert_eq!(net.server_view("job-commit").await, last);
     assert_eq!(sim.slots.writes(), writes);
     let done = net.finish().await;
     assert_eq!(succeeded(&done), 1, "{done:?}");

@@ -89,7 +89,7 @@ async fn a_verified_job_is_installed_and_a_forged_one_is_refused() {
         let good = ingest.execution(&id, "job-good").unwrap();
         assert_eq!(
             (good.version, good.status.kind()),
-            (4, StatusKind::Succeeded)
+            (5, StatusKind::Succeeded)
         );
         let forged = ingest.execution(&id, "job-forged").unwrap();
         match &forged.status {
@@ -120,6 +120,76 @@ async fn a_verified_job_is_installed_and_a_forged_one_is_refused() {
     assert!(matches!(reports[0], Ingested::Report(r) if r.report_id == 1));
     assert_eq!(reports[1], &Ingested::DuplicateReport);
     assert!(matches!(reports[2], Ingested::Report(r) if r.report_id == 2));
+}
+
+/// A job canceled by the server after it was queued (or one the server never queued) is
+/// answered on `jobs/update/rejected` when the device claims it: the device stops with
+/// `JobRejected`, installs nothing and sends nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_the_server_rejects_is_not_installed() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let server = Server::connect(&opts(&broker, "server-1"), "workers")
+        .await
+        .unwrap();
+    let id = DeviceId::new("dev-1").unwrap();
+    let mut device = Device::connect(&opts(&broker, "dev-1"), id.clone())
+        .await
+        .unwrap();
+    let ingest = Arc::new(Mutex::new(Ingest::new(64)));
+    let (stop, stop_rx) = watch::channel(false);
+    let worker = serve(server, ingest.clone(), stop_rx);
+    let rel = release();
+    let mut installer = SimInstaller::new(rel.root.clone());
+
+    // Canceled on the server: the execution there is terminal (CANCELED, version 2).
+    let doc = job("job-canceled", &rel.good);
+    let queued = JobExecution::queued(doc.job_id.clone(), 1);
+    let canceled = queued.next(Status::Canceled);
+    ingest.lock().await.queue(&id, canceled.clone());
+    let e = device
+        .run_job(&mut installer, &doc, &queued)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, ota_mqtt::Error::JobRejected { job_id, version: 2 } if job_id == "job-canceled"),
+        "{e}"
+    );
+    assert_eq!(
+        ingest.lock().await.execution(&id, "job-canceled").unwrap(),
+        &canceled
+    );
+    // Never queued for this device at all.
+    let doc = job("job-unknown", &rel.good);
+    let queued = JobExecution::queued(doc.job_id.clone(), 1);
+    let e = device
+        .run_job(&mut installer, &doc, &queued)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ota_mqtt::Error::JobRejected { .. }), "{e}");
+    assert_eq!(installer.installed, 0, "a rejected job was installed");
+
+    // The control: a job the server has queued goes through (claim, progress, outcome).
+    let doc = job("job-live", &rel.good);
+    let queued = JobExecution::queued(doc.job_id.clone(), 1);
+    ingest.lock().await.queue(&id, queued.clone());
+    let last = device
+        .run_job(&mut installer, &doc, &queued)
+        .await
+        .unwrap();
+    assert_eq!(last.status, Status::Succeeded);
+    assert_eq!(installer.installed, 1);
+    stop.send(true).unwrap();
+    let done = worker.await.unwrap();
+    // Exactly the two claims were refused; nothing after them was sent.
+    let refused = done
+        .iter()
+        .filter(|g| matches!(g, Ingested::Refused(_) | Ingested::UnknownJob(_)))
+        .count();
+    assert_eq!(refused, 2, "{done:?}");
+    drop(broker);
 }
 
 /// The device re-sends an update until it is answered: a server that was not there when the

@@ -274,7 +274,8 @@ async fn run(restart: bool) {
     );
     eprintln!("reports {} executions {}", t.reports.len(), t.executions);
     assert_eq!(t.refused, 0);
-    assert_eq!(t.executions, DEVICES * 3, "execution updates lost");
+    // Per device: the claim, two progress steps, the outcome.
+    assert_eq!(t.executions, DEVICES * 4, "execution updates lost");
     assert_eq!(t.reports.len(), DEVICES * 2, "reports lost");
     assert!(
         t.reports.values().all(|&n| n == 1),
@@ -286,7 +287,7 @@ async fn run(restart: bool) {
         let e = ingest.execution(&id, "fw-2-0").unwrap();
         assert_eq!(
             (e.version, e.status.kind()),
-            (4, StatusKind::Succeeded),
+            (5, StatusKind::Succeeded),
             "{id}"
         );
     }

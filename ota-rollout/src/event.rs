@@ -15,6 +15,10 @@ pub enum Report {
     Failed,
     /// Did not report in time (counted as a failure).
     TimedOut,
+    /// Refused the release before installing it (a manifest refusal: wrong hardware,
+    /// downgrade...). Neither a success nor a failure: no gate counts it, but the device counts
+    /// as reported for its ring's completion. Final for this rollout, like any report.
+    Refused,
 }
 
 /// An input to [`Rollout::handle`](crate::Rollout::handle).

@@ -142,12 +142,35 @@ pub struct RingStats {
     /// Carried SPRT evidence: successes.
     #[serde(default)]
     pub carried_succeeded: u64,
+    /// Devices that refused the release (a manifest refusal: wrong hardware, downgrade...).
+    /// Neither a success nor a failure: a gate sees the ring as if these devices were not in
+    /// it, and they count as reported for the ring's completion. Absent in states written
+    /// before refusals existed (read as 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub refused: u64,
+}
+
+// serde's `skip_serializing_if` passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RingStats {
-    /// Reports received.
+    /// Reports a gate counts: successes and failures (refusals are not among them).
     pub fn reports(&self) -> u64 {
         self.succeeded + self.failed
+    }
+
+    /// Devices that reported anything, refusals included: the ring is complete when this
+    /// reaches `size`.
+    pub fn resolved(&self) -> u64 {
+        self.reports() + self.refused
+    }
+
+    /// The devices a gate waits for: the ring's size less the devices that refused.
+    pub fn expected(&self) -> u64 {
+        self.size.saturating_sub(self.refused)
     }
 
     /// Failures and successes the SPRT counts: this ring's plus the carried ones.
@@ -481,10 +504,13 @@ impl Gate {
             FailAction::Abort => Outcome::Abort,
             FailAction::Pause => Outcome::Pause,
         };
-        if stats.size == 0 {
+        // Refused devices are out of the gate's sight: it judges the ring as if they were not
+        // in it (an all-refused ring is an empty one).
+        let expected = stats.expected();
+        if expected == 0 {
             return (verdict(Outcome::Promote, Why::EmptyRing), latched);
         }
-        let complete = reports >= stats.size;
+        let complete = reports >= expected;
         let mut decision = latched;
         // The rule's own verdict: Err(verdict) ends evaluation, Ok(()) lets promotion proceed.
         let rule_ok: core::result::Result<(), Verdict> = match &self.rule {
@@ -547,7 +573,7 @@ impl Gate {
                 decision,
             );
         }
-        let needed = self.min_reports.min(stats.size);
+        let needed = self.min_reports.min(expected);
         if reports < needed {
             return (
                 verdict(Outcome::Continue, Why::NotEnoughReports { needed }),

@@ -112,6 +112,7 @@ impl TryFrom<RolloutRecord> for Rollout {
                 || s.started > s.size
                 || s.succeeded
                     .checked_add(s.failed)
+                    .and_then(|x| x.checked_add(s.refused))
                     .is_none_or(|x| x > s.started)
                 || ring.reported.len() as u64 != s.size.div_ceil(64)
                 || s.carried_failed.checked_add(s.carried_succeeded).is_none()
@@ -123,7 +124,7 @@ impl TryFrom<RolloutRecord> for Rollout {
                 .iter()
                 .map(|w| u64::from(w.count_ones()))
                 .sum();
-            if marked != s.succeeded + s.failed {
+            if marked != s.resolved() {
                 return bad("reported bits do not match the counts");
             }
         }
@@ -265,9 +266,14 @@ impl Rollout {
         self.rings.iter().map(|r| r.stats.started).sum()
     }
 
-    /// Reports received over all rings.
+    /// Reports a gate counts (successes and failures) over all rings.
     pub fn reports(&self) -> u64 {
         self.rings.iter().map(|r| r.stats.reports()).sum()
+    }
+
+    /// Refusals ([`Report::Refused`]) over all rings; per ring in [`RingStats::refused`].
+    pub fn refused(&self) -> u64 {
+        self.rings.iter().map(|r| r.stats.refused).sum()
     }
 
     /// Handles one event at time `now` (UTC seconds) and returns the decisions it leads to.
@@ -295,6 +301,7 @@ impl Rollout {
                 match outcome {
                     Report::Succeeded => r.stats.succeeded += 1,
                     Report::Failed | Report::TimedOut => r.stats.failed += 1,
+                    Report::Refused => r.stats.refused += 1,
                 }
             }
             Event::Approve => {
@@ -356,7 +363,7 @@ impl Rollout {
         let last = self.rings.len().saturating_sub(1);
         if self.status == Status::Running
             && self.active == last
-            && self.rings.iter().all(|r| r.stats.reports() >= r.stats.size)
+            && self.rings.iter().all(|r| r.stats.resolved() >= r.stats.size)
         {
             self.status = Status::Completed;
             out.push(Decision::Complete);
@@ -488,7 +495,7 @@ impl Rollout {
             return false;
         };
         // One state per check (checked on creation and deserialisation).
-        r.stats.size > 0
+        r.stats.expected() > 0
             && !p.gate.health.is_empty()
             && r.health
                 .iter()

@@ -356,6 +356,7 @@ pub(crate) fn settle(
         StatusKind::Succeeded => Some(Report::Succeeded),
         StatusKind::Failed => Some(Report::Failed),
         StatusKind::TimedOut => Some(Report::TimedOut),
+        StatusKind::Rejected => Some(Report::Refused),
         _ => None,
     };
     if let Some(t) = dep.tally.get_mut(member.ring) {
@@ -368,13 +369,14 @@ pub(crate) fn settle(
         if member.index.is_none() {
             match report {
                 Some(Report::Succeeded) => t.late_succeeded += 1,
-                Some(_) => t.late_failed += 1,
-                None => {}
+                Some(Report::Failed | Report::TimedOut) => t.late_failed += 1,
+                Some(Report::Refused) | None => {}
             }
         }
     }
     // A refusal (REJECTED) is counted apart: the device stays healthy on its old release, so it
-    // is no failure, and it installed nothing, so it is no success either.
+    // is no failure, and it installed nothing, so it is no success either. The rollout takes it
+    // as `Report::Refused`: no gate counts it, but the device no longer holds its ring open.
     if let (Some(outcome), Some(index)) = (report, member.index)
         && dep.is_open()
     {

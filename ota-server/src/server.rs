@@ -108,8 +108,9 @@ impl<S: Store> Server<S> {
     }
 
     /// Ingests an execution update from a device. SUCCEEDED and FAILED feed the deployment's
-    /// gate; REJECTED (the device refused the release) is counted apart; the decisions this
-    /// leads to (promotion, abort) come back as messages.
+    /// gate; REJECTED (the device refused the release) is counted apart and reaches the
+    /// rollout as `Report::Refused` (no gate counts it, but it completes the device's ring);
+    /// the decisions this leads to (promotion, abort, completion) come back as messages.
     ///
     /// # Errors
     /// Storage errors; [`Error::Rollout`] when the stored rollout refuses the report (a bug or

@@ -279,8 +279,8 @@ fn two_instances_one_killed_midway_equal_one_instance() {
     assert_eq!(a, b);
     assert_eq!(
         *a.rollout.status(),
-        ota_rollout::Status::Running,
-        "rejected devices never report"
+        ota_rollout::Status::Completed,
+        "rejected devices complete their ring as refusals"
     );
     assert!(a.tally[2].rejected > 0);
     let ea = control.executions("d1").unwrap();
@@ -303,5 +303,6 @@ fn two_instances_one_killed_midway_equal_one_instance() {
     let failed: u64 = a.rollout.rings().iter().map(|r| r.stats.failed).sum();
     let rejected: u64 = a.tally.iter().map(|t| t.rejected).sum();
     assert_eq!(succeeded + failed + rejected, DEVICES as u64);
+    assert_eq!(a.rollout.refused(), rejected);
     let _ = Status::Succeeded;
 }

@@ -167,13 +167,45 @@ fn rejected_is_counted_apart_never_as_success<S: Store>(open: Open<'_, S>) {
     }
     let dep = s.deployment("d1").unwrap();
     let stats = dep.rollout.rings()[0].stats;
-    assert_eq!((stats.succeeded, stats.failed), (5, 0));
-    // Five never installed: the rollout is not complete (nor aborted: no failure).
-    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Running);
+    assert_eq!((stats.succeeded, stats.failed, stats.refused), (5, 0, 5));
+    // Five never installed, but refused: they count for the ring's completion only, so the
+    // one-ring rollout is complete, on the five successes.
+    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Completed);
     assert_eq!(
         current(&mut s, &devs[0]).status.kind(),
         StatusKind::Rejected
     );
+    // A redelivered refusal changes nothing.
+    let before = s.deployment("d1").unwrap();
+    let again = current(&mut s, &devs[0]);
+    assert_eq!(
+        s.handle_execution(&devs[0], &again, NOW + 20).unwrap(),
+        Ingested::DuplicateExecution
+    );
+    assert_eq!(s.deployment("d1").unwrap(), before);
+}
+
+/// A ring held open by refusing devices alone: the last refusal completes it (threshold gate),
+/// in the ingesting transaction.
+fn refusals_complete_the_ring<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let out = setup(&mut s, 4, &[1.0], 10.0, 1);
+    let devs = jobs(&out);
+    assert_eq!(devs.len(), 4);
+    for d in &devs[..3] {
+        assert!(send(&mut s, d, succeeded).accepted());
+    }
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Running);
+    assert!(send(&mut s, &devs[3], rejected).accepted());
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(*dep.rollout.status(), ota_rollout::Status::Completed);
+    assert_eq!(dep.rollout.refused(), 1);
+    assert_eq!(dep.tally[0].rejected, 1);
+    drop(s);
+    // Persisted: a restarted server reads the same rollout.
+    let mut s = open();
+    assert_eq!(s.deployment("d1").unwrap(), dep);
 }
 
 fn failures_abort_and_cancel_the_queued<S: Store>(open: Open<'_, S>) {
@@ -909,6 +941,7 @@ suite!(
     report_ids_make_ingestion_idempotent,
     first_ring_starts_and_promotion_starts_the_next,
     rejected_is_counted_apart_never_as_success,
+    refusals_complete_the_ring,
     failures_abort_and_cancel_the_queued,
     executions_are_idempotent_with_history,
     timeouts_and_expiry_time_executions_out,

@@ -234,8 +234,18 @@ pub async fn device_task(
                 end.jobs += 1;
                 let mut last = JobExecution::queued(job.job_id.clone(), 1);
                 inst.device_mut().now = shared.now();
+                let mut stopped = false;
                 for _ in 0..MAX_BOOTS_PER_JOB {
-                    last = dev.run_job(&mut inst, &job, &last).await?;
+                    last = match dev.run_job(&mut inst, &job, &last).await {
+                        Ok(last) => last,
+                        // The server canceled the job since it was queued (the release was
+                        // aborted): it answered the claim `rejected`, nothing was installed.
+                        Err(ota_mqtt::Error::JobRejected { .. }) => {
+                            stopped = true;
+                            break;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     if last.status.kind().is_terminal() {
                         break;
                     }
@@ -244,6 +254,10 @@ pub async fn device_task(
                     drop(inst);
                     (inst, _, running) = hw.boot(&p, &shared)?;
                     end.boots += 1;
+                }
+                if stopped {
+                    done.push(job.job_id.clone());
+                    continue;
                 }
                 if !last.status.kind().is_terminal() {
                     return Err(format!(

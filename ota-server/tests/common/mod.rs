@@ -67,10 +67,10 @@ impl Vendor {
                 dependencies: vec![],
                 order: 0,
                 sbom: None,
+                update_class: None,
+                cves: vec![],
                 uris: vec![],
                 image: None,
-                update_class: None,
-                cves: Vec::new(),
                 extensions: Default::default(),
             }],
             extensions: Default::default(),
@@ -118,7 +118,7 @@ pub fn plan(shares: &[f64], max_percent: f64, min: u64) -> Plan {
                 }),
                 on_fail: FailAction::Abort,
                 on_inconclusive: Inconclusive::Pause,
-                health: Vec::new(),
+                health: vec![],
             },
         })
         .collect();
