@@ -175,10 +175,7 @@ async fn a_job_the_server_rejects_is_not_installed() {
     let doc = job("job-live", &rel.good);
     let queued = JobExecution::queued(doc.job_id.clone(), 1);
     ingest.lock().await.queue(&id, queued.clone());
-    let last = device
-        .run_job(&mut installer, &doc, &queued)
-        .await
-        .unwrap();
+    let last = device.run_job(&mut installer, &doc, &queued).await.unwrap();
     assert_eq!(last.status, Status::Succeeded);
     assert_eq!(installer.installed, 1);
     stop.send(true).unwrap();

@@ -363,7 +363,10 @@ impl Rollout {
         let last = self.rings.len().saturating_sub(1);
         if self.status == Status::Running
             && self.active == last
-            && self.rings.iter().all(|r| r.stats.resolved() >= r.stats.size)
+            && self
+                .rings
+                .iter()
+                .all(|r| r.stats.resolved() >= r.stats.size)
         {
             self.status = Status::Completed;
             out.push(Decision::Complete);

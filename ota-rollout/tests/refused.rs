@@ -3,8 +3,8 @@
 //! neither a success nor a failure for any gate.
 
 use ota_rollout::{
-    Decision, Error, Event, FailAction, Gate, Inconclusive, Outcome, Plan, Report, Ring,
-    RingStats, Rollout, Rule, Sprt, SprtDecision, Status, Threshold, Why,
+    Decision, Error, Event, FailAction, Gate, Inconclusive, Outcome, Plan, Report, Ring, RingStats,
+    Rollout, Rule, Sprt, SprtDecision, Status, Threshold, Why,
 };
 use proptest::prelude::*;
 
