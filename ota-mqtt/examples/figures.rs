@@ -104,6 +104,15 @@ async fn wire_bytes(broker: &Broker) {
     .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (u0, d0) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
+    // Once per connection (and reconnection): `next_job` asks `jobs/get`; nothing is pending.
+    let (waited, ()) = tokio::join!(device.next_job(Duration::from_millis(700)), async {
+        let m = server.recv(T).await.unwrap();
+        server.answer_job_request(&m, None).await.unwrap();
+        server.ack(&m).await.unwrap();
+    });
+    assert!(waited.is_err(), "no job was pending");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (ua, da) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
     let rel = release();
     let doc = job("fw-2-0", &rel.good);
     let job_cbor = doc.to_cbor().unwrap().len();
@@ -111,9 +120,10 @@ async fn wire_bytes(broker: &Broker) {
     let queued = JobExecution::queued(doc.job_id.clone(), 1);
     ingest.queue(&id, queued.clone());
     server.send_job(&id, &doc, 1_800_000_000).await.unwrap();
-    // The server applies and answers the 3 execution updates and the report.
+    // The server applies and answers the 4 execution updates (the claim, two progress steps,
+    // the outcome) and the report.
     let serving = tokio::spawn(async move {
-        for _ in 0..4 {
+        for _ in 0..5 {
             let m = server.recv(T).await.unwrap();
             let r = ingest.apply(&m).unwrap();
             server.answer(&m, &r).await.unwrap();
@@ -123,9 +133,7 @@ async fn wire_bytes(broker: &Broker) {
         server.disconnect().await;
         ingest
     });
-    let m = device.recv(T).await.unwrap();
-    device.ack(&m).await.unwrap();
-    let received = Device::decode_job(&m).unwrap();
+    let received = device.next_job(T).await.unwrap();
     let last = device
         .run_job(&mut SimInstaller::new(rel.root.clone()), &received, &queued)
         .await
@@ -138,14 +146,17 @@ async fn wire_bytes(broker: &Broker) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (u1, d1) = (up.load(Ordering::SeqCst), down.load(Ordering::SeqCst));
     println!(
-        "wire: one update (job notify + 3 execution updates + 1 report, each answered, QoS 1 with acks) = \
+        "wire: one update (job notify + 4 execution updates + 1 report, each answered, QoS 1 with acks) = \
          {} B device->broker + {} B broker->device = {} B; payloads: job {job_cbor} B (with a {} B signed envelope), report \
          {report_cbor} B; connect+subscribe before it: {u0} B up, {d0} B down (plain TCP; TLS adds \
-         its handshake and ~22-29 B per record)",
-        u1 - u0,
-        d1 - d0,
-        (u1 - u0) + (d1 - d0),
-        rel.good.len()
+         its handshake and ~22-29 B per record); jobs/get answered \"none\", once per connection: \
+         {} B up, {} B down",
+        u1 - ua,
+        d1 - da,
+        (u1 - ua) + (d1 - da),
+        rel.good.len(),
+        ua - u0,
+        da - d0
     );
     device.disconnect().await;
 }

@@ -1,5 +1,6 @@
 //! A mosquitto broker started by the project: on a free loopback port, with the config this
-//! crate ships (`broker/mosquitto.conf`, plus `broker/tls.conf` and `broker/acl` for TLS), in a
+//! crate ships (`broker/mosquitto.conf`, plus `broker/tls.conf` and the dynamic-security
+//! plugin's config generated from an [`Access`] for TLS), in a
 //! temporary directory that holds its persistence file and log. It is stopped by its own process
 //! id when dropped, and can be restarted on the same port with the same persistence.
 
@@ -8,14 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::access::Access;
 use crate::error::{Error, Result};
 
 /// The shipped broker config (`broker/mosquitto.conf`), with `@PLACEHOLDERS@`.
 pub const MOSQUITTO_CONF: &str = include_str!("../broker/mosquitto.conf");
-/// The shipped TLS listener settings (`broker/tls.conf`).
+/// The shipped TLS listener settings (`broker/tls.conf`), with the dynamic-security plugin.
 pub const MOSQUITTO_TLS_CONF: &str = include_str!("../broker/tls.conf");
-/// The shipped access control list (`broker/acl`): each device its own topics.
-pub const MOSQUITTO_ACL: &str = include_str!("../broker/acl");
+/// The file name of mosquitto's dynamic-security plugin.
+pub const DYNSEC_PLUGIN_FILE: &str = "mosquitto_dynamic_security.so";
 
 /// How long `start` waits for the broker to accept TCP connections.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +62,32 @@ pub fn mosquitto_binary() -> Option<PathBuf> {
     None
 }
 
+/// Where mosquitto's dynamic-security plugin is: `$OTA_MOSQUITTO_DYNSEC`, else
+/// `mosquitto_dynamic_security.so` in `/usr/lib/{triplet}/` (Debian's package), `/usr/lib/`,
+/// `/usr/lib/mosquitto/` or `/usr/local/lib/`.
+pub fn dynsec_plugin() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("OTA_MOSQUITTO_DYNSEC") {
+        return Some(PathBuf::from(p));
+    }
+    let mut dirs = vec![
+        PathBuf::from("/usr/lib"),
+        PathBuf::from("/usr/lib/mosquitto"),
+        PathBuf::from("/usr/local/lib"),
+    ];
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        let mut triplets: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_str().is_some_and(|s| s.ends_with("-linux-gnu")))
+            .collect();
+        triplets.sort();
+        dirs.splice(0..0, triplets);
+    }
+    dirs.into_iter()
+        .map(|d| d.join(DYNSEC_PLUGIN_FILE))
+        .find(|p| p.is_file())
+}
+
 /// For test suites: true (with a note on stderr) when mosquitto is not installed and
 /// `OTA_REQUIRE_MOSQUITTO` is not `1`, so `cargo test` on a machine without the broker skips the
 /// broker tests instead of failing. CI installs mosquitto (`.ci/setup/mqtt.sh`) and sets
@@ -88,16 +116,18 @@ impl Mosquitto {
         Self::start_with("allow_anonymous true", None)
     }
 
-    /// Starts mosquitto with the shipped TLS listener settings and ACL: client certificates
-    /// required, the certificate's CN is the username.
+    /// Starts mosquitto with the shipped TLS listener settings: client certificates required,
+    /// the certificate's CN is the username and the client id, and `access` (written as the
+    /// dynamic-security plugin's config) says who may publish and subscribe to what.
     ///
     /// # Errors
-    /// As [`Mosquitto::start`].
-    pub fn start_tls(files: &TlsFiles) -> Result<Self> {
-        Self::start_with("", Some(files))
+    /// As [`Mosquitto::start`], and [`Error::Broker`] when the dynamic-security plugin is not
+    /// found ([`dynsec_plugin`]).
+    pub fn start_tls(files: &TlsFiles, access: &Access) -> Result<Self> {
+        Self::start_with("", Some((files, access)))
     }
 
-    fn start_with(listener_settings: &str, tls: Option<&TlsFiles>) -> Result<Self> {
+    fn start_with(listener_settings: &str, tls: Option<(&TlsFiles, &Access)>) -> Result<Self> {
         let binary = mosquitto_binary().ok_or_else(|| {
             Error::Broker("mosquitto is not installed (run .ci/setup/mqtt.sh)".into())
         })?;
@@ -107,15 +137,22 @@ impl Mosquitto {
             .map_err(|e| Error::Broker(format!("temporary directory: {e}")))?;
         let dir_str = path_str(dir.path())?;
         let mut settings = listener_settings.to_owned();
-        if let Some(files) = tls {
-            let acl = dir.path().join("acl");
-            std::fs::write(&acl, MOSQUITTO_ACL)
-                .map_err(|e| Error::Broker(format!("{}: {e}", acl.display())))?;
+        if let Some((files, access)) = tls {
+            let plugin = dynsec_plugin().ok_or_else(|| {
+                Error::Broker(format!(
+                    "{DYNSEC_PLUGIN_FILE} not found (Debian's mosquitto package ships it; or set \
+                     OTA_MOSQUITTO_DYNSEC)"
+                ))
+            })?;
+            let config = dir.path().join("dynamic-security.json");
+            std::fs::write(&config, access.dynsec_json())
+                .map_err(|e| Error::Broker(format!("{}: {e}", config.display())))?;
             settings = MOSQUITTO_TLS_CONF
                 .replace("@CA@", path_str(&files.ca)?)
                 .replace("@CERT@", path_str(&files.cert)?)
                 .replace("@KEY@", path_str(&files.key)?)
-                .replace("@ACL@", path_str(&acl)?);
+                .replace("@DYNSEC_PLUGIN@", path_str(&plugin)?)
+                .replace("@DYNSEC_CONFIG@", path_str(&config)?);
         }
         let conf = dir.path().join("mosquitto.conf");
         // A port found free can be taken by someone else before mosquitto binds it: try a few.

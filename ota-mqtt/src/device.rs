@@ -5,6 +5,7 @@ use std::time::Duration;
 use rumqttc::v5::mqttbytes::v5::PublishProperties;
 
 use crate::error::Result;
+use crate::inbox::JobAsk;
 use crate::link::{ConnectOptions, Link, Message};
 use crate::topics::{DeviceId, TopicKind, Topics};
 
@@ -15,10 +16,11 @@ use crate::topics::{DeviceId, TopicKind, Topics};
 /// sends them first); its session (subscriptions, queued jobs) stays on the broker for
 /// [`ConnectOptions::session_expiry`].
 pub struct Device {
-    link: Link,
+    pub(crate) link: Link,
     topics: Topics,
-    confirm_after: Duration,
+    pub(crate) confirm_after: Duration,
     confirm_attempts: u32,
+    pub(crate) ask: JobAsk,
 }
 
 impl Device {
@@ -37,6 +39,7 @@ impl Device {
             topics,
             confirm_after: Duration::from_secs(5),
             confirm_attempts: 12,
+            ask: JobAsk::new(),
         })
     }
 

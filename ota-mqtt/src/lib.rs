@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod access;
 mod agent;
 mod broker;
 mod device;
 mod error;
+mod inbox;
 mod link;
 mod seen;
 mod server;
@@ -11,12 +13,13 @@ mod tls;
 mod topics;
 mod typed;
 
+pub use access::{Access, Acl, SERVER_ROLE, device_role};
 #[cfg(feature = "agent")]
 pub use agent::{AgentInstaller, Download, wire_outcome, wire_reason, wire_refusal, wire_stage};
 pub use agent::{Attempt, Installer, unverified};
 pub use broker::{
-    MOSQUITTO_ACL, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, mosquitto_binary,
-    mosquitto_missing_for_tests,
+    DYNSEC_PLUGIN_FILE, MOSQUITTO_CONF, MOSQUITTO_TLS_CONF, Mosquitto, TlsFiles, dynsec_plugin,
+    mosquitto_binary, mosquitto_missing_for_tests,
 };
 pub use device::Device;
 pub use error::{Error, Result};

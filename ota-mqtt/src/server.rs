@@ -28,10 +28,9 @@ impl Server {
     /// Connects and subscribes `$share/{group}/ota/v1/+/…` for reports, job updates, job
     /// requests and reported twins.
     ///
-    /// Make `group` a per-deployment secret (a random string the devices never see): with a
-    /// broker that does not check SUBSCRIBE against its ACL (mosquitto 2.0's `acl_file`), a
-    /// device that knows the name can join the group and make the broker drop reports
-    /// (TOPICS.md, "Known weakness").
+    /// The broker must refuse these filters to devices (the dynamic-security config of
+    /// [`crate::Access`] does): a broker that does not check SUBSCRIBE (mosquitto's `acl_file`)
+    /// lets a device join the group and take a share of every device's reports away.
     ///
     /// # Errors
     /// [`Error::DeviceId`] for a bad group name, otherwise as [`crate::Device::connect`].

@@ -80,6 +80,24 @@ impl Server {
         self.notify_job(device, job.to_cbor()?, expiry).await
     }
 
+    /// Answers a `jobs/get` request: `accepted` with the job document (canonical CBOR), or
+    /// `accepted` with an empty payload when the device has no pending job (TOPICS.md). A
+    /// device waiting in [`Device::next_job`] takes either.
+    ///
+    /// # Errors
+    /// [`Error::UnknownTopic`] when `m` is not a `jobs/get`, [`Error::Protocol`],
+    /// [`Error::Closed`].
+    pub async fn answer_job_request(&self, m: &Message, job: Option<&JobDocument>) -> Result<()> {
+        if m.kind != TopicKind::JobsGet {
+            return Err(Error::UnknownTopic(m.kind.suffix().to_owned()));
+        }
+        let payload = match job {
+            Some(job) => job.to_cbor()?,
+            None => Vec::new(),
+        };
+        self.respond(m, true, payload).await
+    }
+
     /// Answers a report or job update as [`Ingest::apply`] handled it: `accepted` for what was
     /// applied, held or already applied (so the device stops re-sending), `rejected` for a
     /// refused update or an unknown job. Nothing for other messages.

@@ -1,4 +1,5 @@
-//! TLS and the ACL on a real mosquitto: each device is locked to its own topics.
+//! TLS and access control on a real mosquitto (the dynamic-security plugin): each device is
+//! locked to its own topics, for publish and for subscribe.
 //! The test CA, broker and client certificates are made by the test with the openssl CLI.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -8,7 +9,8 @@ use std::time::Duration;
 
 use common::pki::Pki;
 use ota_mqtt::{
-    ConnectOptions, Device, DeviceId, Error, Mosquitto, Server, TlsIdentity, TopicKind, Topics,
+    Access, ConnectOptions, Device, DeviceId, Error, Mosquitto, Server, TlsIdentity, TopicKind,
+    Topics,
 };
 
 const T: Duration = Duration::from_secs(5);
@@ -29,9 +31,15 @@ struct Fleet {
     broker: Mosquitto,
 }
 
+/// The identities the broker knows: two server workers and three devices. `dev-x` has a
+/// certificate from the fleet CA but is not provisioned.
 fn fleet() -> Fleet {
     let pki = Pki::new();
-    let broker = Mosquitto::start_tls(&pki.broker_files()).unwrap();
+    let access = Access::new()
+        .server(dev("ota-server-1"))
+        .server(dev("ota-server-2"))
+        .devices(["dev-a", "dev-b", "dev-c"].map(dev));
+    let broker = Mosquitto::start_tls(&pki.broker_files(), &access).unwrap();
     Fleet { pki, broker }
 }
 
@@ -40,13 +48,13 @@ impl Fleet {
         let o = opts(&self.broker, id, self.pki.client(id, false));
         Device::connect(&o, dev(id)).await.unwrap()
     }
+    async fn server_as(&self, cn: &str, group: &str) -> Server {
+        // The client id asked for does not matter: the broker uses the certificate's CN.
+        let o = opts(&self.broker, "ota-server", self.pki.client(cn, false));
+        Server::connect(&o, group).await.unwrap()
+    }
     async fn server(&self) -> Server {
-        let o = opts(
-            &self.broker,
-            "ota-server-1",
-            self.pki.client("ota-server", false),
-        );
-        Server::connect(&o, "workers").await.unwrap()
+        self.server_as("ota-server-1", "workers").await
     }
 }
 
@@ -72,11 +80,11 @@ async fn a_device_with_its_certificate_uses_its_own_topics() {
     assert_eq!((r.device, r.payload), (dev("dev-a"), b"report-a".to_vec()));
 }
 
-/// mosquitto 2.0's acl_file does not check SUBSCRIBE (every filter gets SUBACK success); it
-/// checks read access on every message it delivers. So the property is: whatever A subscribes
-/// to, nothing of B's (or of any other device) reaches A.
+/// The dynamic-security plugin checks SUBSCRIBE: every filter that is not one of A's own
+/// topics is refused (SUBACK "not authorized"), wildcards and share groups included; and
+/// nothing of B's (or of any other device) is delivered to A.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn device_a_cannot_read_the_jobs_of_b_even_with_wildcards() {
+async fn device_a_cannot_subscribe_to_the_jobs_of_b_nor_to_wildcards() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
@@ -95,11 +103,12 @@ async fn device_a_cannot_read_the_jobs_of_b_even_with_wildcards() {
         "$share/g/ota/v1/+/jobs/notify".to_owned(),
     ]
     .into();
-    // Granted or refused, it must not matter: check what is delivered.
-    let _ = a.subscribe_raw(&filters, T).await;
-    // A connection that claims to be B (client id and topics of B) with A's certificate.
-    let o = opts(&f.broker, "dev-b-impostor", f.pki.client("dev-a", false));
-    let mut impostor = Device::connect(&o, dev("dev-b")).await.unwrap();
+    for filter in &filters {
+        match a.subscribe_raw(std::slice::from_ref(filter), T).await {
+            Err(Error::SubscribeRefused(f)) => assert_eq!(&f, filter),
+            other => panic!("{filter}: {other:?}"),
+        }
+    }
 
     server
         .notify_job(&dev("dev-b"), b"job-b".to_vec(), None)
@@ -119,10 +128,6 @@ async fn device_a_cannot_read_the_jobs_of_b_even_with_wildcards() {
         matches!(a.recv(QUIET).await, Err(Error::Timeout(_))),
         "A saw another's message"
     );
-    assert!(
-        matches!(impostor.recv(QUIET).await, Err(Error::Timeout(_))),
-        "impostor saw B's job"
-    );
     // A still gets its own job through its own subscription.
     server
         .notify_job(&dev("dev-a"), b"job-a".to_vec(), None)
@@ -130,6 +135,83 @@ async fn device_a_cannot_read_the_jobs_of_b_even_with_wildcards() {
         .unwrap();
     let own = a.recv(T).await.unwrap();
     assert_eq!((own.device, own.payload), (dev("dev-a"), b"job-a".to_vec()));
+}
+
+/// A connection with A's certificate that asks for B's client id gets A's (the broker sets
+/// the client id from the certificate's CN): B's connection and session are untouched, and B's
+/// topics are refused to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_cannot_take_over_the_session_of_another() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let f = fleet();
+    let server = f.server().await;
+    let mut b = f.device("dev-b").await;
+    let o = opts(&f.broker, "dev-b", f.pki.client("dev-a", false));
+    match Device::connect(&o, dev("dev-b")).await {
+        Err(Error::SubscribeRefused(filter)) => assert!(filter.starts_with("ota/v1/dev-b/")),
+        other => panic!("impostor: {:?}", other.map(|_| ())),
+    }
+    server
+        .notify_job(&dev("dev-b"), b"job-b".to_vec(), None)
+        .await
+        .unwrap();
+    let got = b.recv(T).await.unwrap();
+    assert_eq!(got.payload, b"job-b");
+    assert_eq!(
+        b.reconnections(),
+        (0, 0),
+        "B was disconnected by the impostor"
+    );
+}
+
+/// A certificate signed by the fleet CA whose CN the broker does not know (a device not
+/// provisioned, or a leaked test certificate) connects, and may do nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_that_is_not_provisioned_may_do_nothing() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let f = fleet();
+    let o = opts(&f.broker, "dev-x", f.pki.client("dev-x", false));
+    match Device::connect(&o, dev("dev-x")).await {
+        Err(Error::SubscribeRefused(filter)) => assert!(filter.starts_with("ota/v1/dev-x/")),
+        other => panic!("unprovisioned: {:?}", other.map(|_| ())),
+    }
+}
+
+/// Two server workers, each with its own certificate, connecting with the same client id:
+/// the broker gives each its CN as client id, so neither disconnects the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_workers_with_their_own_certificates_do_not_collide() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let f = fleet();
+    let mut s1 = f.server_as("ota-server-1", "workers").await;
+    let mut s2 = f.server_as("ota-server-2", "workers").await;
+    let a = f.device("dev-a").await;
+    let n = 20;
+    for i in 0..n {
+        a.report(format!("r{i}").into_bytes()).await.unwrap();
+    }
+    let (mut got1, mut got2) = (0, 0);
+    for _ in 0..(4 * n) {
+        tokio::select! {
+            m = s1.recv(QUIET) => if let Ok(m) = m { s1.ack(&m).await.unwrap(); got1 += 1; },
+            m = s2.recv(QUIET) => if let Ok(m) = m { s2.ack(&m).await.unwrap(); got2 += 1; },
+        }
+        if got1 + got2 == n {
+            break;
+        }
+    }
+    assert_eq!(got1 + got2, n);
+    assert!(
+        got1 > 0 && got2 > 0,
+        "the group did not split: {got1} / {got2}"
+    );
+    assert_eq!((s1.reconnections(), s2.reconnections()), ((0, 0), (0, 0)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,11 +276,10 @@ async fn a_client_without_a_valid_certificate_cannot_connect() {
     f.device("dev-a").await;
 }
 
-/// A device that subscribes to `$share/{group}/ota/v1/+/reports` joins the server workers' share
-/// group; mosquitto 2.0 then hands it every other report, fails the read check and drops it: half
-/// the reports are lost. mosquitto 2.0's acl_file does not check SUBSCRIBE, so the group name is
-/// the defence: a secret per deployment (TOPICS.md, "Known weakness"). This test shows the
-/// mitigation; the next one (ignored) shows the loss when the device knows the name.
+/// A device that subscribes to `$share/{group}/ota/v1/+/reports` would join the server
+/// workers' share group, and the broker would hand it a share of every device's reports (and
+/// drop them, failing the read check). The plugin refuses the subscription, whether the device
+/// guesses the group name or knows it: every report reaches the server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_that_guesses_a_share_group_steals_no_reports() {
     if ota_mqtt::mosquitto_missing_for_tests() {
@@ -208,7 +289,6 @@ async fn a_device_that_guesses_a_share_group_steals_no_reports() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known weakness of mosquitto 2.0 acl_file: a device that knows the share group name takes reports away"]
 async fn a_device_that_knows_the_share_group_steals_no_reports() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
@@ -220,12 +300,14 @@ const SECRET_GROUP: &str = "srv-4f0c9a7e2b1d4c38a6e1";
 
 async fn steal_reports_with_group(device_group: &str) {
     let f = fleet();
-    let o = opts(&f.broker, "ota-server-1", f.pki.client("ota-server", false));
-    let mut server = Server::connect(&o, SECRET_GROUP).await.unwrap();
+    let mut server = f.server_as("ota-server-1", SECRET_GROUP).await;
     let mut a = f.device("dev-a").await;
     let b = f.device("dev-b").await;
     let filter = format!("$share/{device_group}/ota/v1/+/reports");
-    let _ = a.subscribe_raw(&[filter], T).await;
+    match a.subscribe_raw(std::slice::from_ref(&filter), T).await {
+        Err(Error::SubscribeRefused(f)) => assert_eq!(f, filter),
+        other => panic!("{filter}: {other:?}"),
+    }
     let n = 20;
     for i in 0..n {
         b.report(format!("r{i}").into_bytes()).await.unwrap();
@@ -242,57 +324,4 @@ async fn steal_reports_with_group(device_group: &str) {
     }
     assert!(matches!(a.recv(QUIET).await, Err(Error::Timeout(_))));
     assert_eq!(got, n, "reports lost to the device in the share group");
-}
-
-/// The same device in the servers' share group, but the reports are sent as the crate sends
-/// them, each re-sent until a server answers it (`send_report`): the broker still hands the
-/// device its share and drops it, and every report reaches the server all the same, applied
-/// once. The device reads none of them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_device_in_the_share_group_delays_confirmed_reports_but_none_is_lost() {
-    if ota_mqtt::mosquitto_missing_for_tests() {
-        return;
-    }
-    let f = fleet();
-    let o = opts(&f.broker, "ota-server-1", f.pki.client("ota-server", false));
-    let mut server = Server::connect(&o, SECRET_GROUP).await.unwrap();
-    let mut a = f.device("dev-a").await;
-    let mut b = f.device("dev-b").await;
-    b.set_confirmation(Duration::from_millis(300), 40);
-    let filter = format!("$share/{SECRET_GROUP}/ota/v1/+/reports");
-    let _ = a.subscribe_raw(&[filter], T).await;
-    let n = 10u64;
-    let worker = tokio::spawn(async move {
-        let mut ingest = ota_mqtt::Ingest::new(64);
-        let (mut applied, mut repeats) = (Vec::new(), 0);
-        // Bounded: stops once every report was applied, or after 60 quiet seconds in all.
-        for _ in 0..200 {
-            let Ok(m) = server.recv(Duration::from_millis(300)).await else {
-                if applied.len() as u64 == n {
-                    break;
-                }
-                continue;
-            };
-            let r = ingest.apply(&m).unwrap();
-            match &r {
-                ota_mqtt::Ingested::Report(r) => applied.push(r.report_id),
-                ota_mqtt::Ingested::DuplicateReport => repeats += 1,
-                other => panic!("{other:?}"),
-            }
-            server.answer(&m, &r).await.unwrap();
-            server.ack(&m).await.unwrap();
-        }
-        (applied, repeats)
-    });
-    for id in 1..=n {
-        let r = common::sim::report(id, "2.0.0");
-        assert!(b.send_report(&r).await.unwrap(), "report {id} refused");
-    }
-    let (applied, _repeats) = worker.await.unwrap();
-    assert_eq!(
-        applied,
-        (1..=n).collect::<Vec<_>>(),
-        "each report applied once, in order"
-    );
-    assert!(matches!(a.recv(QUIET).await, Err(Error::Timeout(_))));
 }

@@ -214,20 +214,23 @@ pub async fn device_task(
     // Jobs already run to their outcome (a job delivered twice is run once).
     let mut done: Vec<ota_protocol::JobId> = Vec::new();
     loop {
-        let m = tokio::select! {
+        // The job notification, or the answer to `jobs/get` (asked at the first wait and after
+        // every reconnection, so a job lost with the broker's session is found again).
+        let r = tokio::select! {
             _ = stop.changed() => break,
-            m = dev.recv(Duration::from_millis(500)) => m,
+            r = dev.next_job(Duration::from_millis(500)) => r,
         };
-        let m = match m {
-            Ok(m) => m,
-            Err(ota_mqtt::Error::Timeout(_)) => continue,
+        // What arrived meanwhile besides jobs (the desired twin).
+        while let Ok(m) = dev.recv(Duration::ZERO).await {
+            dev.ack(&m).await?;
+            if m.kind == TopicKind::TwinDesired {
+                end.desired_seen += 1;
+            }
+        }
+        match r {
+            Err(ota_mqtt::Error::Timeout(_)) => {}
             Err(e) => return Err(e.into()),
-        };
-        dev.ack(&m).await?;
-        match m.kind {
-            TopicKind::TwinDesired => end.desired_seen += 1,
-            TopicKind::JobsNotify => {
-                let job = Device::decode_job(&m)?;
+            Ok(job) => {
                 if done.contains(&job.job_id) {
                     continue;
                 }
@@ -289,7 +292,6 @@ pub async fn device_task(
                 };
                 dev.send_report(&report).await?;
             }
-            _ => {}
         }
     }
     end.running = running;

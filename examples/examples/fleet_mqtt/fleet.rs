@@ -98,13 +98,12 @@ impl Fleet {
             }
             TopicKind::JobsGet => {
                 let jobs = tokio::task::block_in_place(|| self.server.pending_jobs(&device))?;
-                match jobs.into_iter().find_map(|o| match o {
+                let job = jobs.into_iter().find_map(|o| match o {
                     Outbound::Job { job, .. } => Some(job),
                     _ => None,
-                }) {
-                    Some(job) => self.mqtt.respond(&m, true, job.to_cbor()?).await?,
-                    None => self.mqtt.respond(&m, false, Vec::new()).await?,
-                }
+                });
+                // The pending job, or an empty "none" (the device waits on).
+                self.mqtt.answer_job_request(&m, job.as_ref()).await?;
             }
             TopicKind::TwinReported => {
                 let _ = tokio::task::block_in_place(|| {

@@ -1,0 +1,180 @@
+//! A device gets its job even when the notification never reaches it: `Device::next_job` asks
+//! `jobs/get` at its first wait, after a reconnection, and on a poll. The fault injected: the
+//! broker is killed and its persistence file deleted, so the device's session (and anything
+//! queued in it) is gone; and jobs the server holds without ever notifying them.
+//! Loopback only; every wait has a deadline.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ota_mqtt::{ConnectOptions, Device, DeviceId, Error, Mosquitto, Server, TopicKind};
+use ota_protocol::JobDocument;
+use tokio::sync::watch;
+
+fn opts(broker: &Mosquitto, id: &str) -> ConnectOptions {
+    let mut o = ConnectOptions::new("127.0.0.1", broker.port(), id);
+    o.connect_timeout = Duration::from_secs(5);
+    o
+}
+
+fn dev(id: &str) -> DeviceId {
+    DeviceId::new(id).unwrap()
+}
+
+/// The server's pending job for every device (none at first), and how many `jobs/get` it
+/// answered: a worker that answers from it and never sends `jobs/notify`.
+#[derive(Clone, Default)]
+struct Store {
+    job: Arc<Mutex<Option<JobDocument>>>,
+    asked: Arc<Mutex<Vec<(Instant, bool)>>>,
+}
+
+async fn worker(mut server: Server, store: Store, mut stop: watch::Receiver<bool>) {
+    loop {
+        let m = tokio::select! {
+            _ = stop.changed() => break,
+            m = server.recv(Duration::from_millis(200)) => m,
+        };
+        let Ok(m) = m else { continue };
+        if m.kind == TopicKind::JobsGet {
+            let job = store.job.lock().unwrap().clone();
+            store
+                .asked
+                .lock()
+                .unwrap()
+                .push((Instant::now(), job.is_some()));
+            server.answer_job_request(&m, job.as_ref()).await.unwrap();
+        }
+        let _ = server.ack(&m).await;
+    }
+    server.disconnect().await;
+}
+
+fn start(broker: &Mosquitto, store: &Store) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+    let (tx, rx) = watch::channel(false);
+    let o = opts(broker, "ota-server-1");
+    let store = store.clone();
+    let h = tokio::spawn(async move {
+        let server = Server::connect(&o, "workers").await.unwrap();
+        worker(server, store, rx).await;
+    });
+    (tx, h)
+}
+
+fn the_job() -> JobDocument {
+    let rel = common::sim::release();
+    common::sim::job("fw-2-0", &rel.good)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_never_notified_is_fetched_at_the_first_wait() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let store = Store::default();
+    *store.job.lock().unwrap() = Some(the_job());
+    let (stop, h) = start(&broker, &store);
+    tokio::time::sleep(Duration::from_millis(300)).await; // the worker subscribes
+    let mut d = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    d.set_confirmation(Duration::from_millis(500), 20);
+    let job = d.next_job(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(job, the_job());
+    stop.send(true).unwrap();
+    h.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_job_then_a_job_the_device_is_never_told_of_is_found_by_polling() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let store = Store::default();
+    let (stop, h) = start(&broker, &store);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut d = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    d.set_confirmation(Duration::from_millis(500), 20);
+    d.set_job_poll(Duration::from_millis(400));
+    // Answered "no job": the device waits on (a timeout, not an error of its own).
+    assert!(matches!(
+        d.next_job(Duration::from_millis(1500)).await,
+        Err(Error::Timeout(_))
+    ));
+    let asked_before = store.asked.lock().unwrap().len();
+    assert!(asked_before >= 2, "polled {asked_before} times in 1.5 s");
+    assert!(store.asked.lock().unwrap().iter().all(|(_, job)| !job));
+    *store.job.lock().unwrap() = Some(the_job());
+    let job = d.next_job(Duration::from_secs(10)).await.unwrap();
+    assert_eq!(job.job_id, the_job().job_id);
+    // The answer is acknowledged and consumed: nothing is left for recv.
+    assert!(matches!(
+        d.recv(Duration::from_millis(300)).await,
+        Err(Error::Timeout(_))
+    ));
+    stop.send(true).unwrap();
+    h.await.unwrap();
+}
+
+/// The broker dies and comes back without its persistence file: every session is gone, so a
+/// notification queued for the device would be lost with it. The device, waiting in
+/// `next_job` with a poll interval of an hour, asks again because it reconnected, and gets
+/// the job the server holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_broker_that_lost_every_session_the_device_asks_again_and_gets_its_job() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let mut broker = Mosquitto::start().unwrap();
+    let store = Store::default();
+    let (stop, h) = start(&broker, &store);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut d = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    d.set_confirmation(Duration::from_millis(500), 20);
+    d.set_job_poll(Duration::from_secs(3600));
+    assert!(matches!(
+        d.next_job(Duration::from_millis(800)).await,
+        Err(Error::Timeout(_))
+    ));
+    assert_eq!(store.asked.lock().unwrap().len(), 1, "asked once, answered");
+
+    let waiting = tokio::spawn(async move {
+        let r = d.next_job(Duration::from_secs(30)).await;
+        (r, d)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::task::block_in_place(|| {
+        broker.kill();
+        std::fs::remove_file(broker.dir().join("mosquitto.db")).ok();
+        // The job is created while the broker is away; nobody notifies the device.
+        *store.job.lock().unwrap() = Some(the_job());
+        broker.restart().unwrap();
+    });
+    let (r, d) = waiting.await.unwrap();
+    let job = r.unwrap_or_else(|e| panic!("no job after the restart: {e}\n{}", broker.log_tail()));
+    assert_eq!(job.job_id, the_job().job_id);
+    let (reconnects, without_session) = d.reconnections();
+    assert!(
+        reconnects >= 1 && without_session >= 1,
+        "{reconnects} {without_session}"
+    );
+    let asked = store.asked.lock().unwrap().clone();
+    // One question before (no job); after the reconnection, the question again (re-sent while
+    // unanswered: the workers may not have subscribed again yet), answered with the job.
+    let answers: Vec<bool> = asked.iter().map(|(_, j)| *j).collect();
+    assert!(
+        answers.len() >= 2 && !answers[0] && answers[1..].iter().all(|j| *j),
+        "{answers:?}"
+    );
+    stop.send(true).unwrap();
+    h.await.unwrap();
+}
