@@ -5,6 +5,7 @@ mod delta;
 mod external;
 mod keys;
 mod manifest;
+mod plan;
 mod rollout;
 mod root;
 mod sbom;
@@ -45,7 +46,7 @@ pub enum Command {
     /// plan, or 1 with the rule that refused and the component it names.
     ///
     /// Example: ota plan --manifest manifest.cose --root root.signed --device device.json
-    Plan(manifest::PlanArgs),
+    Plan(plan::PlanArgs),
     /// Signs a file's exact bytes into a COSE envelope.
     ///
     /// COSE_Sign1 for one key, COSE_Sign for several, with a sequence number (anti-rollback) and
@@ -94,7 +95,7 @@ pub fn run(command: Command, out: &Out) -> CmdResult {
         Command::Key(c) => keys::run(c, out),
         Command::Root(c) => root::run(c, out),
         Command::Manifest(c) => manifest::run(c, out),
-        Command::Plan(a) => manifest::plan(&a, out),
+        Command::Plan(a) => plan::plan(&a, out),
         Command::Sign(a) => sign::sign(&a, out),
         Command::Verify(a) => sign::verify(&a, out),
         Command::Delta(c) => delta::run(c, out),
