@@ -2,7 +2,8 @@
 # ota-mqtt: the transport tests start Debian's mosquitto (2.0.x, MQTT 5) themselves, on a free
 # loopback port, with the config in ota-mqtt/broker/. Only the binary is needed: the packaged
 # system service is stopped and disabled so it does not hold port 1883 or run as a daemon.
-# The TLS tests make their CA and certificates with the openssl CLI.
+# The TLS tests make their CA and certificates with the openssl CLI and load mosquitto's
+# dynamic-security plugin (ota_mqtt::Access).
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
@@ -21,4 +22,11 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 MOSQ=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 "$MOSQ" -h 2>&1 | head -1 || true
+# The TLS tests load mosquitto's dynamic-security plugin (in Debian's mosquitto package).
+dynsec=""
+for f in /usr/lib/*/mosquitto_dynamic_security.so /usr/lib/mosquitto_dynamic_security.so; do
+    [ -f "$f" ] && { dynsec=$f; break; }
+done
+[ -n "$dynsec" ] || { echo "mosquitto_dynamic_security.so not found" >&2; exit 1; }
+echo "dynamic-security plugin: $dynsec"
 openssl version

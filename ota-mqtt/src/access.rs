@@ -8,7 +8,8 @@
 //! so one shared role cannot say "your own topics"). The server workers share one role: they
 //! subscribe to the layout's device-to-server topics, shared or not, receive them, and send
 //! the server-to-device topics. Everything else is denied by default. Names are device ids
-//! (`A-Z a-z 0-9 - _ .`), so the JSON needs no escaping.
+//! (`A-Z a-z 0-9 - _ .`), so the JSON needs no escaping. Admin identities may provision devices
+//! while the broker runs ([`crate::Admin`]).
 
 use std::fmt::Write as _;
 
@@ -16,12 +17,15 @@ use crate::topics::{DeviceId, PREFIX, TopicKind, Topics};
 
 /// The role of every server worker in the plugin's config.
 pub const SERVER_ROLE: &str = "ota-server";
+/// The role of the identities that provision devices on a running broker ([`crate::Admin`]).
+pub const ADMIN_ROLE: &str = "ota-admin";
 
 /// The fleet's identities, for [`crate::Mosquitto::start_tls`]: server workers (each with a
 /// certificate of its own, CN = its name) and devices (CN = device id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Access {
     servers: Vec<DeviceId>,
+    admins: Vec<DeviceId>,
     devices: Vec<DeviceId>,
 }
 
@@ -43,6 +47,13 @@ impl Access {
     /// Adds a server worker identity (its certificate's CN).
     pub fn server(mut self, name: DeviceId) -> Self {
         self.servers.push(name);
+        self
+    }
+
+    /// Adds an identity that may provision and revoke devices while the broker runs (publish
+    /// to the plugin's control topic and read its answers: [`crate::Admin`]).
+    pub fn admin(mut self, name: DeviceId) -> Self {
+        self.admins.push(name);
         self
     }
 
@@ -106,13 +117,39 @@ impl Access {
         acls
     }
 
+    /// What an admin may do: send the plugin's commands and read its answers, nothing else.
+    pub fn admin_acls() -> Vec<Acl> {
+        let control = crate::admin::DYNSEC_CONTROL;
+        let response = crate::admin::DYNSEC_RESPONSE;
+        vec![
+            Acl {
+                acltype: "publishClientSend",
+                topic: control.to_owned(),
+            },
+            Acl {
+                acltype: "subscribeLiteral",
+                topic: response.to_owned(),
+            },
+            Acl {
+                acltype: "publishClientReceive",
+                topic: response.to_owned(),
+            },
+        ]
+    }
+
     /// The plugin's config file (`plugin_opt_config_file`): default deny for publish and
     /// subscribe (unsubscribing is allowed: it gives nothing away), the clients, their roles.
     pub fn dynsec_json(&self) -> String {
         let mut clients = Vec::new();
-        let mut roles = vec![role_json(SERVER_ROLE, &Self::server_acls())];
+        let mut roles = vec![
+            role_json(SERVER_ROLE, &Self::server_acls()),
+            role_json(ADMIN_ROLE, &Self::admin_acls()),
+        ];
         for s in &self.servers {
             clients.push(client_json(s.as_str(), SERVER_ROLE));
+        }
+        for a in &self.admins {
+            clients.push(client_json(a.as_str(), ADMIN_ROLE));
         }
         for d in &self.devices {
             let role = device_role(d);
@@ -139,6 +176,14 @@ fn client_json(username: &str, role: &str) -> String {
 }
 
 fn role_json(name: &str, acls: &[Acl]) -> String {
+    format!(
+        "{{\"rolename\": \"{name}\", \"acls\": [\n{}\n]}}",
+        role_acls_json(acls)
+    )
+}
+
+/// The ACL objects of a role, comma-separated (no brackets).
+pub(crate) fn role_acls_json(acls: &[Acl]) -> String {
     let mut lines = String::new();
     for (i, acl) in acls.iter().enumerate() {
         if i > 0 {
@@ -150,7 +195,7 @@ fn role_json(name: &str, acls: &[Acl]) -> String {
             acl.acltype, acl.topic
         );
     }
-    format!("{{\"rolename\": \"{name}\", \"acls\": [\n{lines}\n]}}")
+    lines
 }
 
 #[cfg(test)]
@@ -200,7 +245,7 @@ mod tests {
         // Valid JSON, in the plugin's shape.
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["clients"].as_array().unwrap().len(), 3);
-        assert_eq!(v["roles"].as_array().unwrap().len(), 3);
+        assert_eq!(v["roles"].as_array().unwrap().len(), 4);
         let server = &v["roles"][0];
         assert_eq!(server["rolename"], SERVER_ROLE);
         assert!(server["acls"].as_array().unwrap().iter().any(|a| {

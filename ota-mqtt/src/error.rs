@@ -36,6 +36,10 @@ pub enum Error {
     /// A message of another protocol version (the `ota-protocol` user property), with its value.
     #[error("protocol version {0:?} is not spoken here")]
     ProtocolVersion(Option<String>),
+    /// The broker's dynamic-security plugin refused a provisioning command, or answered
+    /// something that is not its answer format, with the reason.
+    #[error("provisioning: {0}")]
+    Provisioning(String),
     /// The client's request queue is closed (its event loop ended).
     #[error("client closed")]
     Closed,

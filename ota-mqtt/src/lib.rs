@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod access;
+mod admin;
 mod agent;
 mod broker;
 mod device;
@@ -13,7 +14,8 @@ mod tls;
 mod topics;
 mod typed;
 
-pub use access::{Access, Acl, SERVER_ROLE, device_role};
+pub use access::{ADMIN_ROLE, Access, Acl, SERVER_ROLE, device_role};
+pub use admin::{Admin, DYNSEC_CONTROL, DYNSEC_RESPONSE};
 #[cfg(feature = "agent")]
 pub use agent::{AgentInstaller, Download, wire_outcome, wire_reason, wire_refusal, wire_stage};
 pub use agent::{Attempt, Installer, unverified};

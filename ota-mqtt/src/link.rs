@@ -282,6 +282,32 @@ impl Link {
         }
     }
 
+    /// The payload of the next message on `topic`, a topic outside the layout (the broker's
+    /// control answers), waiting at most `timeout`; messages of the layout that arrive
+    /// meanwhile are kept, in order, for [`Link::recv`].
+    pub(crate) async fn recv_on(&mut self, topic: &str, timeout: Duration) -> Result<Vec<u8>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let ev = tokio::time::timeout_at(deadline, self.events.recv())
+                .await
+                .map_err(|_| Error::Timeout(timeout))?
+                .ok_or(Error::Closed)?;
+            match ev {
+                LinkEvent::Publish(p) if p.topic.as_ref() == topic.as_bytes() => {
+                    let _ = self.client.ack(&p).await;
+                    return Ok(p.payload.to_vec());
+                }
+                LinkEvent::Publish(p) => match to_message(*p.clone()) {
+                    Some(m) => self.stash.push_back(m),
+                    None => {
+                        let _ = self.client.ack(&p).await;
+                    }
+                },
+                other => self.absorb(other),
+            }
+        }
+    }
+
     /// Acknowledges a message (PUBACK): call it once the message was handled.
     pub(crate) async fn ack(&self, m: &Message) -> Result<()> {
         self.client.ack(&m.publish).await.map_err(|_| Error::Closed)
