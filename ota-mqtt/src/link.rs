@@ -182,10 +182,7 @@ impl Link {
             .map_err(|_| Error::Closed)?;
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .map_err(|_| Error::Timeout(timeout))?
-                .ok_or(Error::Closed)?;
+            let ev = self.next_event(deadline, timeout).await?;
             match ev {
                 LinkEvent::SubAck(codes) => {
                     for (filter, code) in filters.iter().zip(codes.iter()) {
@@ -201,6 +198,19 @@ impl Link {
                 other => self.absorb(other),
             }
         }
+    }
+
+    /// The next event of the connection task before `deadline` (`timeout` names the wait in
+    /// the error).
+    async fn next_event(
+        &mut self,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> Result<LinkEvent> {
+        tokio::time::timeout_at(deadline, self.events.recv())
+            .await
+            .map_err(|_| Error::Timeout(timeout))?
+            .ok_or(Error::Closed)
     }
 
     /// Reconnections so far, and how many of them found no session on the broker (what was
@@ -230,25 +240,7 @@ impl Link {
     /// The next message of the layout (others are acknowledged and dropped), waiting at most
     /// `timeout`.
     pub(crate) async fn recv(&mut self, timeout: Duration) -> Result<Message> {
-        if let Some(m) = self.stash.pop_front() {
-            return Ok(m);
-        }
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .map_err(|_| Error::Timeout(timeout))?
-                .ok_or(Error::Closed)?;
-            match ev {
-                LinkEvent::Publish(p) => match to_message(*p.clone()) {
-                    Some(m) => return Ok(m),
-                    None => {
-                        let _ = self.client.ack(&p).await;
-                    }
-                },
-                other => self.absorb(other),
-            }
-        }
+        self.recv_where(timeout, |_| true).await
     }
 
     /// The next message for which `pred` holds, waiting at most `timeout`; other messages are
@@ -265,10 +257,7 @@ impl Link {
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .map_err(|_| Error::Timeout(timeout))?
-                .ok_or(Error::Closed)?;
+            let ev = self.next_event(deadline, timeout).await?;
             match ev {
                 LinkEvent::Publish(p) => match to_message(*p.clone()) {
                     Some(m) if pred(&m) => return Ok(m),
@@ -288,10 +277,7 @@ impl Link {
     pub(crate) async fn recv_on(&mut self, topic: &str, timeout: Duration) -> Result<Vec<u8>> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let ev = tokio::time::timeout_at(deadline, self.events.recv())
-                .await
-                .map_err(|_| Error::Timeout(timeout))?
-                .ok_or(Error::Closed)?;
+            let ev = self.next_event(deadline, timeout).await?;
             match ev {
                 LinkEvent::Publish(p) if p.topic.as_ref() == topic.as_bytes() => {
                     let _ = self.client.ack(&p).await;

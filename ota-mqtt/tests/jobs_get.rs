@@ -53,15 +53,46 @@ async fn worker(mut server: Server, store: Store, mut stop: watch::Receiver<bool
     server.disconnect().await;
 }
 
-fn start(broker: &Mosquitto, store: &Store) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
-    let (tx, rx) = watch::channel(false);
-    let o = opts(broker, "ota-server-1");
-    let store = store.clone();
-    let h = tokio::spawn(async move {
+/// A broker, the answering worker, and device `dev-1` connected (re-sending an unanswered
+/// question after 500 ms). `job`: what the server holds from the start.
+struct Setup {
+    broker: Mosquitto,
+    store: Store,
+    stop: watch::Sender<bool>,
+    worker: tokio::task::JoinHandle<()>,
+    device: Device,
+}
+
+async fn setup(job: Option<JobDocument>) -> Setup {
+    let broker = Mosquitto::start().unwrap();
+    let store = Store::default();
+    *store.job.lock().unwrap() = job;
+    let (stop, rx) = watch::channel(false);
+    let o = opts(&broker, "ota-server-1");
+    let worker_store = store.clone();
+    let worker = tokio::spawn(async move {
         let server = Server::connect(&o, "workers").await.unwrap();
-        worker(server, store, rx).await;
+        worker(server, worker_store, rx).await;
     });
-    (tx, h)
+    tokio::time::sleep(Duration::from_millis(300)).await; // the worker subscribes
+    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    device.set_confirmation(Duration::from_millis(500), 20);
+    Setup {
+        broker,
+        store,
+        stop,
+        worker,
+        device,
+    }
+}
+
+impl Setup {
+    async fn end(self) {
+        self.stop.send(true).unwrap();
+        self.worker.await.unwrap();
+    }
 }
 
 fn the_job() -> JobDocument {
@@ -74,19 +105,10 @@ async fn a_job_never_notified_is_fetched_at_the_first_wait() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let broker = Mosquitto::start().unwrap();
-    let store = Store::default();
-    *store.job.lock().unwrap() = Some(the_job());
-    let (stop, h) = start(&broker, &store);
-    tokio::time::sleep(Duration::from_millis(300)).await; // the worker subscribes
-    let mut d = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
-    d.set_confirmation(Duration::from_millis(500), 20);
-    let job = d.next_job(Duration::from_secs(10)).await.unwrap();
+    let mut s = setup(Some(the_job())).await;
+    let job = s.device.next_job(Duration::from_secs(10)).await.unwrap();
     assert_eq!(job, the_job());
-    stop.send(true).unwrap();
-    h.await.unwrap();
+    s.end().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,14 +116,8 @@ async fn no_job_then_a_job_the_device_is_never_told_of_is_found_by_polling() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let broker = Mosquitto::start().unwrap();
-    let store = Store::default();
-    let (stop, h) = start(&broker, &store);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut d = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
-    d.set_confirmation(Duration::from_millis(500), 20);
+    let mut s = setup(None).await;
+    let (d, store) = (&mut s.device, s.store.clone());
     d.set_job_poll(Duration::from_millis(400));
     // Answered "no job": the device waits on (a timeout, not an error of its own).
     assert!(matches!(
@@ -119,8 +135,7 @@ async fn no_job_then_a_job_the_device_is_never_told_of_is_found_by_polling() {
         d.recv(Duration::from_millis(300)).await,
         Err(Error::Timeout(_))
     ));
-    stop.send(true).unwrap();
-    h.await.unwrap();
+    s.end().await;
 }
 
 /// The broker dies and comes back without its persistence file: every session is gone, so a
@@ -132,14 +147,13 @@ async fn after_a_broker_that_lost_every_session_the_device_asks_again_and_gets_i
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let mut broker = Mosquitto::start().unwrap();
-    let store = Store::default();
-    let (stop, h) = start(&broker, &store);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut d = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
-    d.set_confirmation(Duration::from_millis(500), 20);
+    let Setup {
+        mut broker,
+        store,
+        stop,
+        worker: h,
+        device: mut d,
+    } = setup(None).await;
     d.set_job_poll(Duration::from_secs(3600));
     assert!(matches!(
         d.next_job(Duration::from_millis(800)).await,
