@@ -174,4 +174,33 @@ mod tests {
         }
         assert!(check_response(&vec![b' '; MAX_RESPONSE + 1], "ota-1", 1).is_err());
     }
+
+    proptest::proptest! {
+        /// Any bytes, and any answer-shaped JSON, give a result, never a panic; an answer
+        /// with an error for our tag is never taken for success.
+        #[test]
+        fn any_answer_is_judged_without_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            commands in proptest::collection::vec(("[a-zA-Z]{0,12}", proptest::option::of("[ -~]{0,20}"), proptest::option::of("ota-[0-9]")), 0..5),
+            count in 0usize..5,
+        ) {
+            let _ = check_response(&bytes, "ota-1", count);
+            let responses: Vec<serde_json::Value> = commands
+                .iter()
+                .map(|(command, error, tag)| {
+                    let mut r = serde_json::json!({ "command": command });
+                    if let Some(e) = error { r["error"] = e.clone().into(); }
+                    if let Some(t) = tag { r["correlationData"] = t.clone().into(); }
+                    r
+                })
+                .collect();
+            let answer = serde_json::json!({ "responses": responses }).to_string();
+            let ours_failed = commands
+                .iter()
+                .any(|(_, e, t)| e.is_some() && t.as_deref() == Some("ota-1"));
+            if let Ok(Some(Ok(()))) = check_response(answer.as_bytes(), "ota-1", count) {
+                proptest::prop_assert!(!ours_failed);
+            }
+        }
+    }
 }
