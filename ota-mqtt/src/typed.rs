@@ -100,7 +100,8 @@ impl Server {
 
     /// Answers a report or job update as [`Ingest::apply`] handled it: `accepted` for what was
     /// applied, held or already applied (so the device stops re-sending), `rejected` for a
-    /// refused update or an unknown job. Nothing for other messages.
+    /// refused update or an unknown job. Nothing for other messages: answer a `jobs/get`
+    /// ([`Ingested::JobRequest`]) with [`Server::answer_job_request`].
     ///
     /// # Errors
     /// [`Error::Closed`].
