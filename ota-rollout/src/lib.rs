@@ -11,6 +11,7 @@ mod limits;
 mod plan;
 mod position;
 mod rate;
+mod ring_state;
 mod rollout;
 mod selector;
 mod window;
@@ -48,7 +49,8 @@ pub use limits::Limits;
 pub use plan::{Device, Plan, Ring};
 pub use position::{position_hash, salt_seed};
 pub use rate::{Exponential, RateIncreaseCriteria, RateLimit};
-pub use rollout::{RingState, Rollout};
+pub use ring_state::RingState;
+pub use rollout::Rollout;
 pub use selector::{Attributes, Ineligible, Mismatch, Selector};
 pub use window::{Blocker, DeviceContext, InstallPolicy, MayStart, Weekday, Window};
 

@@ -4,55 +4,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::event::{Decision, Event, Report, Status};
-use crate::gate::{FailAction, Outcome, RingStats, SprtDecision, SprtProgress, Verdict, Why};
+use crate::gate::{FailAction, Outcome, SprtDecision, SprtProgress, Verdict, Why};
 use crate::health::{
-    HealthDecision, HealthState, HealthStatus, Observation, apply_observation, validate_states,
+    HealthDecision, HealthStatus, Observation, apply_observation, validate_states,
 };
 use crate::limits::Limits;
 use crate::plan::Plan;
-
-/// The state of one ring.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RingState {
-    /// Counts.
-    pub stats: RingStats,
-    /// When the ring opened (UTC seconds), if it has.
-    pub opened_at: Option<u64>,
-    /// The SPRT's latched decision.
-    pub sprt: SprtDecision,
-    /// A human resumed after this ring's gate paused: it does not pause again.
-    pub pause_acknowledged: bool,
-    /// The state of each of the gate's health checks, in the gate's order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub health: Vec<HealthState>,
-    /// One bit per device: reported.
-    reported: Vec<u64>,
-}
-
-impl RingState {
-    fn new(size: u64, health_checks: usize) -> Self {
-        RingState {
-            stats: RingStats {
-                size,
-                ..RingStats::default()
-            },
-            opened_at: None,
-            sprt: SprtDecision::Continue,
-            pause_acknowledged: false,
-            health: vec![HealthState::default(); health_checks],
-            reported: vec![0; size.div_ceil(64) as usize],
-        }
-    }
-
-    fn is_reported(&self, index: u64) -> bool {
-        let word = self
-            .reported
-            .get((index / 64) as usize)
-            .copied()
-            .unwrap_or(0);
-        word >> (index % 64) & 1 == 1
-    }
-}
+use crate::ring_state::RingState;
 
 /// A rollout in progress. Persist it with serde between events.
 ///
