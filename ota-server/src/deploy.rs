@@ -148,6 +148,7 @@ pub(crate) fn handle(
 ) -> Result<()> {
     // Two instances' clocks may differ a little: the rollout never sees time go backwards.
     let t = now.max(dep.last_now);
+    let was_running = *dep.rollout.status() == ota_rollout::Status::Running;
     let decisions = dep
         .rollout
         .handle(event, t)
@@ -156,7 +157,36 @@ pub(crate) fn handle(
             source,
         })?;
     dep.last_now = t;
-    apply_decisions(tx, ctx, dep, &decisions, now, out)
+    apply_decisions(tx, ctx, dep, &decisions, now, out)?;
+    if !was_running && *dep.rollout.status() == ota_rollout::Status::Running {
+        // Resumed or approved: devices that joined an open ring while the rollout was paused
+        // were not queued then (nothing starts while paused); they are now.
+        let rel = load_release_for(tx, dep)?;
+        for ring in 0..=dep.rollout.active_ring() {
+            queue_late_members(tx, ctx, dep, &rel, ring, now, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Queues the late joiners of `ring` that have no execution yet (counted beside the gate).
+fn queue_late_members(
+    tx: &mut impl Tx,
+    ctx: &Ctx,
+    dep: &mut DeploymentRecord,
+    rel: &ReleaseRecord,
+    ring: usize,
+    now: u64,
+    out: &mut Vec<Outbound>,
+) -> Result<()> {
+    for device in tx.waiting_late_members(&dep.id, ring)? {
+        let member = Member { ring, index: None };
+        queue(tx, ctx, dep, rel, &device, member, now, out)?;
+        if let Some(t) = dep.tally.get_mut(ring) {
+            t.late_queued += 1;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn apply_decisions(
@@ -189,16 +219,7 @@ pub(crate) fn apply_decisions(
             }
             Decision::Promote { to, .. } => {
                 let rel = load_release(tx, dep, &mut release)?;
-                for device in tx.waiting_late_members(&dep.id, *to)? {
-                    let member = Member {
-                        ring: *to,
-                        index: None,
-                    };
-                    queue(tx, ctx, dep, rel, &device, member, now, out)?;
-                    if let Some(t) = dep.tally.get_mut(*to) {
-                        t.late_queued += 1;
-                    }
-                }
+                queue_late_members(tx, ctx, dep, rel, *to, now, out)?;
             }
             Decision::Abort { .. } => cancel_open(tx, ctx, dep, false, now, out)?,
             _ => {}
@@ -234,8 +255,20 @@ pub(crate) fn job_document(
     release: &ReleaseRecord,
     ring: usize,
 ) -> Result<JobDocument> {
+    Ok(JobDocument {
+        job_id: job_id(&dep.id)?,
+        rollout: dep.id.clone(),
+        ring: u32::try_from(ring).unwrap_or(u32::MAX),
+        release: ReleaseSource::Inline(release.envelope.clone()),
+        images: job_images(&release.artifacts),
+        policy: dep.policy,
+    })
+}
+
+/// Where a job document says to fetch each component: the full image and the deltas.
+pub(crate) fn job_images(artifacts: &[crate::model::Artifact]) -> Vec<ComponentSources> {
     let mut images: Vec<ComponentSources> = Vec::new();
-    for a in &release.artifacts {
+    for a in artifacts {
         let i = match images.iter().position(|c| c.component == a.component) {
             Some(i) => i,
             None => {
@@ -257,14 +290,7 @@ pub(crate) fn job_document(
             }
         }
     }
-    Ok(JobDocument {
-        job_id: job_id(&dep.id)?,
-        rollout: dep.id.clone(),
-        ring: u32::try_from(ring).unwrap_or(u32::MAX),
-        release: ReleaseSource::Inline(release.envelope.clone()),
-        images,
-        policy: dep.policy,
-    })
+    images
 }
 
 /// Queues the job on a device (once: an existing execution is left alone), writes the
@@ -391,18 +417,25 @@ pub(crate) fn settle(
 }
 
 /// Moves an execution to a service-side status (TIMED_OUT, CANCELED) and says so to the
-/// device. Returns the new state, or `None` when it was terminal already.
+/// device, if `still` holds for the execution as locked now (the list it was picked from was
+/// read without a lock: another instance may have moved it since). Returns the new state, or
+/// `None` when it was terminal already or `still` no longer holds.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn service_transition(
     tx: &mut impl Tx,
     dep_id: &str,
     device: &str,
     status: Status,
+    still: impl Fn(&ExecutionRecord) -> bool,
     now: u64,
     out: &mut Vec<Outbound>,
 ) -> Result<Option<ExecutionRecord>> {
     let Some(mut rec) = tx.execution_for_update(dep_id, device)? else {
         return Ok(None);
     };
+    if !still(&rec) {
+        return Ok(None);
+    }
     let next = rec.execution.next(status);
     if rec.execution.apply(&next, Actor::Service).is_err() {
         return Ok(None);
@@ -426,11 +459,14 @@ pub(crate) fn cancel_open(
     now: u64,
     out: &mut Vec<Outbound>,
 ) -> Result<()> {
+    let cancels = |e: &ExecutionRecord| force || e.execution.status.kind() == StatusKind::Queued;
     for e in tx.open_executions(&dep.id)? {
-        if !force && e.execution.status.kind() != StatusKind::Queued {
+        if !cancels(&e) {
             continue;
         }
-        if let Some(rec) = service_transition(tx, &dep.id, &e.device, Status::Canceled, now, out)? {
+        if let Some(rec) =
+            service_transition(tx, &dep.id, &e.device, Status::Canceled, cancels, now, out)?
+        {
             settle(tx, ctx, dep, rec.member, StatusKind::Canceled, now, out)?;
         }
     }
@@ -445,17 +481,21 @@ pub(crate) fn tick(
     now: u64,
     out: &mut Vec<Outbound>,
 ) -> Result<()> {
-    for e in tx.open_executions(&dep.id)? {
-        let by_timeout = dep
-            .execution_timeout_secs
-            .is_some_and(|t| now >= e.queued_at.saturating_add(t));
+    let (timeout, expires_at) = (dep.execution_timeout_secs, dep.policy.expires_at);
+    let due = |e: &ExecutionRecord| {
+        let by_timeout = timeout.is_some_and(|t| now >= e.queued_at.saturating_add(t));
         // A job still queued when it expires will never start (the device would refuse it).
-        let by_expiry = e.execution.status.kind() == StatusKind::Queued
-            && dep.policy.expires_at.is_some_and(|x| now >= x);
-        if !(by_timeout || by_expiry) {
+        let by_expiry =
+            e.execution.status.kind() == StatusKind::Queued && expires_at.is_some_and(|x| now >= x);
+        by_timeout || by_expiry
+    };
+    for e in tx.open_executions(&dep.id)? {
+        if !due(&e) {
             continue;
         }
-        if let Some(rec) = service_transition(tx, &dep.id, &e.device, Status::TimedOut, now, out)? {
+        if let Some(rec) =
+            service_transition(tx, &dep.id, &e.device, Status::TimedOut, due, now, out)?
+        {
             settle(tx, ctx, dep, rec.member, StatusKind::TimedOut, now, out)?;
         }
     }

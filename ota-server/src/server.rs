@@ -221,7 +221,8 @@ impl<S: Store> Server<S> {
     ///
     /// # Errors
     /// [`Error::Unverified`], [`Error::Manifest`], [`Error::UnknownComponent`],
-    /// [`Error::Exists`], storage errors.
+    /// [`Error::Protocol`] when its job document would exceed the protocol's limits (envelope
+    /// over 96 KiB, too many artifacts...), [`Error::Exists`], storage errors.
     pub fn add_release(
         &mut self,
         id: &str,
@@ -251,6 +252,21 @@ impl<S: Store> Server<S> {
                 });
             }
         }
+        // Every job of the release inlines the envelope: one the protocol's limits refuse
+        // would be queued and then fail (or time out, counted against the release) at every
+        // device, so it is refused here.
+        let probe = ota_protocol::JobDocument {
+            job_id: deploy::job_id("size-check")?,
+            rollout: "size-check".to_owned(),
+            ring: 0,
+            release: ota_protocol::ReleaseSource::Inline(envelope.to_vec()),
+            images: deploy::job_images(&artifacts),
+            policy: Default::default(),
+        };
+        probe.to_cbor().map_err(|source| Error::Protocol {
+            field: "release (as a job document)",
+            source,
+        })?;
         let record = ReleaseRecord {
             id: id.to_owned(),
             envelope: envelope.to_vec(),

@@ -6,7 +6,9 @@
 //!   (its whole value when the uptime went down or there was none before: a new install);
 //! - a [`Baseline::Rate`] metric is a counter: `reboot_loops` is the report's own field (a
 //!   lifetime counter), any other name a cumulative counter in the report's `health` map (since
-//!   install); the events are the counter's increase since the previous report;
+//!   install); the events are the counter's increase since the previous report. A device's
+//!   first report gives no `reboot_loops` reading: its lifetime count has no baseline, and
+//!   charging it all to the release being rolled out would blame it for old loops;
 //! - a [`Baseline::Proportion`] metric `m` reads the counters `m.failures` and `m.trials`;
 //! - a [`Baseline::Mean`] metric reads the value `health[m]` as it is.
 
@@ -94,13 +96,15 @@ pub(crate) fn observation(
         let name = check.metric.as_str();
         let reading = match check.baseline {
             Baseline::Rate { .. } if name == REBOOT_LOOPS => {
-                // A lifetime counter: it does not restart with an install.
-                let before = prev.reported.then_some(prev.reboot_loops);
-                Some(Reading::Events(increase(
-                    report.reboot_loops,
-                    before,
-                    false,
-                )))
+                // A lifetime counter: it does not restart with an install, and without a
+                // previous report there is no baseline to count the increase from.
+                prev.reported.then(|| {
+                    Reading::Events(increase(
+                        report.reboot_loops,
+                        Some(prev.reboot_loops),
+                        false,
+                    ))
+                })
             }
             Baseline::Rate { .. } => since(name)?.map(Reading::Events),
             Baseline::Proportion { .. } => {
@@ -218,4 +222,55 @@ pub(crate) fn feed(
         tx.update_deployment(&dep)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loops_check() -> HealthCheck {
+        HealthCheck {
+            metric: REBOOT_LOOPS.into(),
+            baseline: Baseline::Rate {
+                events: 10,
+                device_hours: 10_000.0,
+            },
+            ratio: 2.0,
+            alpha: 0.05,
+            beta: 0.1,
+            min_exposure: 0.0,
+            dispersion: 1.0,
+            on_regression: ota_rollout::FailAction::Pause,
+        }
+    }
+
+    fn report(loops: u64, uptime: u64) -> DeviceReport {
+        DeviceReport {
+            report_id: 1,
+            sent_at: 0,
+            installed: Vec::new(),
+            active_slot: None,
+            boot_count: 1,
+            reboot_loops: loops,
+            uptime_since_install: Some(uptime),
+            health: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_first_report_charges_no_old_reboot_loops_and_later_ones_their_increase() {
+        let checks = [loops_check()];
+        let first = observation(&checks, "d", &Previous::default(), &report(7, 3600)).unwrap();
+        assert!(first.is_none(), "{first:?}");
+        let prev = Previous {
+            reported: true,
+            uptime_since_install: Some(3600),
+            reboot_loops: 7,
+            health: BTreeMap::new(),
+        };
+        let second = observation(&checks, "d", &prev, &report(9, 7200))
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.readings.get(REBOOT_LOOPS), Some(&Reading::Events(2)));
+    }
 }

@@ -450,6 +450,50 @@ fn late_joiners_get_their_hash_ring<S: Store>(open: Open<'_, S>) {
     assert_eq!(dep.rollout.rings()[1].stats.failed, 0);
 }
 
+/// A device that joins an open ring while the rollout is paused gets no job then (nothing
+/// starts while paused), and gets it when a human resumes the rollout.
+fn late_joiner_during_a_pause_is_queued_on_resume<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    setup(&mut s, 10, &[0.5, 0.5], 50.0, 100);
+    let plan = plan(&[0.5, 0.5], 50.0, 100);
+    let newcomer = (1000..1200)
+        .map(device_name)
+        .find(|id| {
+            let dev = Device {
+                id: id.clone(),
+                attributes: attrs("a"),
+            };
+            plan.assign(&dev) == Assignment::Ring(0)
+        })
+        .expect("a newcomer in ring 0");
+    let pause = ota_rollout::Event::Pause {
+        note: "look at the dashboards".into(),
+    };
+    s.operator_event("d1", pause, NOW).unwrap();
+    assert!(
+        s.register_device(&newcomer, attrs("a"), NOW)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.execution("d1", &newcomer).unwrap().is_none());
+    let out = s
+        .operator_event("d1", ota_rollout::Event::Resume, NOW + 1)
+        .unwrap();
+    assert_eq!(jobs(&out), vec![newcomer.clone()]);
+    let e = s.execution("d1", &newcomer).unwrap().unwrap();
+    assert_eq!((e.member.ring, e.member.index), (0, None));
+    assert_eq!(s.deployment("d1").unwrap().tally[0].late_queued, 1);
+    // Resumed again after another pause: nothing is queued twice.
+    let pause = ota_rollout::Event::Pause {
+        note: "again".into(),
+    };
+    s.operator_event("d1", pause, NOW + 2).unwrap();
+    let out = s
+        .operator_event("d1", ota_rollout::Event::Resume, NOW + 3)
+        .unwrap();
+    assert!(jobs(&out).is_empty());
+}
+
 fn newcomer_by_report_joins<S: Store>(open: Open<'_, S>) {
     let mut s = open();
     setup(&mut s, 4, &[1.0], 50.0, 100);
@@ -594,6 +638,14 @@ fn releases_are_verified<S: Store>(open: Open<'_, S>) {
     assert!(matches!(
         s.add_release("r", &v.release("2.0.0", 2), arts, &v.trust, NOW),
         Err(ota_server::Error::UnknownComponent { index: 1, .. })
+    ));
+    // A release whose job document the protocol would refuse (a URI over its 1 KiB limit)
+    // is refused here, not at every device.
+    let mut arts = artifacts();
+    arts[0].uri = format!("https://cdn.example/{}", "a".repeat(2000));
+    assert!(matches!(
+        s.add_release("r", &v.release("2.0.0", 2), arts, &v.trust, NOW),
+        Err(ota_server::Error::Protocol { .. })
     ));
     let r = s
         .add_release("r", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
@@ -947,6 +999,7 @@ suite!(
     timeouts_and_expiry_time_executions_out,
     timeout_without_expiry,
     late_joiners_get_their_hash_ring,
+    late_joiner_during_a_pause_is_queued_on_resume,
     newcomer_by_report_joins,
     cancellation_of_a_deployment,
     unknown_and_unexpected_messages,
