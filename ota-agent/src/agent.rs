@@ -30,6 +30,9 @@ pub struct Config {
     pub health_timeout_ms: u64,
     /// Download chunk for full images without a chunk table.
     pub chunk_size: u32,
+    /// The largest chunk the agent buffers: a signed manifest whose chunk table names larger
+    /// chunks is refused (FAILED, download, out of memory) instead of allocating them.
+    pub max_chunk: u32,
 }
 
 impl Default for Config {
@@ -40,6 +43,7 @@ impl Default for Config {
             max_arms: 3,
             health_timeout_ms: 60_000,
             chunk_size: 4096,
+            max_chunk: 1 << 20,
         }
     }
 }
@@ -334,6 +338,14 @@ impl<S: Store, B: BootControl> Agent<S, B> {
         rec.new_slot = new_slot;
         rec.components = targets;
         let bytes = rec.encode()?;
+        if let Some(new) = new_slot {
+            // The slot about to be written must not boot while it holds part of an image: an
+            // older release there may still have tries or its good mark, and a bootloader that
+            // runs out of tries on the booted slot would fall back into it. Before the record
+            // says Downloading, so a cut between the two leaves an idle agent with a slot that
+            // simply does not boot (it is rewritten by the next update).
+            self.boot.mark_unbootable(new)?;
+        }
         self.store.save(&bytes)?;
         self.rec = rec;
         Ok(self.rec.state)

@@ -5,7 +5,8 @@ use ota_manifest::Slot;
 use crate::error::Result;
 
 /// The bootloader's slot metadata, as the agent sees it. Every write method is one atomic write
-/// in its backend and idempotent (calling it twice leaves the same metadata).
+/// in its backend (except a single-copy U-Boot environment: see [`crate::UbootEnv`]) and
+/// idempotent (calling it twice leaves the same metadata).
 ///
 /// Rules a backend follows (the simulated one enforces them, the U-Boot one writes the variables
 /// a RAUC-style boot script reads):

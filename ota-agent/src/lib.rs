@@ -36,7 +36,7 @@ pub use outcome::{
 };
 pub use record::{Floor, Target};
 pub use release::{Rejected, Release};
-pub use store::{FileStore, MAX_RECORD, Store};
+pub use store::{FRAME_OVERHEAD, FileStore, MAX_RECORD, Store};
 pub use uboot::{EnvLayout, UbootEnv};
 
 /// Entry points for the fuzz targets in `fuzz/`; not part of the API.

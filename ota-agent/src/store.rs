@@ -117,11 +117,20 @@ fn sync_dir(path: &Path) -> Result<()> {
 
 impl Store for FileStore {
     fn load(&mut self) -> Result<Option<Vec<u8>>> {
-        let bytes = match fs::read(&self.path) {
-            Ok(b) => b,
+        // At most one byte more than the largest frame: a longer file is corrupt, and is never
+        // read whole into memory.
+        let limit = (MAX_RECORD + FRAME_OVERHEAD + 1) as u64;
+        let mut bytes = Vec::new();
+        match fs::File::open(&self.path) {
+            Ok(f) => {
+                use std::io::Read as _;
+                f.take(limit)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| io("read", &self.path, e))?;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(io("read", &self.path, e)),
-        };
+            Err(e) => return Err(io("open", &self.path, e)),
+        }
         match decode_frame(&bytes) {
             Some((seq, rec)) if frame_len(&bytes) == Some(bytes.len()) => {
                 self.seq = seq;

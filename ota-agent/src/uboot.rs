@@ -75,12 +75,12 @@ impl EnvLayout {
         let layout = EnvLayout { copies, size };
         layout
             .check()
-            .map_err(|_| env_err("fw_env.config: one or two copies of at least 16 bytes"))?;
+            .map_err(|_| env_err("fw_env.config: one or two copies of 16 bytes to 1 MiB"))?;
         Ok(layout)
     }
 
-    /// Checks a layout (one parsed, or built by hand): one or two copies of at least
-    /// [`EnvLayout::MIN_SIZE`] bytes each.
+    /// Checks a layout (one parsed, or built by hand): one or two copies of
+    /// [`EnvLayout::MIN_SIZE`] to [`EnvLayout::MAX_SIZE`] bytes each.
     ///
     /// # Errors
     /// [`Error::UbootEnv`] naming what is wrong.
@@ -89,6 +89,14 @@ impl EnvLayout {
             return Err(env_err(format!(
                 "an environment has one or two copies, this layout has {}",
                 self.copies.len()
+            )));
+        }
+        if self.size > Self::MAX_SIZE {
+            return Err(env_err(format!(
+                "an environment copy of {} bytes is larger than the maximum of {} (U-Boot's \
+                 are 8 KiB to 256 KiB)",
+                self.size,
+                Self::MAX_SIZE
             )));
         }
         if self.size < Self::MIN_SIZE {
@@ -105,6 +113,10 @@ impl EnvLayout {
     /// The smallest copy a layout may have, in bytes (the CRC, the redundant flag and room
     /// for a few variables).
     pub const MIN_SIZE: usize = 16;
+
+    /// The largest copy a layout may have, in bytes: the copy is read whole into memory, and
+    /// the size comes from a config file.
+    pub const MAX_SIZE: usize = 1 << 20;
 }
 
 /// Decodes one copy: `Some((flag, variables))` when its CRC holds.
@@ -193,6 +205,11 @@ fn pick(f0: u8, f1: u8) -> usize {
 /// `BOOT_ORDER` lists the slots to try (`"A B"`), `BOOT_x_LEFT` the tries each has left; the boot
 /// script spends a try on every boot. "Successful" here means the tries are back at the maximum
 /// (RAUC's mark-good), which the agent renews at every boot at rest.
+///
+/// Power cuts: with two copies every write goes to the inactive copy with the next flag, so a
+/// torn write leaves the other copy in charge. With one copy the write is in place: a cut
+/// during it leaves a bad CRC (U-Boot then uses its built-in default environment, and
+/// [`UbootEnv::open`] fails). Use two copies where a cut may come at any time.
 #[derive(Debug)]
 pub struct UbootEnv {
     layout: EnvLayout,
@@ -208,6 +225,21 @@ fn name(s: Slot) -> &'static str {
         Slot::A => "A",
         Slot::B => "B",
     }
+}
+
+/// A tries counter as U-Boot keeps it: the boot script counts down with `setexpr`, which reads
+/// and writes hexadecimal (`10` is sixteen; nine minus one is `8`, sixteen minus one `f`), so
+/// the agent writes and reads it the same way. For 0 to 9 it is the same text as decimal.
+fn tries_text(n: u8) -> String {
+    format!("{n:x}")
+}
+
+fn parse_tries(text: &str) -> Option<u8> {
+    let h = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .unwrap_or(text);
+    u8::from_str_radix(h, 16).ok()
 }
 
 fn left_var(s: Slot) -> &'static str {
@@ -275,8 +307,8 @@ impl UbootEnv {
     pub fn rauc_defaults(tries: u8) -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();
         v.insert("BOOT_ORDER".to_owned(), "A B".to_owned());
-        v.insert("BOOT_A_LEFT".to_owned(), tries.to_string());
-        v.insert("BOOT_B_LEFT".to_owned(), tries.to_string());
+        v.insert("BOOT_A_LEFT".to_owned(), tries_text(tries));
+        v.insert("BOOT_B_LEFT".to_owned(), tries_text(tries));
         v
     }
 
@@ -325,10 +357,11 @@ impl UbootEnv {
 
     fn left(&self, s: Slot) -> Result<u8> {
         let k = left_var(s);
-        self.get(k)
-            .ok_or_else(|| env_err(format!("missing variable {k}")))?
-            .parse()
-            .map_err(|_| env_err(format!("{k} is not a number from 0 to 255")))
+        parse_tries(
+            self.get(k)
+                .ok_or_else(|| env_err(format!("missing variable {k}")))?,
+        )
+        .ok_or_else(|| env_err(format!("{k} is not a hexadecimal number from 0 to ff")))
     }
 
     /// Sets variables and writes the environment (to the inactive copy when redundant, with the
@@ -391,12 +424,12 @@ impl BootControl for UbootEnv {
     fn set_pending(&mut self, slot: Slot, tries: u8) -> Result<()> {
         self.set(&[
             ("BOOT_ORDER", self.with_order(slot)),
-            (left_var(slot), tries.to_string()),
+            (left_var(slot), tries_text(tries)),
         ])
     }
     fn mark_successful(&mut self, slot: Slot) -> Result<()> {
         self.order()?;
-        self.set(&[(left_var(slot), self.max_tries.to_string())])
+        self.set(&[(left_var(slot), tries_text(self.max_tries))])
     }
     fn mark_unbootable(&mut self, slot: Slot) -> Result<()> {
         self.set(&[
@@ -412,6 +445,19 @@ impl BootControl for UbootEnv {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tries_are_hexadecimal_as_u_boot_setexpr_writes_them() {
+        assert_eq!(tries_text(3), "3");
+        assert_eq!(tries_text(10), "a");
+        assert_eq!(parse_tries("f"), Some(15));
+        assert_eq!(parse_tries("10"), Some(16));
+        assert_eq!(parse_tries("0x0a"), Some(10));
+        assert_eq!(parse_tries(&tries_text(200)), Some(200));
+        for bad in ["", "g", "100", "-1", " 3"] {
+            assert_eq!(parse_tries(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn flag_rules_follow_u_boot() {

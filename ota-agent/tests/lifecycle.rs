@@ -181,6 +181,26 @@ fn file_store_with_bad_crc_is_a_clear_error() {
     }
 }
 
+/// A store path that is an endless file (a misconfigured path to a character device) is read
+/// only up to one frame's length and refused, never read whole.
+#[test]
+fn file_store_on_an_endless_file_is_refused_without_reading_it_all() {
+    let mut s = FileStore::new("/dev/zero");
+    assert!(matches!(s.load(), Err(Error::StoreCorrupt { .. })));
+    // A file one byte longer than the largest frame is corrupt too.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("agent.state");
+    let mut s = FileStore::new(&p);
+    s.save(b"record").unwrap();
+    let mut b = std::fs::read(&p).unwrap();
+    b.resize(ota_agent::MAX_RECORD + ota_agent::FRAME_OVERHEAD + 1, 0);
+    std::fs::write(&p, &b).unwrap();
+    assert!(matches!(
+        FileStore::new(&p).load(),
+        Err(Error::StoreCorrupt { .. })
+    ));
+}
+
 #[test]
 fn rejected_releases_name_their_stage() {
     let mut fx = Fixture::new();
@@ -402,6 +422,63 @@ fn resume_again_before_the_reboot_keeps_waiting_for_it() {
         run_update(&fx, &rel, &dev, HealthPlan::Pass, 0),
         Outcome::Committed
     );
+}
+
+/// The inactive slot holds an older good image (it can boot). Starting an update into it makes
+/// it unbootable before a byte is written: a bootloader falling back from the booted slot can
+/// never boot a half-written image.
+#[test]
+fn the_slot_to_be_written_is_made_unbootable_first() {
+    let fx = Fixture::new();
+    let rel = fx.release();
+    let dev = Device::new(&fx, 4, 0xFF);
+    let mut boot = dev.power_on().unwrap();
+    boot.mark_successful(Slot::B).unwrap();
+    assert!(boot.is_successful(Slot::B));
+    let mut agent = dev.open(boot).unwrap();
+    let mut fwi = SlotInstaller::firmware(dev.fw.clone());
+    let mut appi = SlotInstaller::volume(dev.app.clone(), "app");
+    let mut installers: [&mut dyn Installer; 2] = [&mut fwi, &mut appi];
+    agent.start(&rel, &mut installers).unwrap();
+    assert_eq!(agent.state(), State::Downloading);
+    drop(agent);
+    let boot = dev.power_on().unwrap();
+    assert_eq!(boot.booted(), Slot::A);
+    assert!(!boot.is_successful(Slot::B) && boot.tries_left(Slot::B) == 0);
+    // The update still completes.
+    assert_eq!(
+        run_update(&fx, &rel, &dev, HealthPlan::Pass, 0),
+        Outcome::Committed
+    );
+}
+
+/// A signed manifest whose chunk table names chunks larger than the agent buffers (here 1 KiB
+/// chunks against a 512-byte limit; in the field, a `chunk_size` of 4 GiB) is refused before
+/// anything is allocated or written to the new slot.
+#[test]
+fn chunks_larger_than_the_agent_buffers_are_refused() {
+    let fx = Fixture::new();
+    let rel = fx.release();
+    let dev = Device::new(&fx, 4, 0xFF);
+    let mut ctx = Ctx::new(&fx, HealthPlan::Pass);
+    let mut cfg = Config::default();
+    cfg.max_chunk = 512;
+    ctx.cfg = cfg;
+    let mut outcome = None;
+    for _ in 0..10 {
+        if let Some(o) = boot_once(&fx, &rel, &dev, &mut ctx, true) {
+            outcome = Some(o);
+            break;
+        }
+    }
+    assert_eq!(
+        outcome.unwrap(),
+        Outcome::Failed {
+            stage: Stage::Download,
+            reason: Reason::OutOfMemory
+        }
+    );
+    assert_eq!(dev.power_on().unwrap().booted(), Slot::A);
 }
 
 #[test]

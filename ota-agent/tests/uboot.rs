@@ -193,6 +193,20 @@ fn tiny_hand_built_layout_is_a_clear_error() {
             assert!(UbootEnv::open(layout, Slot::A, 3).is_err());
         }
     }
+    // A size from a config file is never allocated past the maximum (it is read whole).
+    let text = format!("{} 0x0 0xFFFFFFFFFFFF\n", dir.path().join("env").display());
+    let e = EnvLayout::parse_config(&text).unwrap_err();
+    assert!(e.to_string().contains("1 MiB"), "{e}");
+    let huge = EnvLayout {
+        copies: vec![(dir.path().join("env"), 0)],
+        size: EnvLayout::MAX_SIZE + 1,
+    };
+    assert!(
+        UbootEnv::open(huge, Slot::A, 3)
+            .unwrap_err()
+            .to_string()
+            .contains("larger than the maximum")
+    );
     let none = EnvLayout {
         copies: vec![],
         size: 64,

@@ -577,7 +577,9 @@ fn fetch_and_slot_failures_become_outcomes_with_lwm2m_codes() {
         (OTA_AGENT_STATE_FAILED, 4, 12)
     );
     assert_eq!(r.lwm2m_fw_result, 8);
-    assert_eq!((d.boot_writes, d.primary), (0, OTA_SLOT_A));
+    // One boot write per start (the slot about to be written made unbootable), none arming:
+    // slot A stays primary.
+    assert_eq!((d.boot_writes, d.primary), (3, OTA_SLOT_A));
     unsafe { ota_agent_free(a) };
 }
 

@@ -470,12 +470,13 @@ fn lifecycle_program_upgrades_reverts_resumes_and_refuses() {
         "interrupted: state 6 outcome 1 stage 0 reason 0 fw 0/1 sw 4/2 floor 8/4",
     );
     // One flipped patch byte: Failed (verify, integrity check failure: 5 / 53), the boot
-    // control never written, slot A still booted and primary.
+    // control written once (slot B made unbootable before the download), never armed: slot A
+    // still booted and primary.
     has_line(
         &out,
         "tampered image: state 9 outcome 3 stage 2 reason 4 fw 0/5 sw 0/53 floor 0/0",
     );
-    has_line(&out, "tampered image: boot writes 0 booted 0 primary 0");
+    has_line(&out, "tampered image: boot writes 1 booted 0 primary 0");
     has_line(
         &out,
         "tampered envelope: state 9 outcome 3 stage 2 reason 4 fw 0/5 sw 0/53 floor 0/0",

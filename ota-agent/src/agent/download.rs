@@ -115,7 +115,11 @@ impl<S: Store, B: BootControl> Agent<S, B> {
             component: &t.id,
             sha256: &t.sha256,
         };
-        let mut buf = vec![0u8; chunk as usize];
+        if chunk > self.cfg.max_chunk.max(1) {
+            return Ok(Flow::Fail(Stage::Download, Reason::OutOfMemory));
+        }
+        // Never more than the image: a one-chunk table of a small image needs a small buffer.
+        let mut buf = vec![0u8; u64::from(chunk).min(t.size).max(1) as usize];
         while offset < t.size {
             let n = (t.size - offset).min(u64::from(chunk)) as usize;
             match fetch_exact(fetch, &what, offset, &mut buf[..n]) {

@@ -419,7 +419,10 @@ static void bad_input(const char *dir) {
     EXPECT(ota_agent_resume(NULL, &p), OTA_STATUS_NULL_ARGUMENT);
     EXPECT(ota_agent_resume(a, NULL), OTA_STATUS_NULL_ARGUMENT);
     EXPECT(ota_agent_get_report(a, NULL), OTA_STATUS_NULL_ARGUMENT);
-    CHECK(d.booted == OTA_SLOT_A && d.primary == OTA_SLOT_A && d.boot_writes == 0);
+    /* Two starts reached Downloading: each first made slot B unbootable (one boot write
+     * each, never an arming), so A stays primary and B cannot boot half-written. */
+    CHECK(d.booted == OTA_SLOT_A && d.primary == OTA_SLOT_A && d.boot_writes == 2);
+    CHECK(d.tries[OTA_SLOT_B] == 0 && !d.successful[OTA_SLOT_B]);
     ota_agent_free(a);
     ota_agent_free(NULL);
     device_free(&d);
