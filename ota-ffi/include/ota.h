@@ -820,7 +820,9 @@ typedef struct ota_agent_callbacks {
    */
   int32_t (*boot_mark_successful)(void *user, uint32_t slot);
   /**
-   * Marks `slot` unbootable; the other slot becomes primary.
+   * Marks `slot` unbootable; the other slot becomes primary. `ota_agent_start` calls it on
+   * the slot it is about to write (so a half-written image never boots), a revert on the
+   * slot it leaves.
    */
   int32_t (*boot_mark_unbootable)(void *user, uint32_t slot);
   /**

@@ -140,7 +140,9 @@ pub struct ota_agent_callbacks {
         Option<unsafe extern "C" fn(user: *mut c_void, slot: u32, tries: u8) -> i32>,
     /// Marks `slot` good: it boots without spending tries.
     pub boot_mark_successful: Option<unsafe extern "C" fn(user: *mut c_void, slot: u32) -> i32>,
-    /// Marks `slot` unbootable; the other slot becomes primary.
+    /// Marks `slot` unbootable; the other slot becomes primary. `ota_agent_start` calls it on
+    /// the slot it is about to write (so a half-written image never boots), a revert on the
+    /// slot it leaves.
     pub boot_mark_unbootable: Option<unsafe extern "C" fn(user: *mut c_void, slot: u32) -> i32>,
     /// Writes the boot attempts spent on `slot` since it was armed to `*attempts`.
     pub boot_attempts:
