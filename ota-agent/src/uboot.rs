@@ -75,7 +75,7 @@ impl EnvLayout {
         let layout = EnvLayout { copies, size };
         layout
             .check()
-            .map_err(|_| env_err("fw_env.config: one or two copies of 16 bytes to 1 MiB"))?;
+            .map_err(|e| env_err(format!("fw_env.config: {e}")))?;
         Ok(layout)
     }
 
@@ -89,6 +89,19 @@ impl EnvLayout {
             return Err(env_err(format!(
                 "an environment has one or two copies, this layout has {}",
                 self.copies.len()
+            )));
+        }
+        if let Some((dev, _)) = self
+            .copies
+            .iter()
+            .find(|(p, _)| p.to_str().is_some_and(|p| p.starts_with("/dev/mtd")))
+        {
+            // NOR flash only clears bits on a write: without an erase first (an ioctl this
+            // backend does not make) the copy would fail its CRC and every write would be lost.
+            return Err(env_err(format!(
+                "{}: an MTD device needs an erase before each write, which this backend does \
+                 not do (use an environment on a block device or a file)",
+                dev.display()
             )));
         }
         if self.size > Self::MAX_SIZE {

@@ -193,10 +193,13 @@ fn tiny_hand_built_layout_is_a_clear_error() {
             assert!(UbootEnv::open(layout, Slot::A, 3).is_err());
         }
     }
+    // An MTD device (NOR flash, erase before write) is refused, not written without an erase.
+    let e = EnvLayout::parse_config("/dev/mtd1 0x0 0x2000 0x10000\n").unwrap_err();
+    assert!(e.to_string().contains("MTD"), "{e}");
     // A size from a config file is never allocated past the maximum (it is read whole).
     let text = format!("{} 0x0 0xFFFFFFFFFFFF\n", dir.path().join("env").display());
     let e = EnvLayout::parse_config(&text).unwrap_err();
-    assert!(e.to_string().contains("1 MiB"), "{e}");
+    assert!(e.to_string().contains("larger than the maximum"), "{e}");
     let huge = EnvLayout {
         copies: vec![(dir.path().join("env"), 0)],
         size: EnvLayout::MAX_SIZE + 1,
