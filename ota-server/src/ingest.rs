@@ -22,12 +22,7 @@ pub(crate) fn report(
     if !tx.first_report(device, report.report_id, now)? {
         return Ok(Ingested::DuplicateReport);
     }
-    let existing = tx.device(device)?;
-    let is_new = existing.is_none();
-    let mut d = existing.unwrap_or_else(|| DeviceRecord {
-        id: device.to_owned(),
-        ..DeviceRecord::default()
-    });
+    let (mut d, is_new) = device_for_update(tx, device)?;
     let prev = Previous {
         reported: d.reports > 0,
         uptime_since_install: d.uptime_since_install,
@@ -60,6 +55,20 @@ pub(crate) fn report(
     Ok(Ingested::Report { out })
 }
 
+/// The device's record, locked for this transaction, and whether this transaction created it
+/// (PostgreSQL's `SELECT ... FOR UPDATE` locks nothing when the row does not exist yet: two
+/// instances seeing the same new device would both create it, and the later write would erase
+/// the other's report or attributes).
+fn device_for_update(tx: &mut impl Tx, device: &str) -> Result<(DeviceRecord, bool)> {
+    let fresh = DeviceRecord {
+        id: device.to_owned(),
+        ..DeviceRecord::default()
+    };
+    let is_new = tx.insert_device_if_absent(&fresh)?;
+    let d = tx.device(device)?.unwrap_or(fresh);
+    Ok((d, is_new))
+}
+
 /// A device the server has not seen before: registers it with its attributes. A known device
 /// only gets its attributes replaced.
 pub(crate) fn register(
@@ -69,12 +78,7 @@ pub(crate) fn register(
     attributes: ota_rollout::Attributes,
     now: u64,
 ) -> Result<Vec<Outbound>> {
-    let existing = tx.device(device)?;
-    let is_new = existing.is_none();
-    let mut d = existing.unwrap_or_else(|| DeviceRecord {
-        id: device.to_owned(),
-        ..DeviceRecord::default()
-    });
+    let (mut d, is_new) = device_for_update(tx, device)?;
     d.attributes = attributes;
     tx.put_device(&d)?;
     let mut out = Vec::new();

@@ -251,6 +251,16 @@ impl Tx for PostgresTx<'_> {
         Ok(())
     }
 
+    fn insert_device_if_absent(&mut self, d: &DeviceRecord) -> Result<bool> {
+        let text = encode("devices", &d.id, d)?;
+        let n = self.exec(
+            "insert device",
+            "INSERT INTO devices (id, record) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+            &[&d.id, &text],
+        )?;
+        Ok(n == 1)
+    }
+
     fn release(&mut self, id: &str) -> Result<Option<ReleaseRecord>> {
         let rows = self.rows(
             "release",

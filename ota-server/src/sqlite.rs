@@ -259,6 +259,16 @@ impl Tx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_device_if_absent(&mut self, d: &DeviceRecord) -> Result<bool> {
+        let text = encode("devices", &d.id, d)?;
+        let n = self.exec(
+            "insert device",
+            "INSERT INTO devices (id, record) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+            &[&d.id, &text],
+        )?;
+        Ok(n == 1)
+    }
+
     fn release(&mut self, id: &str) -> Result<Option<ReleaseRecord>> {
         let row = self
             .tx

@@ -42,6 +42,10 @@ pub trait Tx {
     fn devices_after(&mut self, after: Option<&str>, limit: usize) -> Result<Vec<DeviceRecord>>;
     /// Inserts or replaces a device.
     fn put_device(&mut self, device: &DeviceRecord) -> Result<()>;
+    /// Inserts `device` unless a device with its id exists; true when inserted. With
+    /// [`Tx::device`] after it, two transactions that see the same new device one after the
+    /// other instead of both creating it (the later write would erase the earlier's).
+    fn insert_device_if_absent(&mut self, device: &DeviceRecord) -> Result<bool>;
 
     /// A release.
     fn release(&mut self, id: &str) -> Result<Option<ReleaseRecord>>;
