@@ -127,6 +127,10 @@ fn join_late(
     Ok(())
 }
 
+/// The versions of an execution kept in its history (a job has a handful: the claim, some
+/// progress, the outcome).
+pub(crate) const MAX_HISTORY_VERSIONS: u64 = 256;
+
 pub(crate) fn execution(
     tx: &mut impl Tx,
     ctx: &Ctx,
@@ -152,8 +156,10 @@ pub(crate) fn execution(
         Ok(Applied::Duplicate) => return Ok(Ingested::DuplicateExecution),
         Ok(Applied::Advanced) => {}
         Err(e) => {
-            // A late redelivery of a version applied before is a duplicate, not a conflict.
-            return Ok(if tx.history(dep_id, device)?.contains(update) {
+            // A late redelivery of a version applied before is a duplicate, not a conflict
+            // (one row looked up: a device's history is never loaded whole for it).
+            let before = tx.history_version(dep_id, device, update.version)?;
+            return Ok(if before.as_ref() == Some(update) {
                 Ingested::DuplicateExecution
             } else {
                 Ingested::Refused(e)
@@ -161,7 +167,11 @@ pub(crate) fn execution(
         }
     }
     rec.updated_at = now;
-    tx.push_history(dep_id, device, update, now)?;
+    // Progress updates past the first MAX_HISTORY_VERSIONS versions are applied but not kept
+    // (a device cannot grow its history without bound); terminal ones always are.
+    if update.version <= MAX_HISTORY_VERSIONS || update.status.kind().is_terminal() {
+        tx.push_history(dep_id, device, update, now)?;
+    }
     tx.put_execution(&rec)?;
     let mut out = Vec::new();
     if let Some(dep) = dep.as_mut() {

@@ -498,6 +498,21 @@ impl Tx for PostgresTx<'_> {
         )
     }
 
+    fn history_version(
+        &mut self,
+        deployment: &str,
+        device: &str,
+        version: u64,
+    ) -> Result<Option<JobExecution>> {
+        self.one(
+            "history version",
+            "execution_history",
+            device,
+            "SELECT execution FROM execution_history WHERE deployment = $1 AND device = $2 AND version = $3",
+            &[&deployment, &device, &to_i64(version)],
+        )
+    }
+
     fn twin(&mut self, device: &str) -> Result<Option<String>> {
         Ok(self
             .texts(

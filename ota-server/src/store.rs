@@ -110,6 +110,13 @@ pub trait Tx {
     ) -> Result<bool>;
     /// An execution's history, in version order.
     fn history(&mut self, deployment: &str, device: &str) -> Result<Vec<JobExecution>>;
+    /// One version of an execution's history.
+    fn history_version(
+        &mut self,
+        deployment: &str,
+        device: &str,
+        version: u64,
+    ) -> Result<Option<JobExecution>>;
 
     /// A device's twin document (`ota-twin` JSON) and version.
     fn twin(&mut self, device: &str) -> Result<Option<String>>;

@@ -306,6 +306,41 @@ fn executions_are_idempotent_with_history<S: Store>(open: Open<'_, S>) {
     );
 }
 
+/// A device that sends endless progress updates cannot grow its history without bound: the
+/// first 256 versions are kept, later progress is applied but not kept, the outcome is.
+fn history_is_bounded<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    let devs = jobs(&setup(&mut s, 4, &[1.0], 50.0, 5));
+    let d = &devs[0];
+    let mut e = current(&mut s, d);
+    for _ in 0..300 {
+        e = in_progress(&e);
+        assert!(matches!(
+            s.handle_execution(d, &e, NOW).unwrap(),
+            Ingested::Execution { .. }
+        ));
+    }
+    let done = succeeded(&e);
+    assert!(matches!(
+        s.handle_execution(d, &done, NOW).unwrap(),
+        Ingested::Execution { .. }
+    ));
+    let versions: Vec<u64> = s
+        .history("d1", d)
+        .unwrap()
+        .iter()
+        .map(|e| e.version)
+        .collect();
+    assert_eq!(versions.len(), 257, "{:?}", versions.last());
+    assert_eq!(versions.last(), Some(&done.version));
+    assert_eq!(current(&mut s, d), done);
+    // A redelivery of a kept version is a duplicate; of the outcome too.
+    assert_eq!(
+        s.handle_execution(d, &done, NOW).unwrap(),
+        Ingested::DuplicateExecution
+    );
+}
+
 fn timeouts_and_expiry_time_executions_out<S: Store>(open: Open<'_, S>) {
     let mut s = open();
     for i in 0..10 {
@@ -996,6 +1031,7 @@ suite!(
     refusals_complete_the_ring,
     failures_abort_and_cancel_the_queued,
     executions_are_idempotent_with_history,
+    history_is_bounded,
     timeouts_and_expiry_time_executions_out,
     timeout_without_expiry,
     late_joiners_get_their_hash_ring,
