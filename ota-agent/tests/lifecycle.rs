@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{Ctx, Device, Fixture, HealthPlan, boot_once, check_final, run_update};
+use common::{Ctx, Device, Fixture, HealthPlan, boot_once, check_final, run_update, run_with};
 use ota_agent::sim::SimFlash;
 use ota_agent::{
     Agent, BootControl, Config, DirSwapInstaller, Env, EnvLayout, Error, FileFetch, FileSlots,
@@ -43,14 +43,7 @@ fn reboot_loop_in_trial_reverts_at_the_agents_limit() {
     ctx.cfg = cfg;
     // The system resets right after every health check (before the commit write lands).
     ctx.check.cut = Some(dev.rail.clone());
-    let mut outcome = None;
-    for _ in 0..40 {
-        if let Some(o) = boot_once(&fx, &rel, &dev, &mut ctx, true) {
-            outcome = Some(o);
-            break;
-        }
-    }
-    let o = outcome.unwrap();
+    let o = run_with(&fx, &rel, &dev, &mut ctx, 40);
     assert_eq!(
         o,
         Outcome::Reverted {
@@ -464,15 +457,8 @@ fn chunks_larger_than_the_agent_buffers_are_refused() {
     let mut cfg = Config::default();
     cfg.max_chunk = 512;
     ctx.cfg = cfg;
-    let mut outcome = None;
-    for _ in 0..10 {
-        if let Some(o) = boot_once(&fx, &rel, &dev, &mut ctx, true) {
-            outcome = Some(o);
-            break;
-        }
-    }
     assert_eq!(
-        outcome.unwrap(),
+        run_with(&fx, &rel, &dev, &mut ctx, 10),
         Outcome::Failed {
             stage: Stage::Download,
             reason: Reason::OutOfMemory

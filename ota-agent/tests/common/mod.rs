@@ -453,12 +453,17 @@ pub fn run_update(
 ) -> Outcome {
     let mut ctx = Ctx::new(fx, health);
     ctx.fetch.fail = fetch_fail;
-    for _ in 0..400 {
-        if let Some(o) = boot_once(fx, rel, dev, &mut ctx, true) {
+    run_with(fx, rel, dev, &mut ctx, 400)
+}
+
+/// Boots with `ctx` until the update is at rest (at most `boots` boots).
+pub fn run_with(fx: &Fixture, rel: &Release, dev: &Device, ctx: &mut Ctx, boots: usize) -> Outcome {
+    for _ in 0..boots {
+        if let Some(o) = boot_once(fx, rel, dev, ctx, true) {
             return o;
         }
     }
-    panic!("the update did not come to rest in 400 boots")
+    panic!("the update did not come to rest in {boots} boots")
 }
 
 /// After a run: boot once more and check the device is coherent with the outcome.
