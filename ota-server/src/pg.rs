@@ -332,6 +332,14 @@ impl Tx for PostgresTx<'_> {
         Ok(())
     }
 
+    fn closed_deployments_with_open_executions(&mut self) -> Result<Vec<String>> {
+        self.texts(
+            "closed deployments with open executions",
+            "SELECT d.id FROM deployments d WHERE NOT d.open AND EXISTS (SELECT 1 FROM executions e WHERE e.deployment = d.id AND e.status IN (0, 1)) ORDER BY d.id",
+            &[],
+        )
+    }
+
     fn open_deployments(&mut self) -> Result<Vec<String>> {
         self.texts(
             "open deployments",

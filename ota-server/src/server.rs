@@ -187,15 +187,16 @@ impl<S: Store> Server<S> {
         self.run(|tx, ctx| ingest::twin_reported(tx, ctx, device, update.clone(), now))
     }
 
-    /// The jobs pending for a device (`jobs/get`): one per open deployment where its
-    /// execution is not terminal.
+    /// The jobs pending for a device (`jobs/get`): one per deployment where its execution is
+    /// not terminal, the deployment open or over (a late joiner queued just before the rollout
+    /// completed still gets its job).
     ///
     /// # Errors
     /// Storage errors.
     pub fn pending_jobs(&mut self, device: &str) -> Result<Vec<Outbound>> {
         self.run(|tx, _| {
             let mut out = Vec::new();
-            for id in tx.open_deployments()? {
+            for id in deployments_with_work(tx)? {
                 let Some(e) = tx.execution_for_update(&id, device)? else {
                     continue;
                 };
@@ -365,13 +366,14 @@ impl<S: Store> Server<S> {
     }
 
     /// Lets time pass: executions past their timeout or the job's expiry become TIMED_OUT
-    /// (failures for the gate), soak times and rate limits move on. One transaction per open
-    /// deployment.
+    /// (failures for the gate; in a deployment that is over, counted in its tally only), soak
+    /// times and rate limits move on. One transaction per deployment that is open or still has
+    /// open executions.
     ///
     /// # Errors
     /// Storage and rollout errors.
     pub fn tick(&mut self, now: u64) -> Result<Vec<Outbound>> {
-        let ids = self.run(|tx, _| tx.open_deployments())?;
+        let ids = self.run(|tx, _| deployments_with_work(tx))?;
         let mut out = Vec::new();
         for id in ids {
             out.extend(self.with_deployment(&id, |tx, ctx, dep, out| {
@@ -513,4 +515,11 @@ impl<S: Store> Server<S> {
                 .transpose()
         })
     }
+}
+
+/// The deployments that are open, then those that are over but still have open executions.
+fn deployments_with_work(tx: &mut impl Tx) -> Result<Vec<String>> {
+    let mut ids = tx.open_deployments()?;
+    ids.extend(tx.closed_deployments_with_open_executions()?);
+    Ok(ids)
 }

@@ -62,6 +62,10 @@ pub trait Tx {
     fn update_deployment(&mut self, d: &DeploymentRecord) -> Result<()>;
     /// The ids of the deployments still running or paused.
     fn open_deployments(&mut self) -> Result<Vec<String>>;
+    /// The ids of the deployments that are over but still have executions neither terminal
+    /// (a late joiner queued just before the rollout completed, an install in progress when it
+    /// was aborted without `force`).
+    fn closed_deployments_with_open_executions(&mut self) -> Result<Vec<String>>;
 
     /// Inserts a device's place in a deployment; false when it has one already.
     fn insert_member(&mut self, deployment: &str, device: &str, member: Member) -> Result<bool>;

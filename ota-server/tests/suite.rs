@@ -381,9 +381,28 @@ fn timeouts_and_expiry_time_executions_out<S: Store>(open: Open<'_, S>) {
         ota_rollout::Status::Aborted { .. }
     ));
     assert_eq!(dep.rollout.rings()[0].stats.failed, 3);
-    // The one in progress is past its own timeout an hour after it was queued.
+    // The one in progress is past its own timeout an hour after it was queued: the deployment
+    // is over, but its open execution still times out (counted in the tally, not by the gate).
     let out = s.tick(NOW + 3600).unwrap();
-    assert!(out.is_empty(), "the deployment is closed: {out:?}");
+    assert_eq!(
+        jobs_or_updates(&out),
+        vec![(devs[0].clone(), StatusKind::TimedOut)]
+    );
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!(dep.tally[0].timed_out, 4);
+    assert_eq!(dep.rollout.rings()[0].stats.failed, 3);
+    assert!(s.tick(NOW + 7200).unwrap().is_empty());
+}
+
+fn jobs_or_updates(out: &[Outbound]) -> Vec<(String, StatusKind)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Outbound::Execution { device, execution } => {
+                Some((device.clone(), execution.status.kind()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn timeout_without_expiry<S: Store>(open: Open<'_, S>) {
@@ -527,6 +546,50 @@ fn late_joiner_during_a_pause_is_queued_on_resume<S: Store>(open: Open<'_, S>) {
         .operator_event("d1", ota_rollout::Event::Resume, NOW + 3)
         .unwrap();
     assert!(jobs(&out).is_empty());
+}
+
+/// A late joiner queued while its ring was open keeps its job after the rollout completes:
+/// `jobs/get` still returns it, and `tick` still times it out (counted in the tally only).
+fn a_late_joiners_job_outlives_the_rollout<S: Store>(open: Open<'_, S>) {
+    let mut s = open();
+    for i in 0..4 {
+        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
+    }
+    let v = Vendor::new();
+    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
+        .unwrap();
+    let spec = DeploymentSpec {
+        execution_timeout_secs: Some(100),
+        ..spec(&[1.0], 50.0, 100)
+    };
+    let ring = jobs(&s.create_deployment(&spec, NOW).unwrap());
+    assert_eq!(ring.len(), 4);
+    let late = device_name(1000);
+    assert_eq!(
+        jobs(&s.register_device(&late, attrs("a"), NOW).unwrap()),
+        vec![late.clone()]
+    );
+    for d in &ring {
+        assert!(send(&mut s, d, succeeded).accepted());
+    }
+    assert!(
+        !s.deployment("d1").unwrap().is_open(),
+        "the rollout completed"
+    );
+    assert_eq!(jobs(&s.pending_jobs(&late).unwrap()), vec![late.clone()]);
+    assert!(s.pending_jobs(&ring[0]).unwrap().is_empty());
+    // Past its timeout: TIMED_OUT, told to the device, counted beside the gate.
+    let out = s.tick(NOW + 200).unwrap();
+    assert!(out.iter().any(|o| matches!(
+        o,
+        Outbound::Execution { device, execution } if device == &late
+            && execution.status.kind() == ota_protocol::StatusKind::TimedOut
+    )));
+    let dep = s.deployment("d1").unwrap();
+    assert_eq!((dep.tally[0].timed_out, dep.tally[0].late_failed), (1, 1));
+    assert!(s.pending_jobs(&late).unwrap().is_empty());
+    // Nothing is left for the next tick.
+    assert!(s.tick(NOW + 300).unwrap().is_empty());
 }
 
 fn newcomer_by_report_joins<S: Store>(open: Open<'_, S>) {
@@ -1036,6 +1099,7 @@ suite!(
     timeout_without_expiry,
     late_joiners_get_their_hash_ring,
     late_joiner_during_a_pause_is_queued_on_resume,
+    a_late_joiners_job_outlives_the_rollout,
     newcomer_by_report_joins,
     cancellation_of_a_deployment,
     unknown_and_unexpected_messages,
