@@ -57,10 +57,11 @@ async fn a_device_added_while_the_broker_runs_works_and_once_removed_may_do_noth
     let mut admin = Admin::connect(&f.opts("ota-admin")).await.unwrap();
 
     // Not provisioned: refused.
-    match Device::connect(&f.opts("dev-n"), dev("dev-n")).await {
-        Err(Error::SubscribeRefused(_)) => {}
-        other => panic!("before: {:?}", other.map(|_| ())),
-    }
+    common::assert_refused(
+        Device::connect(&f.opts("dev-n"), dev("dev-n")).await,
+        "",
+        "before",
+    );
     admin.add_device(&dev("dev-n")).await.unwrap();
     let mut n = Device::connect(&f.opts("dev-n"), dev("dev-n"))
         .await
@@ -93,10 +94,11 @@ async fn a_device_added_while_the_broker_runs_works_and_once_removed_may_do_noth
         .await
         .unwrap();
     assert!(matches!(n.recv(QUIET).await, Err(Error::Timeout(_))));
-    match Device::connect(&f.opts("dev-n"), dev("dev-n")).await {
-        Err(Error::SubscribeRefused(_)) => {}
-        other => panic!("after: {:?}", other.map(|_| ())),
-    }
+    common::assert_refused(
+        Device::connect(&f.opts("dev-n"), dev("dev-n")).await,
+        "",
+        "after",
+    );
     // Removing an unknown device says so.
     assert!(matches!(
         admin.remove_device(&dev("dev-n")).await,
@@ -123,21 +125,22 @@ async fn a_device_cannot_provision_anything() {
         .await
         .unwrap();
     // Nor can it read the plugin's answers.
-    match a
-        .subscribe_raw(&[ota_mqtt::DYNSEC_RESPONSE.to_owned()], T)
-        .await
-    {
-        Err(Error::SubscribeRefused(_)) => {}
-        other => panic!("{other:?}"),
-    }
+    common::assert_refused(
+        a.subscribe_raw(&[ota_mqtt::DYNSEC_RESPONSE.to_owned()], T)
+            .await,
+        "",
+        "the plugin's answers",
+    );
     tokio::time::sleep(QUIET).await;
-    match Server::connect(&f.opts("dev-evil"), "workers").await {
-        Err(Error::SubscribeRefused(_)) => {}
-        other => panic!("dev-evil: {:?}", other.map(|_| ())),
-    }
+    common::assert_refused(
+        Server::connect(&f.opts("dev-evil"), "workers").await,
+        "",
+        "dev-evil",
+    );
     // And a device identity cannot act as an admin.
-    match Admin::connect(&f.opts("dev-a")).await {
-        Err(Error::SubscribeRefused(_)) => {}
-        other => panic!("admin as a device: {:?}", other.map(|_| ())),
-    }
+    common::assert_refused(
+        Admin::connect(&f.opts("dev-a")).await,
+        "",
+        "admin as a device",
+    );
 }

@@ -25,6 +25,11 @@ fn setup<S: Store>(
     max_percent: f64,
     min: u64,
 ) -> Vec<Outbound> {
+    setup_with(s, n, &spec(shares, max_percent, min))
+}
+
+/// `n` devices, a release `r2`, and deployment `spec`.
+fn setup_with<S: Store>(s: &mut Server<S>, n: usize, spec: &DeploymentSpec) -> Vec<Outbound> {
     for i in 0..n {
         assert!(
             s.register_device(&device_name(i), attrs("a"), NOW)
@@ -35,8 +40,7 @@ fn setup<S: Store>(
     let v = Vendor::new();
     s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
         .unwrap();
-    s.create_deployment(&spec(shares, max_percent, min), NOW)
-        .unwrap()
+    s.create_deployment(spec, NOW).unwrap()
 }
 
 fn spec(shares: &[f64], max_percent: f64, min: u64) -> DeploymentSpec {
@@ -343,16 +347,10 @@ fn history_is_bounded<S: Store>(open: Open<'_, S>) {
 
 fn timeouts_and_expiry_time_executions_out<S: Store>(open: Open<'_, S>) {
     let mut s = open();
-    for i in 0..10 {
-        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
-    }
-    let v = Vendor::new();
-    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
-        .unwrap();
     let mut sp = spec(&[1.0], 50.0, 4);
     sp.execution_timeout_secs = Some(3600);
     sp.policy.expires_at = Some(NOW + 600);
-    let devs = jobs(&s.create_deployment(&sp, NOW).unwrap());
+    let devs = jobs(&setup_with(&mut s, 10, &sp));
     assert_eq!(devs.len(), 10);
     // devs[0] starts, devs[1] finishes; the rest stay queued.
     assert!(send(&mut s, &devs[0], in_progress).accepted());
@@ -407,15 +405,9 @@ fn jobs_or_updates(out: &[Outbound]) -> Vec<(String, StatusKind)> {
 
 fn timeout_without_expiry<S: Store>(open: Open<'_, S>) {
     let mut s = open();
-    for i in 0..4 {
-        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
-    }
-    let v = Vendor::new();
-    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
-        .unwrap();
     let mut sp = spec(&[1.0], 50.0, 4);
     sp.execution_timeout_secs = Some(3600);
-    let devs = jobs(&s.create_deployment(&sp, NOW).unwrap());
+    let devs = jobs(&setup_with(&mut s, 4, &sp));
     for d in &devs[..3] {
         assert!(send(&mut s, d, succeeded).accepted());
     }
@@ -552,17 +544,11 @@ fn late_joiner_during_a_pause_is_queued_on_resume<S: Store>(open: Open<'_, S>) {
 /// `jobs/get` still returns it, and `tick` still times it out (counted in the tally only).
 fn a_late_joiners_job_outlives_the_rollout<S: Store>(open: Open<'_, S>) {
     let mut s = open();
-    for i in 0..4 {
-        s.register_device(&device_name(i), attrs("a"), NOW).unwrap();
-    }
-    let v = Vendor::new();
-    s.add_release("r2", &v.release("2.0.0", 2), artifacts(), &v.trust, NOW)
-        .unwrap();
     let spec = DeploymentSpec {
         execution_timeout_secs: Some(100),
         ..spec(&[1.0], 50.0, 100)
     };
-    let ring = jobs(&s.create_deployment(&spec, NOW).unwrap());
+    let ring = jobs(&setup_with(&mut s, 4, &spec));
     assert_eq!(ring.len(), 4);
     let late = device_name(1000);
     assert_eq!(
