@@ -23,6 +23,9 @@ const MAX_RESPONSE: usize = 64 * 1024;
 /// A connection with the admin role, sending the plugin's commands and checking its answers.
 pub struct Admin {
     link: Link,
+    /// Every admin reads every answer on the response topic: its requests carry a tag no
+    /// other admin (or earlier run of this one) uses.
+    nonce: String,
     seq: u64,
     timeout: Duration,
 }
@@ -36,8 +39,20 @@ impl Admin {
     /// admin role.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
         let link = Link::connect(opts, vec![DYNSEC_RESPONSE.to_owned()]).await?;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
         Ok(Self {
             link,
+            // Only characters that need no escaping in the JSON the tag goes into.
+            nonce: format!(
+                "{}-{}-{nanos:x}",
+                opts.client_id
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .collect::<String>(),
+                std::process::id()
+            ),
             seq: 0,
             timeout: Duration::from_secs(10),
         })
@@ -86,7 +101,7 @@ impl Admin {
     /// Sends `commands` as one request and checks each answer.
     async fn run(&mut self, commands: &[String]) -> Result<()> {
         self.seq += 1;
-        let tag = format!("ota-{}", self.seq);
+        let tag = format!("{}-{}", self.nonce, self.seq);
         let with_tag: Vec<String> = commands
             .iter()
             .map(|c| {

@@ -120,7 +120,8 @@ impl Device {
     }
 
     /// How [`Device::send_confirmed`] re-sends: after `after` without an answer, at most
-    /// `attempts` sends in all (default: 5 s, 12 sends).
+    /// `attempts` sends in all (default: 5 s, 12 sends). `after` is also how often
+    /// [`Device::next_job`] asks `jobs/get` again while it is unanswered.
     pub fn set_confirmation(&mut self, after: Duration, attempts: u32) {
         self.confirm_after = after.max(Duration::from_millis(10));
         self.confirm_attempts = attempts.max(1);
@@ -129,8 +130,9 @@ impl Device {
     /// Sends a request (`jobs/update`, `jobs/get` or `reports`) and waits for the server's
     /// answer with the same correlation data, sending the same bytes again when none came in
     /// time (the server applies a repeat once and answers it too). Returns true for
-    /// `accepted`, false for `rejected`. Other messages that arrive meanwhile are kept for
-    /// [`Device::recv`].
+    /// `accepted`, false for `rejected`. Late answers to reports and job updates answered
+    /// before are acknowledged and dropped; other messages that arrive meanwhile (jobs, twin,
+    /// `jobs/get` answers) are kept for [`Device::recv`] and [`Device::next_job`].
     ///
     /// # Errors
     /// [`crate::Error::UnknownTopic`] when `kind` is not a request, [`crate::Error::Timeout`]
@@ -146,20 +148,25 @@ impl Device {
             .ok_or_else(|| crate::Error::UnknownTopic(kind.suffix().to_owned()))?;
         for _ in 0..self.confirm_attempts {
             self.request(kind, correlation, payload.clone()).await?;
-            let answer = self
-                .link
-                .recv_where(self.confirm_after, |m| {
-                    (m.kind == ok || m.kind == rejected)
-                        && m.correlation.as_deref() == Some(correlation)
-                })
-                .await;
-            match answer {
-                Ok(m) => {
-                    self.link.ack(&m).await?;
-                    return Ok(m.kind == ok);
+            let until = tokio::time::Instant::now() + self.confirm_after;
+            loop {
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                let answer = self.link.recv_where(left, is_confirmation).await;
+                match answer {
+                    Ok(m) => {
+                        self.link.ack(&m).await?;
+                        if (m.kind == ok || m.kind == rejected)
+                            && m.correlation.as_deref() == Some(correlation)
+                        {
+                            return Ok(m.kind == ok);
+                        }
+                        // A late answer to a request answered before (a re-send answered
+                        // twice): acknowledged and dropped, so late answers never pile up
+                        // unacknowledged (the broker stops sending past `receive_maximum`).
+                    }
+                    Err(crate::Error::Timeout(_)) => break,
+                    Err(e) => return Err(e),
                 }
-                Err(crate::Error::Timeout(_)) => continue,
-                Err(e) => return Err(e),
             }
         }
         Err(crate::Error::Timeout(
@@ -202,4 +209,15 @@ impl Device {
     pub async fn disconnect(self) {
         self.link.disconnect().await;
     }
+}
+
+/// The answers [`Device::send_confirmed`] waits for, its own or late ones to drop.
+fn is_confirmation(m: &Message) -> bool {
+    matches!(
+        m.kind,
+        TopicKind::ReportsAccepted
+            | TopicKind::ReportsRejected
+            | TopicKind::JobsUpdateAccepted
+            | TopicKind::JobsUpdateRejected
+    )
 }

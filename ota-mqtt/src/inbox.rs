@@ -70,8 +70,11 @@ impl JobAsk {
 /// What a message means to a device waiting for its job.
 enum Seen {
     Job(JobDocument),
-    /// An answer to `jobs/get` without a job (accepted with an empty payload, or rejected).
+    /// `jobs/get` answered: no pending job (accepted, empty payload).
     NoJob,
+    /// `jobs/get` refused (a server error): asked again after the confirmation interval, as if
+    /// unanswered.
+    Refused,
 }
 
 impl Device {
@@ -85,8 +88,9 @@ impl Device {
     /// Waits at most `timeout` for the device's job: a `jobs/notify`, or the answer to
     /// `jobs/get`, which this asks at the first call, after every reconnection (the broker may
     /// have lost the session and the notification queued in it), again every
-    /// [`Device::set_confirmation`] interval while unanswered, and every
-    /// [`Device::set_job_poll`] interval after a "no job" answer. The message is acknowledged
+    /// [`Device::set_confirmation`] interval while unanswered or refused (`jobs/get/rejected`),
+    /// and every [`Device::set_job_poll`] interval after a "no job" answer; never while the
+    /// connection is down. The message is acknowledged
     /// before it is returned. Other messages that arrive meanwhile (twin, answers to other
     /// requests) are kept for [`Device::recv`].
     ///
@@ -94,7 +98,8 @@ impl Device {
     /// recognise it by its job id. Returns a job only; "no job yet" is waiting on.
     ///
     /// Cancel-safe: a job taken from the connection by a call whose future is dropped (a
-    /// `select!` on a stop signal) is returned by the next call.
+    /// `select!` on a stop signal) is returned by the next call (if the drop came before its
+    /// acknowledgement went out, the broker may deliver it once more: recognise it by its id).
     ///
     /// # Errors
     /// [`Error::Timeout`] when no job came; [`Error::ProtocolVersion`] or [`Error::Protocol`]
@@ -112,14 +117,22 @@ impl Device {
             }
             let (reconnects, _) = self.reconnections();
             let due = self.ask.due(reconnects, self.confirm_after);
-            if due.is_none_or(|at| at <= now) {
+            // Never while disconnected: requests would pile up in the client and all go out
+            // at once on reconnection; the reconnection itself triggers the next question.
+            if self.link.is_connected() && due.is_none_or(|at| at <= now) {
+                let correlation = format!("get/{}", self.ask.seq + 1).into_bytes();
+                match tokio::time::timeout_at(deadline, self.request_job(&correlation, Vec::new()))
+                    .await
+                {
+                    Ok(sent) => sent?,
+                    Err(_) => return Err(Error::Timeout(timeout)),
+                }
+                // Only once it is handed to the client (a cancelled call asks again).
                 self.ask.seq += 1;
                 self.ask.last = Some((now, false));
                 self.ask.reconnects_seen = reconnects;
-                let correlation = self.ask.correlation();
-                self.request_job(&correlation, Vec::new()).await?;
             }
-            let next_ask = self.ask.due(reconnects, self.confirm_after);
+            let next_ask = self.ask.due(self.ask.reconnects_seen, self.confirm_after);
             let until = next_ask
                 .map_or(deadline, |at| at.min(deadline))
                 .min(now + SLICE);
@@ -141,7 +154,7 @@ impl Device {
                         self.ask.last = Some((at, true));
                     }
                 }
-                Ok(Seen::NoJob) | Err(_) => {}
+                Ok(Seen::NoJob | Seen::Refused) | Err(_) => {}
             }
             self.link.ack(&m).await?;
             if let Some(job) = self.ask.taken.take() {
@@ -161,7 +174,7 @@ fn is_job_message(m: &Message) -> bool {
 
 fn classify(m: &Message) -> Result<Seen> {
     match m.kind {
-        TopicKind::JobsGetRejected => Ok(Seen::NoJob),
+        TopicKind::JobsGetRejected => Ok(Seen::Refused),
         TopicKind::JobsGetAccepted if m.payload.is_empty() => Ok(Seen::NoJob),
         _ => Device::decode_job(m).map(Seen::Job),
     }

@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use rumqttc::Outgoing;
 use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, PublishProperties, SubscribeReasonCode};
-use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
+use rumqttc::v5::mqttbytes::v5::{
+    Filter, Packet, Publish, PublishProperties, Subscribe, SubscribeReasonCode,
+};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions, Request};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -40,6 +42,11 @@ pub struct ConnectOptions {
     /// possible packet id up to this bound: its default (65,535) cost 13.8 MB of memory per
     /// connection here; 32 costs a few KiB.
     pub max_inflight: u16,
+    /// The largest packet this client accepts, told to the broker in CONNECT (MQTT 5 Maximum
+    /// Packet Size), which then never sends a larger one. rumqttc's own default is 10 KiB,
+    /// less than a job document with its signed envelope inline may be (`ota-protocol` allows
+    /// 128 KiB): such a job would drop the connection at every delivery.
+    pub max_packet_size: u32,
 }
 
 impl ConnectOptions {
@@ -55,6 +62,7 @@ impl ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             receive_maximum: 32,
             max_inflight: 32,
+            max_packet_size: 256 * 1024,
         }
     }
 
@@ -73,6 +81,7 @@ impl ConnectOptions {
         o.set_receive_maximum(Some(self.receive_maximum.max(1)));
         o.set_manual_acks(true);
         o.set_outgoing_inflight_upper_limit(self.max_inflight.max(1));
+        o.set_max_packet_size(Some(self.max_packet_size.max(1024)));
         // Small request/answer packets: without TCP_NODELAY, Nagle and delayed ACKs add ~40 ms
         // per round trip (1,000 devices took 17.6 s to connect instead of 2 s here).
         let mut net = rumqttc::NetworkOptions::new();
@@ -130,6 +139,8 @@ pub(crate) struct Link {
     last_failure: Option<String>,
     reconnects: usize,
     sessions_lost: usize,
+    /// Whether the last connection event seen was a CONNACK (not a failure).
+    connected: bool,
 }
 
 impl Link {
@@ -139,7 +150,7 @@ impl Link {
     pub(crate) async fn connect(opts: &ConnectOptions, filters: Vec<String>) -> Result<Self> {
         let (client, eventloop) = AsyncClient::new(opts.to_mqtt()?, 64);
         let (tx, rx) = mpsc::unbounded_channel();
-        let pump = tokio::spawn(pump(eventloop, client.clone(), tx, filters.clone()));
+        let pump = tokio::spawn(pump(eventloop, tx, filters.clone()));
         let mut link = Self {
             client,
             events: rx,
@@ -149,6 +160,7 @@ impl Link {
             last_failure: None,
             reconnects: 0,
             sessions_lost: 0,
+            connected: false,
         };
         let timeout = opts.connect_timeout + Duration::from_secs(1);
         let first = tokio::time::timeout(timeout, link.events.recv())
@@ -156,7 +168,8 @@ impl Link {
             .map_err(|_| Error::Timeout(timeout))?;
         match first {
             Some(LinkEvent::Connected { session_present }) => {
-                link.session_present = session_present
+                link.session_present = session_present;
+                link.connected = true;
             }
             Some(LinkEvent::Failed(e)) => return Err(Error::Connection(e)),
             Some(_) | None => return Err(Error::Connection("no CONNACK".into())),
@@ -226,14 +239,26 @@ impl Link {
                     self.stash.push_back(m);
                 }
             }
-            LinkEvent::Failed(e) => self.last_failure = Some(e),
+            LinkEvent::Failed(e) => {
+                self.last_failure = Some(e);
+                self.connected = false;
+            }
             LinkEvent::Connected { session_present } => {
                 self.reconnects += 1;
+                self.connected = true;
                 if !session_present {
                     self.sessions_lost += 1;
                 }
             }
-            LinkEvent::SubAck(_) => {}
+            // The answer to a re-subscription after a reconnection.
+            LinkEvent::SubAck(codes) => {
+                if codes
+                    .iter()
+                    .any(|c| !matches!(c, SubscribeReasonCode::Success(_)))
+                {
+                    self.last_failure = Some("re-subscription refused by the broker".into());
+                }
+            }
         }
     }
 
@@ -317,6 +342,11 @@ impl Link {
             .map_err(|_| Error::Closed)
     }
 
+    /// Whether the connection is up, as far as the events read so far tell.
+    pub(crate) fn is_connected(&self) -> bool {
+        self.connected
+    }
+
     /// The last connection failure the event loop saw (it keeps reconnecting).
     pub(crate) fn last_failure(&self) -> Option<&str> {
         self.last_failure.as_deref()
@@ -360,7 +390,6 @@ fn to_message(p: Publish) -> Option<Message> {
 
 async fn pump(
     mut eventloop: EventLoop,
-    client: AsyncClient,
     tx: mpsc::UnboundedSender<LinkEvent>,
     filters: Vec<String>,
 ) {
@@ -374,12 +403,17 @@ async fn pump(
                 // mosquitto 2.0.11 restores a persistent session after a restart without its
                 // shared subscriptions (tests/binding.rs, subscriptions_deliver_after_a_broker_
                 // restart). Subscribing again to the same filters is harmless.
-                if connected_once {
+                // First in the event loop's own queue, not through the request channel: that
+                // channel may be full after a long outage (requests made meanwhile), and a
+                // subscription lost there would leave a session without subscriptions.
+                if connected_once && !filters.is_empty() {
                     let many = filters
                         .iter()
                         .cloned()
                         .map(|f| Filter::new(f, QoS::AtLeastOnce));
-                    let _ = client.try_subscribe_many(many);
+                    eventloop
+                        .pending
+                        .push_front(Request::Subscribe(Subscribe::new_many(many, None)));
                 }
                 connected_once = true;
                 Some(LinkEvent::Connected {

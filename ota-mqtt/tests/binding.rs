@@ -2,6 +2,8 @@
 //! session expiry, message expiry, shared subscriptions, redelivery handled once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -239,4 +241,77 @@ async fn subscriptions_deliver_after_a_broker_restart() {
         .unwrap();
     let m = device.recv(Duration::from_secs(10)).await.unwrap();
     assert_eq!(m.payload, b"job");
+}
+
+/// A job document larger than rumqttc's default incoming limit (10 KiB): the client tells the
+/// broker its own limit (256 KiB) and takes it; before, the connection dropped at every
+/// delivery and the job never arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_of_100_kib_is_delivered() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let server = Server::connect(&opts(&broker, "server-1"), "workers")
+        .await
+        .unwrap();
+    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    let big = vec![0x5a; 100 * 1024];
+    server
+        .notify_job(&dev("dev-1"), big.clone(), None)
+        .await
+        .unwrap();
+    let m = device.recv(T).await.unwrap();
+    assert_eq!(
+        (m.kind, m.payload.len()),
+        (TopicKind::JobsNotify, big.len())
+    );
+    assert_eq!(device.reconnections(), (0, 0));
+}
+
+/// Every report answered twice (a re-send answered again, a redelivery): the late answers are
+/// acknowledged and dropped, so they never reach the 32 unacknowledged messages after which
+/// the broker stops sending, and 60 confirmed reports go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_duplicate_answers_do_not_stall_the_device() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let mut server = Server::connect(&opts(&broker, "server-1"), "workers")
+        .await
+        .unwrap();
+    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    device.set_confirmation(Duration::from_millis(500), 10);
+    let n = 60u64;
+    let worker = tokio::spawn(async move {
+        let mut answered = 0;
+        while answered < n {
+            let Ok(m) = server.recv(Duration::from_secs(10)).await else {
+                break;
+            };
+            server.respond(&m, true, Vec::new()).await.unwrap();
+            server.respond(&m, true, Vec::new()).await.unwrap();
+            server.ack(&m).await.unwrap();
+            answered += 1;
+        }
+        server.disconnect().await;
+        answered
+    });
+    for id in 1..=n {
+        let r = common::sim::report(id, "2.0.0");
+        assert!(device.send_report(&r).await.unwrap(), "report {id}");
+    }
+    assert_eq!(worker.await.unwrap(), n);
+    // At most the last report's second answer is left (it came after the first was taken).
+    let mut left = 0;
+    while let Ok(m) = device.recv(Duration::from_millis(300)).await {
+        assert_eq!(m.kind, TopicKind::ReportsAccepted);
+        left += 1;
+    }
+    assert!(left <= 1, "{left} answers left over");
 }

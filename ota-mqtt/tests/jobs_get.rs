@@ -192,3 +192,76 @@ async fn after_a_broker_that_lost_every_session_the_device_asks_again_and_gets_i
     stop.send(true).unwrap();
     h.await.unwrap();
 }
+
+/// While the broker is down the device does not pile up questions (they would all go out at
+/// once on reconnection). Nobody answers here, so the device re-asks every 100 ms while
+/// connected; an observer subscribed to the device's `jobs/get` (a persistent, unshared
+/// subscription that survives the restart) counts what reaches the broker: five seconds down
+/// queued ~50 questions in the client before the device stopped asking while disconnected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_questions_pile_up_while_the_broker_is_down() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let Setup {
+        mut broker,
+        stop,
+        worker,
+        device: mut d,
+        ..
+    } = setup(None).await;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    let mut observer = Device::connect(&opts(&broker, "observer"), dev("observer"))
+        .await
+        .unwrap();
+    observer
+        .subscribe_raw(
+            &["ota/v1/dev-1/jobs/get".to_owned()],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    d.set_confirmation(Duration::from_millis(100), 20);
+    let waiting = tokio::spawn(async move {
+        let r = d.next_job(Duration::from_millis(6500)).await;
+        (r, d)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Asked at once, then every 100 ms: a handful in half a second.
+    let before = count_questions(&mut observer, Duration::from_millis(500)).await;
+    assert!(
+        (2..=12).contains(&before),
+        "{before} questions before the outage"
+    );
+    tokio::task::block_in_place(|| {
+        broker.stop();
+        std::thread::sleep(Duration::from_secs(5));
+        broker.restart().unwrap();
+    });
+    let (r, d) = waiting.await.unwrap();
+    assert!(matches!(r, Err(Error::Timeout(_))), "{r:?}");
+    assert!(d.reconnections().0 >= 1);
+    let after = count_questions(&mut observer, Duration::from_secs(30)).await;
+    // What the device asked between its reconnection and the end of its wait (every 100 ms
+    // for at most 1.5 s), nothing from the five seconds down.
+    assert!(
+        after <= 16,
+        "{after} questions reached the broker after the outage"
+    );
+}
+
+/// The `jobs/get` requests the observer receives within `window`, or until it has been quiet
+/// for 300 ms.
+async fn count_questions(observer: &mut Device, window: Duration) -> usize {
+    let end = tokio::time::Instant::now() + window;
+    let mut n = 0;
+    while tokio::time::Instant::now() < end {
+        let Ok(m) = observer.recv(Duration::from_millis(300)).await else {
+            break;
+        };
+        observer.ack(&m).await.unwrap();
+        n += usize::from(m.kind == TopicKind::JobsGet);
+    }
+    n
+}
