@@ -91,8 +91,10 @@ impl Device {
     /// [`Device::set_confirmation`] interval while unanswered or refused (`jobs/get/rejected`),
     /// and every [`Device::set_job_poll`] interval after a "no job" answer; never while the
     /// connection is down. The message is acknowledged
-    /// before it is returned. Other messages that arrive meanwhile (twin, answers to other
-    /// requests) are kept for [`Device::recv`].
+    /// before it is returned. Other messages that arrive meanwhile (the twin, answers to other
+    /// requests) are kept, unacknowledged, for [`Device::recv`]: take and acknowledge them
+    /// between waits, since the broker stops sending once `receive_maximum` (32) messages are
+    /// unacknowledged.
     ///
     /// A job can arrive twice (the notification and the answer, or a QoS 1 redelivery):
     /// recognise it by its job id. Returns a job only; "no job yet" is waiting on.
