@@ -229,7 +229,7 @@ impl Rollout {
         self.rings.iter().map(|r| r.stats.reports()).sum()
     }
 
-    /// Refusals ([`Report::Refused`]) over all rings; per ring in [`RingStats::refused`].
+    /// Refusals ([`Report::Refused`]) over all rings; per ring in [`RingStats::refused`](crate::RingStats::refused).
     pub fn refused(&self) -> u64 {
         self.rings.iter().map(|r| r.stats.refused).sum()
     }
