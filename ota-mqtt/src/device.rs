@@ -151,13 +151,18 @@ impl Device {
             let until = tokio::time::Instant::now() + self.confirm_after;
             loop {
                 let left = until.saturating_duration_since(tokio::time::Instant::now());
-                let answer = self.link.recv_where(left, is_confirmation).await;
+                let own = |m: &Message| {
+                    (m.kind == ok || m.kind == rejected)
+                        && m.correlation.as_deref() == Some(correlation)
+                };
+                let answer = self
+                    .link
+                    .recv_where(left, |m| own(m) || is_confirmation(m))
+                    .await;
                 match answer {
                     Ok(m) => {
                         self.link.ack(&m).await?;
-                        if (m.kind == ok || m.kind == rejected)
-                            && m.correlation.as_deref() == Some(correlation)
-                        {
+                        if own(&m) {
                             return Ok(m.kind == ok);
                         }
                         // A late answer to a request answered before (a re-send answered
@@ -211,7 +216,8 @@ impl Device {
     }
 }
 
-/// The answers [`Device::send_confirmed`] waits for, its own or late ones to drop.
+/// Answers to reports and job updates: [`Device::send_confirmed`] drops the late ones (a
+/// `jobs/get` answer is never dropped: it may carry a job).
 fn is_confirmation(m: &Message) -> bool {
     matches!(
         m.kind,

@@ -315,3 +315,42 @@ async fn late_duplicate_answers_do_not_stall_the_device() {
     }
     assert!(left <= 1, "{left} answers left over");
 }
+
+/// `send_confirmed` on `jobs/get` takes its own answer (a `jobs/get` answer is never dropped
+/// as a late one: it may carry a job) and leaves an answer to another question for `recv`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmed_jobs_get_takes_its_answer_and_keeps_others() {
+    if ota_mqtt::mosquitto_missing_for_tests() {
+        return;
+    }
+    let broker = Mosquitto::start().unwrap();
+    let mut server = Server::connect(&opts(&broker, "server-1"), "workers")
+        .await
+        .unwrap();
+    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    device.set_confirmation(Duration::from_secs(2), 3);
+    device.request_job(b"old", Vec::new()).await.unwrap();
+    let worker = tokio::spawn(async move {
+        for _ in 0..2 {
+            let m = server.recv(T).await.unwrap();
+            server.respond(&m, true, b"job".to_vec()).await.unwrap();
+            server.ack(&m).await.unwrap();
+        }
+        server.disconnect().await;
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        device
+            .send_confirmed(TopicKind::JobsGet, b"new", Vec::new())
+            .await
+            .unwrap()
+    );
+    worker.await.unwrap();
+    let m = device.recv(T).await.unwrap();
+    assert_eq!(
+        (m.kind, m.correlation.as_deref()),
+        (TopicKind::JobsGetAccepted, Some(&b"old"[..]))
+    );
+}
