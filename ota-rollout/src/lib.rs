@@ -14,6 +14,7 @@ mod rate;
 mod ring_state;
 mod rollout;
 mod selector;
+mod verdict;
 mod window;
 
 #[cfg(feature = "sim")]
