@@ -21,18 +21,24 @@ fn dev(id: &str) -> DeviceId {
     DeviceId::new(id).unwrap()
 }
 
+/// A broker, a server worker `server-1` in group `workers`, and device `dev-1`.
+async fn broker_server_device() -> (Mosquitto, Server, Device) {
+    let broker = Mosquitto::start().unwrap();
+    let server = Server::connect(&opts(&broker, "server-1"), "workers")
+        .await
+        .unwrap();
+    let device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
+        .await
+        .unwrap();
+    (broker, server, device)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_and_response_carry_correlation_data() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let broker = Mosquitto::start().unwrap();
-    let mut server = Server::connect(&opts(&broker, "server-1"), "workers")
-        .await
-        .unwrap();
-    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
+    let (_broker, mut server, mut device) = broker_server_device().await;
 
     device
         .request_job(b"req-42", b"get".to_vec())
@@ -251,13 +257,7 @@ async fn a_job_of_100_kib_is_delivered() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let broker = Mosquitto::start().unwrap();
-    let server = Server::connect(&opts(&broker, "server-1"), "workers")
-        .await
-        .unwrap();
-    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
+    let (_broker, server, mut device) = broker_server_device().await;
     let big = vec![0x5a; 100 * 1024];
     server
         .notify_job(&dev("dev-1"), big.clone(), None)
@@ -279,13 +279,7 @@ async fn late_duplicate_answers_do_not_stall_the_device() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let broker = Mosquitto::start().unwrap();
-    let mut server = Server::connect(&opts(&broker, "server-1"), "workers")
-        .await
-        .unwrap();
-    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
+    let (_broker, mut server, mut device) = broker_server_device().await;
     device.set_confirmation(Duration::from_millis(500), 10);
     let n = 60u64;
     let worker = tokio::spawn(async move {
@@ -323,13 +317,7 @@ async fn a_confirmed_jobs_get_takes_its_answer_and_keeps_others() {
     if ota_mqtt::mosquitto_missing_for_tests() {
         return;
     }
-    let broker = Mosquitto::start().unwrap();
-    let mut server = Server::connect(&opts(&broker, "server-1"), "workers")
-        .await
-        .unwrap();
-    let mut device = Device::connect(&opts(&broker, "dev-1"), dev("dev-1"))
-        .await
-        .unwrap();
+    let (_broker, mut server, mut device) = broker_server_device().await;
     device.set_confirmation(Duration::from_secs(2), 3);
     device.request_job(b"old", Vec::new()).await.unwrap();
     let worker = tokio::spawn(async move {
