@@ -62,8 +62,9 @@ impl JobAsk {
         )
     }
 
-    fn correlation(&self) -> Vec<u8> {
-        format!("get/{}", self.seq).into_bytes()
+    /// The correlation data of question `seq`.
+    fn correlation(seq: u64) -> Vec<u8> {
+        format!("get/{seq}").into_bytes()
     }
 }
 
@@ -90,8 +91,7 @@ impl Device {
     /// have lost the session and the notification queued in it), again every
     /// [`Device::set_confirmation`] interval while unanswered or refused (`jobs/get/rejected`),
     /// and every [`Device::set_job_poll`] interval after a "no job" answer; never while the
-    /// connection is down. The message is acknowledged
-    /// before it is returned. Other messages that arrive meanwhile (the twin, answers to other
+    /// connection is down. The message is acknowledged before it is returned. Other messages that arrive meanwhile (the twin, answers to other
     /// requests) are kept, unacknowledged, for [`Device::recv`]: take and acknowledge them
     /// between waits, since the broker stops sending once `receive_maximum` (32) messages are
     /// unacknowledged.
@@ -122,7 +122,7 @@ impl Device {
             // Never while disconnected: requests would pile up in the client and all go out
             // at once on reconnection; the reconnection itself triggers the next question.
             if self.link.is_connected() && due.is_none_or(|at| at <= now) {
-                let correlation = format!("get/{}", self.ask.seq + 1).into_bytes();
+                let correlation = JobAsk::correlation(self.ask.seq + 1);
                 match tokio::time::timeout_at(deadline, self.request_job(&correlation, Vec::new()))
                     .await
                 {
@@ -145,24 +145,26 @@ impl Device {
                 Err(e) => return Err(e),
             };
             let answers_last = m.kind != TopicKind::JobsNotify
-                && m.correlation.as_deref() == Some(self.ask.correlation().as_slice());
+                && m.correlation.as_deref() == Some(JobAsk::correlation(self.ask.seq).as_slice());
             // Decided before the acknowledgement (an await point), so a cancelled call loses
             // nothing: the job waits in `taken` for the next call.
-            let seen = classify(&m);
-            match &seen {
-                Ok(Seen::Job(job)) => self.ask.taken = Some(job.clone()),
+            match classify(&m) {
+                Ok(Seen::Job(job)) => self.ask.taken = Some(job),
                 Ok(Seen::NoJob) if answers_last => {
                     if let Some((at, _)) = self.ask.last {
                         self.ask.last = Some((at, true));
                     }
                 }
-                Ok(Seen::NoJob | Seen::Refused) | Err(_) => {}
+                Ok(Seen::NoJob | Seen::Refused) => {}
+                Err(e) => {
+                    self.link.ack(&m).await?;
+                    return Err(e);
+                }
             }
             self.link.ack(&m).await?;
             if let Some(job) = self.ask.taken.take() {
                 return Ok(job);
             }
-            seen?;
         }
     }
 }
