@@ -420,7 +420,6 @@ pub(crate) fn settle(
 /// device, if `still` holds for the execution as locked now (the list it was picked from was
 /// read without a lock: another instance may have moved it since). Returns the new state, or
 /// `None` when it was terminal already or `still` no longer holds.
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn service_transition(
     tx: &mut impl Tx,
     dep_id: &str,
